@@ -1,0 +1,3 @@
+export * from './job.js';
+export * from './problem.js';
+export * from './events.js';

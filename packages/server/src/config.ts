@@ -1,0 +1,142 @@
+/** The only reader of process.env: every setting, its default and its validation. */
+
+import type { StoreKind } from './store/job-store.js';
+
+export type Role = 'all' | 'api' | 'worker';
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+export interface Config {
+  port: number;
+  host: string;
+  dataDir: string;
+  store: StoreKind;
+  databaseUrl: string | null;
+  role: Role;
+  unsplashAccessKey: string | null;
+  unsplashApiUrl: string;
+  /** Timeout of one upstream call to Unsplash. */
+  unsplashTimeoutMs: number;
+  jobDelayMinMs: number;
+  jobDelayMaxMs: number;
+  jobDelayStepMs: number;
+  /** At most this many jobs run at once in one process. */
+  jobConcurrency: number;
+  /** A job whose photo cannot be had for this long (transient errors) fails. */
+  jobRetryLimitMs: number;
+  /** A running job's claim lasts this long unless renewed; a crashed worker's job is taken again after it. */
+  jobLeaseMs: number;
+  logLevel: LogLevel;
+  /** Directory of the built web page; null serves no page. */
+  webRoot: string | null;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+/** Validates the environment, listing every bad variable at once, and returns a frozen Config. */
+export function loadConfig(env: Env, defaults: { webRoot?: string | null } = {}): Readonly<Config> {
+  const problems: string[] = [];
+
+  const text = (name: string, fallback: string): string => {
+    const value = env[name];
+    return value === undefined || value === '' ? fallback : value;
+  };
+
+  const integer = (name: string, fallback: number, min: number, max: number): number => {
+    const raw = env[name];
+    if (raw === undefined || raw === '') return fallback;
+    if (!/^\d+$/.test(raw.trim())) {
+      problems.push(`${name}=${JSON.stringify(raw)} is not a whole number`);
+      return fallback;
+    }
+    const value = Number(raw.trim());
+    if (value < min || value > max) {
+      problems.push(`${name}=${raw} is out of range (${min} to ${max})`);
+      return fallback;
+    }
+    return value;
+  };
+
+  const oneOf = <T extends string>(name: string, fallback: T, allowed: readonly T[]): T => {
+    const raw = text(name, fallback);
+    if (!(allowed as readonly string[]).includes(raw)) {
+      problems.push(`${name}=${JSON.stringify(raw)} must be one of ${allowed.join(', ')}`);
+      return fallback;
+    }
+    return raw as T;
+  };
+
+  const url = (name: string, fallback: string | null, protocols: string[]): string | null => {
+    const raw = env[name];
+    if (raw === undefined || raw === '') return fallback;
+    try {
+      const parsed = new URL(raw);
+      if (!protocols.includes(parsed.protocol)) {
+        problems.push(`${name} must use ${protocols.join(' or ')} (got ${parsed.protocol})`);
+      }
+    } catch {
+      // Never echo a database URL: it may hold a password.
+      problems.push(`${name} is not a valid URL`);
+    }
+    return raw;
+  };
+
+  const port = integer('PORT', 3000, 0, 65535);
+  const host = text('HOST', '127.0.0.1');
+  const dataDir = text('DATA_DIR', './data');
+  const store = oneOf<StoreKind>('STORE', 'file', ['file', 'postgres']);
+  const databaseUrl = url('DATABASE_URL', null, ['postgres:', 'postgresql:']);
+  const role = oneOf<Role>('ROLE', 'all', ['all', 'api', 'worker']);
+  const unsplashAccessKey = env.UNSPLASH_ACCESS_KEY?.trim() || null;
+  const unsplashApiUrl = (url('UNSPLASH_API_URL', 'https://api.unsplash.com', ['http:', 'https:']) ?? '').replace(/\/+$/, '');
+  const unsplashTimeoutMs = integer('UNSPLASH_TIMEOUT_MS', 10_000, 100, 300_000);
+  const jobDelayMinMs = integer('JOB_DELAY_MIN_MS', 5_000, 0, 7 * 24 * 3600_000);
+  const jobDelayMaxMs = integer('JOB_DELAY_MAX_MS', 300_000, 0, 7 * 24 * 3600_000);
+  const jobDelayStepMs = integer('JOB_DELAY_STEP_MS', 5_000, 1, 7 * 24 * 3600_000);
+  const jobConcurrency = integer('JOB_CONCURRENCY', 32, 1, 10_000);
+  const jobRetryLimitMs = integer('JOB_RETRY_LIMIT_MS', 15 * 60_000, 0, 24 * 3600_000);
+  const jobLeaseMs = integer('JOB_LEASE_MS', 30_000, 1_000, 3600_000);
+  const logLevel = oneOf<LogLevel>('LOG_LEVEL', 'info', LOG_LEVELS);
+  const webRoot = env.WEB_ROOT === undefined ? (defaults.webRoot ?? null) : env.WEB_ROOT || null;
+
+  if (jobDelayMinMs > jobDelayMaxMs) {
+    problems.push(`JOB_DELAY_MIN_MS (${jobDelayMinMs}) must not exceed JOB_DELAY_MAX_MS (${jobDelayMaxMs})`);
+  }
+  if (store === 'postgres' && !databaseUrl) problems.push('STORE=postgres needs DATABASE_URL');
+  if (store === 'file' && role !== 'all') {
+    problems.push(`ROLE=${role} needs STORE=postgres: the file store is used by one process that both serves and runs jobs`);
+  }
+  if (unsplashAccessKey !== null && !/^[\x21-\x7e]+$/.test(unsplashAccessKey)) {
+    problems.push('UNSPLASH_ACCESS_KEY has characters an access key cannot have');
+  }
+
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  return Object.freeze({
+    port,
+    host,
+    dataDir,
+    store,
+    databaseUrl,
+    role,
+    unsplashAccessKey,
+    unsplashApiUrl,
+    unsplashTimeoutMs,
+    jobDelayMinMs,
+    jobDelayMaxMs,
+    jobDelayStepMs,
+    jobConcurrency,
+    jobRetryLimitMs,
+    jobLeaseMs,
+    logLevel,
+    webRoot,
+  });
+}

@@ -1,0 +1,43 @@
+import type { ImageSourceName, Photo } from '@simmer/contracts';
+
+/**
+ * Where a job's photo comes from. Implementations retry transient upstream trouble themselves
+ * (network errors, timeouts, 5xx, 429, Unsplash's 403 "Rate Limit Exceeded") with backoff and
+ * jitter until `signal` aborts, and throw `PermanentImageError` for what retrying cannot fix.
+ */
+export interface ImageSource {
+  readonly name: ImageSourceName;
+
+  /** A photo for one job; consecutive calls give different photos. Rejects when `signal` aborts. */
+  takePhoto(signal: AbortSignal): Promise<Photo>;
+
+  /** Records a user's download as the source's guidelines ask, and returns the file's address. */
+  trackDownload(photo: Photo, signal: AbortSignal): Promise<string>;
+
+  /** Stops background work (timers, in-flight requests). */
+  close(): Promise<void>;
+}
+
+/** An upstream answer that retrying will not change (bad key, malformed response). */
+export class PermanentImageError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'PermanentImageError';
+  }
+}
+
+/** The last transient failure, reported when a job's retry time runs out. */
+export class TransientImageError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'TransientImageError';
+  }
+}

@@ -1,0 +1,120 @@
+import type { JobError, JobResult, JobStatus } from '@simmer/contracts';
+
+/** A job as a store holds it. Times are epoch milliseconds. */
+export interface StoredJob {
+  id: string;
+  status: JobStatus;
+  createdAt: number;
+  runAt: number;
+  resolvedAt: number | null;
+  result: JobResult | null;
+  error: JobError | null;
+  idempotencyKey: string | null;
+  /** The store sequence number of this job's latest change. */
+  updatedSeq: number;
+  /** Identifies the current claim of a running job; null otherwise. */
+  claimToken: string | null;
+  /** When the current claim expires and another worker may take the job. */
+  leaseUntil: number | null;
+  /** How many times the job has been claimed. */
+  attempts: number;
+}
+
+export interface NewJob {
+  id: string;
+  createdAt: number;
+  runAt: number;
+  idempotencyKey: string | null;
+}
+
+export interface CreateOutcome {
+  job: StoredJob;
+  /** false when the idempotency key was already used: `job` is the existing job. */
+  created: boolean;
+}
+
+export interface ListJobsOptions {
+  status?: JobStatus;
+  limit: number;
+  /** Keyset pagination: only jobs whose id sorts before this one (older). */
+  before?: string;
+}
+
+export interface ClaimOptions {
+  now: number;
+  limit: number;
+  leaseMs: number;
+  /** Names the claiming process in logs and for debugging. */
+  owner: string;
+}
+
+export type Outcome =
+  | { status: 'resolved'; result: JobResult; resolvedAt: number }
+  | { status: 'failed'; error: JobError; resolvedAt: number };
+
+export interface Changes {
+  /** Jobs changed after the requested sequence, in sequence order, each once, as of now. */
+  jobs: StoredJob[];
+  /** true when the requested point cannot be replayed (too old, or ahead of this store): reload instead. */
+  reset: boolean;
+}
+
+export type StoreKind = 'file' | 'postgres';
+
+/**
+ * Where jobs live. Every implementation passes `test/contract/job-store-contract.ts`.
+ *
+ * Invariants every implementation MUST keep:
+ * - a promise that resolves has made its change durable (a crash right after loses nothing);
+ * - every change takes the next value of one monotonic sequence, which numbers live events;
+ * - a job's outcome is written once: only the current claim may settle it.
+ */
+export interface JobStore {
+  readonly kind: StoreKind;
+
+  /** Durably adds a pending job. With a key already used, returns that key's job (created: false); concurrent calls with one key create one job. */
+  createJob(job: NewJob): Promise<CreateOutcome>;
+
+  /** The job with this id, or undefined. */
+  getJob(id: string): Promise<StoredJob | undefined>;
+
+  /** Newest first (ids are UUIDv7, so by id), optionally one status; at most `limit`. */
+  listJobs(options: ListJobsOptions): Promise<StoredJob[]>;
+
+  /** How many jobs are in each status. */
+  countJobs(): Promise<Record<JobStatus, number>>;
+
+  /** The latest committed sequence number (0 for an empty store). */
+  lastSeq(): Promise<number>;
+
+  /**
+   * Moves due pending jobs (runAt <= now), and running jobs whose lease has ended, to running
+   * under a new claim with lease `now + leaseMs`; earliest runAt first; safe across processes
+   * (no job is handed to two live claims); returns at most `limit`.
+   */
+  claimDueJobs(options: ClaimOptions): Promise<StoredJob[]>;
+
+  /** Extends a running job's lease; false if the claim was lost (settled or taken over). */
+  renewLease(id: string, claimToken: string, leaseUntil: number): Promise<boolean>;
+
+  /** Writes a running job's outcome once; undefined (and no change) if this claim no longer holds the job. */
+  settleJob(id: string, claimToken: string, outcome: Outcome): Promise<StoredJob | undefined>;
+
+  /** The earliest time a pending job falls due or a running lease ends; null if there is none. */
+  nextWakeAt(): Promise<number | null>;
+
+  /** Jobs changed after sequence `after`, in sequence order, at most `limit` (reset when more, or when `after` is unknown). */
+  changesSince(after: number, limit: number): Promise<Changes>;
+
+  /**
+   * Calls `listener` after changes are committed, by this process or (for shared stores) any other,
+   * with the latest sequence number. Returns an unsubscribe function.
+   */
+  onCommit(listener: (lastSeq: number) => void): () => void;
+
+  /** false while the store cannot serve (for example, its database connection is down). */
+  isReady(): boolean;
+
+  /** Finishes pending writes and releases files, locks and connections. */
+  close(): Promise<void>;
+}

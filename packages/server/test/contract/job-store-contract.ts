@@ -1,0 +1,232 @@
+import { v7 as uuidv7 } from 'uuid';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { JobStore, NewJob, Outcome } from '../../src/store/job-store.js';
+
+/** A store under test, and how to open it again over the same data (persistence checks). */
+export interface StoreHarness {
+  store: JobStore;
+  reopen(): Promise<JobStore>;
+  cleanup(): Promise<void>;
+}
+
+const T0 = Date.UTC(2026, 10, 23, 10, 0, 0);
+
+function newJob(overrides: Partial<NewJob> = {}): NewJob {
+  return { id: uuidv7(), createdAt: T0, runAt: T0 + 5_000, idempotencyKey: null, ...overrides };
+}
+
+const resolved = (at = T0 + 10_000): Outcome => ({
+  status: 'resolved',
+  resolvedAt: at,
+  result: {
+    source: 'demo',
+    photo: {
+      id: 'p1',
+      description: 'a bowl of ramen',
+      color: '#c08040',
+      blurHash: 'LEHV6nWB2yk8pyo0adR*.7kCMdnj',
+      width: 1200,
+      height: 800,
+      urls: {
+        raw: 'http://127.0.0.1/raw',
+        full: 'http://127.0.0.1/full',
+        regular: 'http://127.0.0.1/regular',
+        small: 'http://127.0.0.1/small',
+        thumb: 'http://127.0.0.1/thumb',
+      },
+      link: 'http://127.0.0.1/photo',
+      author: { name: 'A. Cook', url: 'http://127.0.0.1/cook' },
+      downloadLocation: null,
+    },
+  },
+});
+
+/** The behaviour every JobStore implementation guarantees; run once per store. */
+export function describeJobStoreContract(name: string, open: () => Promise<StoreHarness>): void {
+  describe(`JobStore contract: ${name}`, () => {
+    let harness: StoreHarness;
+    let store: JobStore;
+
+    beforeEach(async () => {
+      harness = await open();
+      store = harness.store;
+    });
+
+    afterEach(async () => {
+      await store.close();
+      await harness.cleanup();
+    });
+
+    it('creates a pending job that can be read back', async () => {
+      const input = newJob();
+      const { job, created } = await store.createJob(input);
+      expect(created).toBe(true);
+      expect(job).toMatchObject({ id: input.id, status: 'pending', runAt: input.runAt, result: null, error: null });
+      expect(job.updatedSeq).toBeGreaterThan(0);
+      expect(await store.getJob(input.id)).toEqual(job);
+      expect(await store.getJob(uuidv7())).toBeUndefined();
+    });
+
+    it('numbers every change with the next value of one sequence', async () => {
+      const a = (await store.createJob(newJob())).job;
+      const b = (await store.createJob(newJob())).job;
+      expect(b.updatedSeq).toBeGreaterThan(a.updatedSeq);
+      expect(await store.lastSeq()).toBe(b.updatedSeq);
+    });
+
+    it('returns the existing job for a reused idempotency key and creates nothing', async () => {
+      const first = await store.createJob(newJob({ idempotencyKey: 'key-1' }));
+      const seq = await store.lastSeq();
+      const again = await store.createJob(newJob({ idempotencyKey: 'key-1' }));
+      expect(again.created).toBe(false);
+      expect(again.job.id).toBe(first.job.id);
+      expect(await store.lastSeq()).toBe(seq);
+      expect((await store.countJobs()).pending).toBe(1);
+    });
+
+    it('creates one job for concurrent creates with one idempotency key', async () => {
+      const outcomes = await Promise.all(
+        Array.from({ length: 20 }, () => store.createJob(newJob({ idempotencyKey: 'same' }))),
+      );
+      expect(new Set(outcomes.map((o) => o.job.id)).size).toBe(1);
+      expect(outcomes.filter((o) => o.created)).toHaveLength(1);
+      expect((await store.countJobs()).pending).toBe(1);
+    });
+
+    it('lists newest first with keyset pagination and a status filter', async () => {
+      const ids: string[] = [];
+      for (let i = 0; i < 7; i++) ids.push((await store.createJob(newJob({ runAt: T0 + i }))).job.id);
+      const newestFirst = [...ids].reverse();
+
+      const page1 = await store.listJobs({ limit: 3 });
+      expect(page1.map((j) => j.id)).toEqual(newestFirst.slice(0, 3));
+      const page2 = await store.listJobs({ limit: 3, before: page1.at(-1)!.id });
+      expect(page2.map((j) => j.id)).toEqual(newestFirst.slice(3, 6));
+      const page3 = await store.listJobs({ limit: 3, before: page2.at(-1)!.id });
+      expect(page3.map((j) => j.id)).toEqual(newestFirst.slice(6));
+
+      const [claimed] = await store.claimDueJobs({ now: T0 + 1, limit: 1, leaseMs: 1000, owner: 't' });
+      expect(claimed!.id).toBe(ids[0]);
+      expect((await store.listJobs({ limit: 10, status: 'running' })).map((j) => j.id)).toEqual([ids[0]]);
+      expect((await store.listJobs({ limit: 10, status: 'pending' })).map((j) => j.id)).toEqual(newestFirst.slice(0, 6));
+      expect(await store.countJobs()).toEqual({ pending: 6, running: 1, resolved: 0, failed: 0 });
+    });
+
+    it('claims only due jobs, earliest first, at most limit, under a lease', async () => {
+      const late = (await store.createJob(newJob({ runAt: T0 + 3000 }))).job;
+      const early = (await store.createJob(newJob({ runAt: T0 + 1000 }))).job;
+      const middle = (await store.createJob(newJob({ runAt: T0 + 2000 }))).job;
+      expect(await store.nextWakeAt()).toBe(T0 + 1000);
+      expect(await store.claimDueJobs({ now: T0 + 999, limit: 10, leaseMs: 1000, owner: 't' })).toEqual([]);
+
+      const claimed = await store.claimDueJobs({ now: T0 + 2500, limit: 10, leaseMs: 1000, owner: 't' });
+      expect(claimed.map((j) => j.id)).toEqual([early.id, middle.id]);
+      for (const job of claimed) {
+        expect(job).toMatchObject({ status: 'running', leaseUntil: T0 + 3500, attempts: 1 });
+        expect(job.claimToken).toBeTruthy();
+      }
+      expect(await store.nextWakeAt()).toBe(T0 + 3000);
+
+      const next = await store.claimDueJobs({ now: T0 + 3000, limit: 1, leaseMs: 1000, owner: 't' });
+      expect(next.map((j) => j.id)).toEqual([late.id]);
+    });
+
+    it('hands each due job to exactly one of many concurrent claimers', async () => {
+      const ids = new Set<string>();
+      for (let i = 0; i < 50; i++) ids.add((await store.createJob(newJob())).job.id);
+      const batches = await Promise.all(
+        Array.from({ length: 10 }, (_, i) => store.claimDueJobs({ now: T0 + 10_000, limit: 7, leaseMs: 60_000, owner: `w${i}` })),
+      );
+      const claimed = batches.flat().map((j) => j.id);
+      expect(claimed).toHaveLength(50);
+      expect(new Set(claimed)).toEqual(ids);
+    });
+
+    it('takes a running job again when its lease ends, and the old claim loses it', async () => {
+      const { job } = await store.createJob(newJob());
+      const [first] = await store.claimDueJobs({ now: T0 + 5000, limit: 1, leaseMs: 1000, owner: 'a' });
+      expect(await store.claimDueJobs({ now: T0 + 5999, limit: 1, leaseMs: 1000, owner: 'b' })).toEqual([]);
+      expect(await store.nextWakeAt()).toBe(T0 + 6000);
+
+      const [second] = await store.claimDueJobs({ now: T0 + 6000, limit: 1, leaseMs: 1000, owner: 'b' });
+      expect(second).toMatchObject({ id: job.id, status: 'running', attempts: 2 });
+      expect(second!.claimToken).not.toBe(first!.claimToken);
+
+      expect(await store.renewLease(job.id, first!.claimToken!, T0 + 9000)).toBe(false);
+      expect(await store.settleJob(job.id, first!.claimToken!, resolved())).toBeUndefined();
+      expect(await store.renewLease(job.id, second!.claimToken!, T0 + 9000)).toBe(true);
+      expect((await store.getJob(job.id))!.leaseUntil).toBe(T0 + 9000);
+    });
+
+    it('writes an outcome once', async () => {
+      const { job } = await store.createJob(newJob());
+      const [claim] = await store.claimDueJobs({ now: T0 + 5000, limit: 1, leaseMs: 1000, owner: 'a' });
+      const settled = await store.settleJob(job.id, claim!.claimToken!, resolved());
+      expect(settled).toMatchObject({ status: 'resolved', resolvedAt: T0 + 10_000, claimToken: null, leaseUntil: null });
+      expect(settled!.result!.photo.id).toBe('p1');
+
+      const failure: Outcome = { status: 'failed', resolvedAt: T0 + 11_000, error: { code: 'x', message: 'y' } };
+      expect(await store.settleJob(job.id, claim!.claimToken!, failure)).toBeUndefined();
+      expect(await store.getJob(job.id)).toEqual(settled);
+      expect(await store.claimDueJobs({ now: T0 + 99_000, limit: 10, leaseMs: 1000, owner: 'b' })).toEqual([]);
+      expect(await store.nextWakeAt()).toBeNull();
+    });
+
+    it('records a failure with its error', async () => {
+      const { job } = await store.createJob(newJob());
+      const [claim] = await store.claimDueJobs({ now: T0 + 5000, limit: 1, leaseMs: 1000, owner: 'a' });
+      const error = { code: 'upstream_unavailable', message: 'Unsplash did not answer' };
+      const settled = await store.settleJob(job.id, claim!.claimToken!, { status: 'failed', resolvedAt: T0 + 6000, error });
+      expect(settled).toMatchObject({ status: 'failed', error, result: null });
+    });
+
+    it('replays the changes after a sequence, in order, each job once', async () => {
+      const a = (await store.createJob(newJob())).job;
+      const mark = await store.lastSeq();
+      const b = (await store.createJob(newJob())).job;
+      const [claimA] = await store.claimDueJobs({ now: T0 + 5000, limit: 1, leaseMs: 1000, owner: 'w' });
+      expect(claimA!.id).toBe(a.id);
+      const c = (await store.createJob(newJob())).job;
+
+      const changes = await store.changesSince(mark, 100);
+      expect(changes.reset).toBe(false);
+      expect(changes.jobs.map((j) => j.id)).toEqual([b.id, a.id, c.id]);
+      const seqs = changes.jobs.map((j) => j.updatedSeq);
+      expect(seqs).toEqual([...seqs].sort((x, y) => x - y));
+      expect((await store.changesSince(await store.lastSeq(), 100)).jobs).toEqual([]);
+      expect((await store.changesSince(0, 100)).jobs.map((j) => j.id)).toEqual([b.id, a.id, c.id]);
+    });
+
+    it('asks for a reset when a replay would exceed its limit or starts ahead of the store', async () => {
+      for (let i = 0; i < 5; i++) await store.createJob(newJob());
+      expect((await store.changesSince(0, 3)).reset).toBe(true);
+      expect((await store.changesSince((await store.lastSeq()) + 100, 3)).reset).toBe(true);
+    });
+
+    it('tells listeners about commits with the latest sequence', async () => {
+      const seen: number[] = [];
+      const stop = store.onCommit((seq) => seen.push(seq));
+      const { job } = await store.createJob(newJob());
+      await expect.poll(() => seen.at(-1)).toBe(job.updatedSeq);
+      stop();
+    });
+
+    it('keeps jobs, outcomes, keys and the sequence across a reopen', async () => {
+      const keyed = (await store.createJob(newJob({ idempotencyKey: 'durable-key' }))).job;
+      const other = (await store.createJob(newJob({ runAt: T0 + 60_000 }))).job;
+      const [claim] = await store.claimDueJobs({ now: T0 + 5000, limit: 1, leaseMs: 1000, owner: 'a' });
+      const settled = await store.settleJob(keyed.id, claim!.claimToken!, resolved());
+      const seq = await store.lastSeq();
+      await store.close();
+
+      store = await harness.reopen();
+      expect(await store.getJob(keyed.id)).toEqual(settled);
+      expect(await store.getJob(other.id)).toEqual(other);
+      expect(await store.lastSeq()).toBe(seq);
+      const replay = await store.createJob(newJob({ idempotencyKey: 'durable-key' }));
+      expect(replay).toMatchObject({ created: false, job: { id: keyed.id } });
+      const fresh = (await store.createJob(newJob())).job;
+      expect(fresh.updatedSeq).toBeGreaterThan(seq);
+    });
+  });
+}
