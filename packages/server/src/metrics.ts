@@ -1,0 +1,54 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** Every Prometheus metric Simmer exports, on one registry per process (tests build many apps in one process). */
+export interface Metrics {
+  registry: Registry;
+  /** Set from the store at scrape time. */
+  jobsByStatus: Gauge<'status'>;
+  createLatency: Histogram;
+  /** How late a job started behind its runAt. */
+  runLateness: Histogram;
+  jobsSettled: Counter<'status'>;
+  /** Calls to the Unsplash API by outcome: ok, rate_limited, server_error, client_error, network_error, timeout. */
+  unsplashCalls: Counter<'endpoint' | 'outcome'>;
+  /** The last X-Ratelimit-Remaining seen; -1 before the first call. */
+  unsplashQuotaRemaining: Gauge;
+  eventStreams: Gauge;
+}
+
+export function createMetrics(): Metrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const registers = [registry];
+  const quota = new Gauge({
+    name: 'simmer_unsplash_quota_remaining',
+    help: 'X-Ratelimit-Remaining from the latest Unsplash answer (-1: none yet)',
+    registers,
+  });
+  quota.set(-1);
+  return {
+    registry,
+    jobsByStatus: new Gauge({ name: 'simmer_jobs', help: 'Jobs by status', labelNames: ['status'], registers }),
+    createLatency: new Histogram({
+      name: 'simmer_job_create_seconds',
+      help: 'Time to create a job durably (POST /jobs, including fsync or commit)',
+      buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+      registers,
+    }),
+    runLateness: new Histogram({
+      name: 'simmer_job_run_lateness_seconds',
+      help: 'How long after its runAt a job started running',
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+      registers,
+    }),
+    jobsSettled: new Counter({ name: 'simmer_jobs_settled_total', help: 'Jobs settled by this process', labelNames: ['status'], registers }),
+    unsplashCalls: new Counter({
+      name: 'simmer_unsplash_calls_total',
+      help: 'Calls to the Unsplash API',
+      labelNames: ['endpoint', 'outcome'],
+      registers,
+    }),
+    unsplashQuotaRemaining: quota,
+    eventStreams: new Gauge({ name: 'simmer_event_streams', help: 'Open /events streams', registers }),
+  };
+}
