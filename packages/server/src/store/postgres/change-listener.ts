@@ -1,0 +1,127 @@
+/** One dedicated connection that LISTENs for change notifications and survives database outages. */
+
+import pg from 'pg';
+import type { Logger } from 'pino';
+
+/** The NOTIFY channel every write transaction signals with its latest change sequence number. */
+export const CHANGES_CHANNEL = 'simmer_changes';
+
+export interface ChangeListenerOptions {
+  databaseUrl: string;
+  logger: Logger;
+  /** A committed change's sequence number, from any process using the database. */
+  onSeq(seq: number): void;
+  /** The connection is (again) listening: notifications sent while it was down were lost. */
+  onConnected(): void;
+  /** The connection dropped; reconnecting in the background. */
+  onDisconnected(): void;
+  /** How often the connection is checked with a round trip (a dead peer does not always close the socket). */
+  healthCheckMs?: number;
+}
+
+const BACKOFF_MIN_MS = 100;
+const BACKOFF_MAX_MS = 5_000;
+
+/**
+ * Keeps one LISTEN connection open until `close`: reconnects with capped exponential backoff and
+ * jitter whenever it drops, and calls `onConnected` after each successful (re)connect so the owner
+ * can catch up on whatever was committed meanwhile. Never throws into the event loop.
+ */
+export class ChangeListener {
+  private client: pg.Client | null = null;
+  private connected = false;
+  private closed = false;
+  private attempt = 0;
+  private retryTimer: NodeJS.Timeout | null = null;
+  private healthTimer: NodeJS.Timeout | null = null;
+  private readonly healthCheckMs: number;
+
+  constructor(private readonly options: ChangeListenerOptions) {
+    this.healthCheckMs = options.healthCheckMs ?? 5_000;
+  }
+
+  get isConnected(): boolean {
+    return this.connected;
+  }
+
+  /** Connects once; on failure keeps retrying in the background and resolves false. */
+  async start(): Promise<boolean> {
+    this.healthTimer = setInterval(() => void this.checkHealth(), this.healthCheckMs);
+    this.healthTimer.unref();
+    return this.connect();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    if (this.healthTimer) clearInterval(this.healthTimer);
+    const client = this.client;
+    this.client = null;
+    this.connected = false;
+    if (client) await client.end().catch(() => undefined);
+  }
+
+  private async connect(): Promise<boolean> {
+    if (this.closed) return false;
+    const client = new pg.Client({
+      connectionString: this.options.databaseUrl,
+      application_name: 'simmer-listener',
+      keepAlive: true,
+      connectionTimeoutMillis: 5_000,
+      query_timeout: 5_000,
+    });
+    // Without an 'error' listener a dropped connection would crash the process.
+    client.on('error', (error) => this.dropped(client, error));
+    client.on('end', () => this.dropped(client, null));
+    client.on('notification', (message) => {
+      if (message.channel !== CHANGES_CHANNEL || !message.payload) return;
+      const seq = Number(message.payload);
+      if (Number.isSafeInteger(seq)) this.options.onSeq(seq);
+    });
+    this.client = client;
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${CHANGES_CHANNEL}`);
+    } catch (error) {
+      this.dropped(client, error as Error);
+      return false;
+    }
+    if (this.closed || this.client !== client) {
+      await client.end().catch(() => undefined);
+      return false;
+    }
+    if (this.attempt > 0) this.options.logger.info({ attempts: this.attempt }, 'change listener reconnected');
+    this.attempt = 0;
+    this.connected = true;
+    this.options.onConnected();
+    return true;
+  }
+
+  private dropped(client: pg.Client, error: Error | null): void {
+    if (this.client !== client) return; // an old connection's late event
+    this.client = null;
+    const wasConnected = this.connected;
+    this.connected = false;
+    client.end().catch(() => undefined);
+    if (this.closed) return;
+    if (wasConnected) {
+      this.options.logger.warn({ err: error ?? undefined }, 'change listener lost its database connection; reconnecting');
+      this.options.onDisconnected();
+    }
+    this.attempt += 1;
+    const ceiling = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** Math.min(this.attempt - 1, 10));
+    const delay = ceiling / 2 + Math.random() * (ceiling / 2);
+    this.retryTimer = setTimeout(() => void this.connect(), delay);
+    this.retryTimer.unref();
+  }
+
+  private async checkHealth(): Promise<void> {
+    const client = this.client;
+    if (!client || !this.connected) return;
+    try {
+      await client.query('SELECT 1');
+    } catch (error) {
+      this.dropped(client, error as Error);
+    }
+  }
+}

@@ -1,0 +1,67 @@
+/** How a `jobs` row maps to a StoredJob, and the SQL fragments that keep times in exact milliseconds. */
+
+import type { JobError, JobResult, JobStatus } from '@simmer/contracts';
+import type { StoredJob } from '../job-store.js';
+
+/**
+ * Epoch milliseconds → timestamptz. Exact: a millisecond count below 2^53 divided by 1000 is within
+ * a fraction of a microsecond of its true value, and timestamptz rounds to microseconds.
+ */
+export const toTimestamp = (param: string): string => `to_timestamp(${param}::float8 / 1000)`;
+
+/** timestamptz → epoch milliseconds (extract gives an exact numeric from PostgreSQL 14 on; rounding covers 13). */
+const toMillis = (column: string): string => `round(extract(epoch from ${column}) * 1000)::int8`;
+
+/** The select list every query that returns jobs uses, prefixed with `alias.`. */
+export function jobColumns(alias = 'jobs'): string {
+  const c = (name: string): string => `${alias}.${name}`;
+  return [
+    `${c('id')} AS id`,
+    `${c('status')} AS status`,
+    `${toMillis(c('created_at'))} AS created_at`,
+    `${toMillis(c('run_at'))} AS run_at`,
+    `${toMillis(c('resolved_at'))} AS resolved_at`,
+    `${c('result')} AS result`,
+    `${c('error')} AS error`,
+    `${c('idempotency_key')} AS idempotency_key`,
+    `${c('updated_seq')} AS updated_seq`,
+    `${c('claim_token')} AS claim_token`,
+    `${toMillis(c('lease_until'))} AS lease_until`,
+    `${c('attempts')} AS attempts`,
+  ].join(', ');
+}
+
+/** A row as `jobColumns` selects it (node-postgres gives int8 as a string). */
+export interface JobRow {
+  id: string;
+  status: JobStatus;
+  created_at: string;
+  run_at: string;
+  resolved_at: string | null;
+  result: JobResult | null;
+  error: JobError | null;
+  idempotency_key: string | null;
+  updated_seq: string;
+  claim_token: string | null;
+  lease_until: string | null;
+  attempts: number;
+}
+
+const nullableNumber = (value: string | null): number | null => (value === null ? null : Number(value));
+
+export function toStoredJob(row: JobRow): StoredJob {
+  return {
+    id: row.id,
+    status: row.status,
+    createdAt: Number(row.created_at),
+    runAt: Number(row.run_at),
+    resolvedAt: nullableNumber(row.resolved_at),
+    result: row.result,
+    error: row.error,
+    idempotencyKey: row.idempotency_key,
+    updatedSeq: Number(row.updated_seq),
+    claimToken: row.claim_token,
+    leaseUntil: nullableNumber(row.lease_until),
+    attempts: row.attempts,
+  };
+}

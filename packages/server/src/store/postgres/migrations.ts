@@ -1,0 +1,107 @@
+/** The PostgreSQL schema, as numbered migrations applied in order at start. */
+
+import type { Logger } from 'pino';
+import type { ClientBase } from 'pg';
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+/**
+ * Append only: a migration that has shipped is never edited, renumbered or removed, because
+ * databases out there record its version as applied. Change the schema with a new entry.
+ */
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'jobs and the change counter',
+    sql: `
+      -- One row: the last change sequence number handed out. See postgres-store.ts, "THE CHANGE
+      -- SEQUENCE", for why this is a locked counter row and not a SEQUENCE.
+      CREATE TABLE simmer_change_seq (
+        singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+        value bigint NOT NULL CHECK (value >= 0)
+      );
+      INSERT INTO simmer_change_seq (singleton, value) VALUES (true, 0);
+
+      CREATE TABLE jobs (
+        id uuid PRIMARY KEY,
+        status text NOT NULL CHECK (status IN ('pending', 'running', 'resolved', 'failed')),
+        created_at timestamptz NOT NULL,
+        run_at timestamptz NOT NULL,
+        resolved_at timestamptz,
+        result jsonb,
+        error jsonb,
+        idempotency_key text UNIQUE,
+        updated_seq bigint NOT NULL,
+        claim_token uuid,
+        claimed_by text,
+        lease_until timestamptz,
+        attempts integer NOT NULL DEFAULT 0,
+        -- The state machine, enforced where the data lives.
+        CHECK ((status = 'running') = (claim_token IS NOT NULL AND lease_until IS NOT NULL)),
+        CHECK ((status IN ('resolved', 'failed')) = (resolved_at IS NOT NULL)),
+        CHECK (status <> 'resolved' OR result IS NOT NULL),
+        CHECK (status <> 'failed' OR error IS NOT NULL)
+      );
+
+      -- "Changes since N" (and the uniqueness of every change number).
+      CREATE UNIQUE INDEX jobs_updated_seq ON jobs (updated_seq);
+      -- What falls due next, and what claimers scan first.
+      CREATE INDEX jobs_pending_run_at ON jobs (run_at) WHERE status = 'pending';
+      -- Leases that end: crashed workers' jobs.
+      CREATE INDEX jobs_running_lease_until ON jobs (lease_until) WHERE status = 'running';
+      -- Newest-first keyset pagination filtered by status (unfiltered uses the primary key).
+      CREATE INDEX jobs_status_id ON jobs (status, id DESC);
+    `,
+  },
+];
+
+/** Any constant works, as long as every Simmer process uses the same one: "simmer:migrate". */
+const MIGRATION_LOCK_KEY = 0x73696d6d65726d67n;
+
+/**
+ * Brings the database's schema up to `MIGRATIONS`. Safe when many processes start at once: all of
+ * it runs in one transaction holding a transaction-scoped advisory lock, so the first process
+ * migrates and the others wait, then find nothing left to do. A failed migration changes nothing.
+ */
+export async function migrate(client: ClientBase, logger: Logger): Promise<void> {
+  const { rows } = await client.query<{ version: string }>('SELECT current_setting($$server_version_num$$) AS version');
+  const serverVersion = Number(rows[0]?.version ?? 0);
+  if (serverVersion < 130000) {
+    // gen_random_uuid() is built in from 13 on.
+    throw new Error(`PostgreSQL 13 or newer is required (server_version_num ${serverVersion})`);
+  }
+
+  await client.query('BEGIN');
+  try {
+    await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK_KEY.toString()]);
+    await client.query(`
+      CREATE TABLE IF NOT EXISTS schema_migrations (
+        version integer PRIMARY KEY,
+        name text NOT NULL,
+        applied_at timestamptz NOT NULL DEFAULT now()
+      )`);
+    const applied = await client.query<{ version: number }>('SELECT version FROM schema_migrations');
+    const done = new Set(applied.rows.map((r) => r.version));
+    const newest = Math.max(0, ...done);
+    const known = MIGRATIONS.at(-1)?.version ?? 0;
+    if (newest > known) {
+      // A newer release migrated this database (a rolling deploy). Migrations only add, so older
+      // code keeps working; say so rather than refuse.
+      logger.warn({ databaseSchema: newest, knownSchema: known }, 'database schema is newer than this release');
+    }
+    for (const migration of MIGRATIONS) {
+      if (done.has(migration.version)) continue;
+      await client.query(migration.sql);
+      await client.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [migration.version, migration.name]);
+      logger.info({ version: migration.version, name: migration.name }, 'applied database migration');
+    }
+    await client.query('COMMIT');
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw new Error(`database migration failed: ${(error as Error).message}`, { cause: error });
+  }
+}

@@ -1,0 +1,392 @@
+/**
+ * The PostgreSQL JobStore: many API and worker processes share one database.
+ *
+ * ============================================================================================
+ * THE CHANGE SEQUENCE — READ BEFORE TOUCHING ANY WRITE
+ * ============================================================================================
+ * "Changes since N" (GET /events resume, every API process's live stream) MUST never miss a
+ * change. A plain SEQUENCE cannot promise that: its values are handed out before commit, so the
+ * transaction holding 11 can commit before the one holding 10; a reader that saw 11 moves its
+ * cursor past 10 and never sees it.
+ *
+ * So every write takes its numbers from the single row of `simmer_change_seq`, with
+ * `UPDATE ... SET value = value + n RETURNING value` INSIDE the writing statement. The row lock
+ * is held until commit, so writers take numbers one after another and commit in that order: when
+ * a reader can see number N, every number below N is already committed and visible (PostgreSQL
+ * makes a transaction visible before it releases its locks). Rules that keep this true:
+ *   1. Every write that changes what a client sees bumps the counter in the SAME transaction
+ *      (here: the same statement) that writes the rows, and stamps them with the new numbers.
+ *   2. Lock order is job rows first, then the counter (claims lock rows with SKIP LOCKED, settles
+ *      lock their row in a CTE before the counter CTE runs). Never the reverse: it would deadlock.
+ *   3. Each statement is one autocommit transaction, so the counter lock is held for one round
+ *      trip plus the commit flush; writes are serialised at that rate. Claims number a whole
+ *      batch with one bump, which is what keeps workers' throughput up.
+ * A number may be skipped (two concurrent creates with one idempotency key: the loser bumps, then
+ * inserts nothing); gaps are harmless, reordering would not be.
+ *
+ * Lease renewals are bookkeeping, not changes: they take no number and send no event.
+ * ============================================================================================
+ */
+
+import pg from 'pg';
+import type { Logger } from 'pino';
+import type { JobStatus } from '@simmer/contracts';
+import type {
+  Changes,
+  ClaimOptions,
+  CreateOutcome,
+  JobStore,
+  ListJobsOptions,
+  NewJob,
+  Outcome,
+  StoredJob,
+} from '../job-store.js';
+import { CHANGES_CHANNEL, ChangeListener } from './change-listener.js';
+import { jobColumns, toStoredJob, toTimestamp, type JobRow } from './job-row.js';
+import { migrate } from './migrations.js';
+import { StoreUnavailableError, isConnectionError } from './store-unavailable-error.js';
+
+export interface PostgresStoreOptions {
+  databaseUrl: string;
+  logger: Logger;
+  /** Connections in this process's pool (default 10). */
+  poolSize?: number;
+  /** How long `openPostgresStore` keeps retrying an unreachable database before giving up (default 30 s). */
+  connectTimeoutMs?: number;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+// Bumps the counter by the rows a statement writes, and signals the new head in the same
+// transaction (NOTIFY is delivered on commit, never for a rolled-back write).
+const BUMP_RETURNING = `RETURNING value, pg_notify('${CHANGES_CHANNEL}', value::text)`;
+
+const SQL = {
+  create: `
+    WITH seq AS (
+      UPDATE simmer_change_seq SET value = value + 1
+      WHERE $4::text IS NULL OR NOT EXISTS (SELECT 1 FROM jobs WHERE idempotency_key = $4::text)
+      ${BUMP_RETURNING}
+    )
+    INSERT INTO jobs AS j (id, status, created_at, run_at, idempotency_key, updated_seq, attempts)
+    SELECT $1::uuid, 'pending', ${toTimestamp('$2')}, ${toTimestamp('$3')}, $4::text, seq.value, 0 FROM seq
+    ON CONFLICT (idempotency_key) DO NOTHING
+    RETURNING ${jobColumns('j')}`,
+
+  byKey: `SELECT ${jobColumns()} FROM jobs WHERE idempotency_key = $1`,
+
+  byId: `SELECT ${jobColumns()} FROM jobs WHERE id = $1`,
+
+  count: `SELECT status, count(*)::int8 AS n FROM jobs GROUP BY status`,
+
+  lastSeq: `SELECT value FROM simmer_change_seq`,
+
+  // Due pending jobs and expired leases, each side from its partial index, both locked with SKIP
+  // LOCKED so concurrent claimers (any process) split the work instead of queueing on one row.
+  // EvalPlanQual re-checks a row's status and lease after waiting, so a row another claimer has
+  // just taken is never taken twice.
+  claim: `
+    WITH pending AS (
+      SELECT id, run_at FROM jobs
+      WHERE status = 'pending' AND run_at <= ${toTimestamp('$1')}
+      ORDER BY run_at LIMIT $2 FOR UPDATE SKIP LOCKED
+    ), expired AS (
+      SELECT id, run_at FROM jobs
+      WHERE status = 'running' AND lease_until <= ${toTimestamp('$1')}
+      ORDER BY run_at LIMIT $2 FOR UPDATE SKIP LOCKED
+    ), picked AS (
+      SELECT id, row_number() OVER (ORDER BY run_at, id) AS n, count(*) OVER () AS total
+      FROM (SELECT id, run_at FROM pending UNION ALL SELECT id, run_at FROM expired ORDER BY run_at, id LIMIT $2) due
+    ), seq AS (
+      UPDATE simmer_change_seq SET value = value + (SELECT count(*) FROM picked)
+      WHERE EXISTS (SELECT 1 FROM picked)
+      ${BUMP_RETURNING}
+    )
+    UPDATE jobs AS j SET
+      status = 'running',
+      claim_token = gen_random_uuid(),
+      claimed_by = $4,
+      lease_until = ${toTimestamp('($1::int8 + $3::int8)')},
+      attempts = j.attempts + 1,
+      updated_seq = seq.value - picked.total + picked.n
+    FROM picked, seq
+    WHERE j.id = picked.id
+    RETURNING ${jobColumns('j')}`,
+
+  renew: `
+    UPDATE jobs SET lease_until = ${toTimestamp('$3')}
+    WHERE id = $1 AND status = 'running' AND claim_token = $2`,
+
+  // The target CTE locks the job row before the counter is touched (lock order, rule 2).
+  settle: `
+    WITH target AS (
+      SELECT id FROM jobs WHERE id = $1 AND status = 'running' AND claim_token = $2 FOR UPDATE
+    ), seq AS (
+      UPDATE simmer_change_seq SET value = value + 1
+      WHERE EXISTS (SELECT 1 FROM target)
+      ${BUMP_RETURNING}
+    )
+    UPDATE jobs AS j SET
+      status = $3,
+      result = $4::jsonb,
+      error = $5::jsonb,
+      resolved_at = ${toTimestamp('$6')},
+      claim_token = NULL,
+      lease_until = NULL,
+      updated_seq = seq.value
+    FROM target, seq
+    WHERE j.id = target.id
+    RETURNING ${jobColumns('j')}`,
+
+  nextWake: `
+    SELECT round(extract(epoch from least(
+      (SELECT min(run_at) FROM jobs WHERE status = 'pending'),
+      (SELECT min(lease_until) FROM jobs WHERE status = 'running')
+    )) * 1000)::int8 AS at`,
+
+  // One statement, one snapshot: the head and the rows agree. The LEFT JOIN returns the head even
+  // when nothing changed.
+  changes: `
+    SELECT s.value AS head, c.*
+    FROM simmer_change_seq s
+    LEFT JOIN LATERAL (
+      SELECT ${jobColumns()} FROM jobs WHERE updated_seq > $1 ORDER BY updated_seq LIMIT $2
+    ) c ON true
+    ORDER BY c.updated_seq`,
+} as const;
+
+/**
+ * Opens the PostgreSQL store: applies migrations (safe when many processes start at once), opens a
+ * pool and a LISTEN connection. Retries an unreachable database for `connectTimeoutMs` first.
+ *
+ * Guarantees, beyond the JobStore contract: a resolved write is committed (PostgreSQL's durability);
+ * `onCommit` hears this process's commits and, through NOTIFY, every other process's; after the
+ * listener reconnects it reports the current head so nothing committed during an outage is
+ * missed; calls made while the database is unreachable reject with `StoreUnavailableError` and
+ * never take the process down.
+ */
+export async function openPostgresStore(options: PostgresStoreOptions): Promise<JobStore> {
+  const logger = options.logger.child({ component: 'postgres-store' });
+  await migrateWithRetry(options, logger);
+  const store = new PostgresJobStore(options, logger);
+  await store.start();
+  return store;
+}
+
+async function migrateWithRetry(options: PostgresStoreOptions, logger: Logger): Promise<void> {
+  const deadline = Date.now() + (options.connectTimeoutMs ?? 30_000);
+  for (let attempt = 1; ; attempt++) {
+    const client = new pg.Client({ connectionString: options.databaseUrl, application_name: 'simmer-migrate', connectionTimeoutMillis: 5_000 });
+    client.on('error', () => undefined); // reported through the rejected query instead
+    try {
+      await client.connect();
+      await migrate(client, logger);
+      return;
+    } catch (error) {
+      const cause = (error as Error).cause ?? error;
+      if (!isConnectionError(cause) || Date.now() >= deadline) throw error;
+      const delay = Math.min(2_000, 100 * 2 ** attempt);
+      logger.warn({ err: error, attempt }, `database not reachable; retrying in ${delay} ms`);
+      await new Promise((resolve) => setTimeout(resolve, delay));
+    } finally {
+      await client.end().catch(() => undefined);
+    }
+  }
+}
+
+class PostgresJobStore implements JobStore {
+  readonly kind = 'postgres' as const;
+
+  private readonly pool: pg.Pool;
+  private readonly listener: ChangeListener;
+  private readonly listeners = new Set<(lastSeq: number) => void>();
+  /** The highest sequence number reported to listeners: reports only ever go up. */
+  private reportedSeq = 0;
+  /** false after a query failed for want of a connection, until one succeeds again. */
+  private poolHealthy = true;
+  private closed = false;
+
+  constructor(
+    options: PostgresStoreOptions,
+    private readonly logger: Logger,
+  ) {
+    this.pool = new pg.Pool({
+      connectionString: options.databaseUrl,
+      max: options.poolSize ?? 10,
+      application_name: 'simmer',
+      // Calls during an outage fail fast instead of queueing forever.
+      connectionTimeoutMillis: 5_000,
+      idleTimeoutMillis: 30_000,
+      keepAlive: true,
+      statement_timeout: 30_000,
+    });
+    // An idle client's connection dropping emits 'error' on the pool: without this listener Node
+    // would crash the process. The pool discards that client by itself.
+    this.pool.on('error', (error) => {
+      this.poolHealthy = false;
+      this.logger.warn({ err: error }, 'an idle database connection failed');
+    });
+    this.listener = new ChangeListener({
+      databaseUrl: options.databaseUrl,
+      logger: this.logger,
+      onSeq: (seq) => this.report(seq),
+      onConnected: () => {
+        this.poolHealthy = true;
+        void this.catchUp();
+      },
+      onDisconnected: () => undefined,
+    });
+  }
+
+  async start(): Promise<void> {
+    await this.listener.start();
+    this.reportedSeq = await this.lastSeq();
+  }
+
+  async createJob(job: NewJob): Promise<CreateOutcome> {
+    // Two rounds at most: a conflicting key's job is committed by the time our insert sees the
+    // conflict, so the lookup after it finds the job.
+    for (let round = 0; round < 2; round++) {
+      const inserted = await this.query<JobRow>(SQL.create, [job.id, job.createdAt, job.runAt, job.idempotencyKey]);
+      const row = inserted.rows[0];
+      if (row) {
+        const stored = toStoredJob(row);
+        this.report(stored.updatedSeq);
+        return { job: stored, created: true };
+      }
+      if (job.idempotencyKey === null) break;
+      const existing = await this.query<JobRow>(SQL.byKey, [job.idempotencyKey]);
+      if (existing.rows[0]) return { job: toStoredJob(existing.rows[0]), created: false };
+    }
+    throw new Error(`job ${job.id} was neither created nor found by its idempotency key`);
+  }
+
+  async getJob(id: string): Promise<StoredJob | undefined> {
+    if (!UUID.test(id)) return undefined;
+    const { rows } = await this.query<JobRow>(SQL.byId, [id]);
+    return rows[0] ? toStoredJob(rows[0]) : undefined;
+  }
+
+  async listJobs({ status, limit, before }: ListJobsOptions): Promise<StoredJob[]> {
+    if (before !== undefined && !UUID.test(before)) return [];
+    // Only the conditions in use, so the planner always sees a plain index range scan.
+    const where: string[] = [];
+    const values: unknown[] = [];
+    if (status !== undefined) where.push(`status = $${values.push(status)}`);
+    if (before !== undefined) where.push(`id < $${values.push(before)}::uuid`);
+    const text = `SELECT ${jobColumns()} FROM jobs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT $${values.push(limit)}`;
+    const { rows } = await this.query<JobRow>(text, values);
+    return rows.map(toStoredJob);
+  }
+
+  async countJobs(): Promise<Record<JobStatus, number>> {
+    const counts: Record<JobStatus, number> = { pending: 0, running: 0, resolved: 0, failed: 0 };
+    const { rows } = await this.query<{ status: JobStatus; n: string }>(SQL.count, []);
+    for (const row of rows) counts[row.status] = Number(row.n);
+    return counts;
+  }
+
+  async lastSeq(): Promise<number> {
+    const { rows } = await this.query<{ value: string }>(SQL.lastSeq, []);
+    return Number(rows[0]?.value ?? 0);
+  }
+
+  async claimDueJobs({ now, limit, leaseMs, owner }: ClaimOptions): Promise<StoredJob[]> {
+    if (limit <= 0) return [];
+    const { rows } = await this.query<JobRow>(SQL.claim, [now, limit, leaseMs, owner]);
+    const jobs = rows.map(toStoredJob).sort((a, b) => a.updatedSeq - b.updatedSeq);
+    const last = jobs.at(-1);
+    if (last) this.report(last.updatedSeq);
+    return jobs;
+  }
+
+  async renewLease(id: string, claimToken: string, leaseUntil: number): Promise<boolean> {
+    if (!UUID.test(id) || !UUID.test(claimToken)) return false;
+    const { rowCount } = await this.query(SQL.renew, [id, claimToken, leaseUntil]);
+    return rowCount === 1;
+  }
+
+  async settleJob(id: string, claimToken: string, outcome: Outcome): Promise<StoredJob | undefined> {
+    if (!UUID.test(id) || !UUID.test(claimToken)) return undefined;
+    const result = outcome.status === 'resolved' ? JSON.stringify(outcome.result) : null;
+    const error = outcome.status === 'failed' ? JSON.stringify(outcome.error) : null;
+    const { rows } = await this.query<JobRow>(SQL.settle, [id, claimToken, outcome.status, result, error, outcome.resolvedAt]);
+    if (!rows[0]) return undefined;
+    const job = toStoredJob(rows[0]);
+    this.report(job.updatedSeq);
+    return job;
+  }
+
+  async nextWakeAt(): Promise<number | null> {
+    const { rows } = await this.query<{ at: string | null }>(SQL.nextWake, []);
+    const at = rows[0]?.at;
+    return at === null || at === undefined ? null : Number(at);
+  }
+
+  async changesSince(after: number, limit: number): Promise<Changes> {
+    const from = Math.max(0, Math.floor(after));
+    const { rows } = await this.query<JobRow & { head: string }>(SQL.changes, [from, Math.max(0, limit) + 1]);
+    const head = Number(rows[0]?.head ?? 0);
+    const changed = rows.filter((row) => row.id !== null);
+    if (from > head || changed.length > limit) return { jobs: [], reset: true };
+    return { jobs: changed.map(toStoredJob), reset: false };
+  }
+
+  onCommit(listener: (lastSeq: number) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  isReady(): boolean {
+    return !this.closed && this.poolHealthy && this.listener.isConnected;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.listeners.clear();
+    await this.listener.close();
+    await this.pool.end();
+  }
+
+  private async query<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values: unknown[]): Promise<pg.QueryResult<R>> {
+    if (this.closed) throw new Error('the PostgreSQL job store is closed');
+    try {
+      const result = await this.pool.query<R>(text, values);
+      this.poolHealthy = true;
+      return result;
+    } catch (error) {
+      if (isConnectionError(error)) {
+        this.poolHealthy = false;
+        throw new StoreUnavailableError(`database unavailable: ${(error as Error).message}`, { cause: error });
+      }
+      throw error;
+    }
+  }
+
+  /** Tells listeners about a committed sequence number; each number at most once, always rising. */
+  private report(seq: number): void {
+    if (seq <= this.reportedSeq) return;
+    this.reportedSeq = seq;
+    for (const listener of this.listeners) {
+      try {
+        listener(seq);
+      } catch (error) {
+        this.logger.error({ err: error }, 'an onCommit listener threw');
+      }
+    }
+  }
+
+  /**
+   * After the listener (re)connects, NOTIFYs sent while it was away are gone: report the head so
+   * subscribers replay whatever they missed. A head at or below what was reported means nothing
+   * was missed: every number up to a reported one was already committed when it was reported.
+   */
+  private async catchUp(): Promise<void> {
+    try {
+      this.report(await this.lastSeq());
+    } catch (error) {
+      this.logger.warn({ err: error }, 'could not read the change head after reconnecting');
+    }
+  }
+}

@@ -1,0 +1,154 @@
+import { startPostgres, type ThrowawayPostgres } from '@simmer/testkit/postgres';
+import pg from 'pg';
+import { pino } from 'pino';
+import { v7 as uuidv7 } from 'uuid';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { JobStore } from '../../src/store/job-store.js';
+import { migrate, MIGRATIONS } from '../../src/store/postgres/migrations.js';
+import { openPostgresStore } from '../../src/store/postgres/postgres-store.js';
+import { StoreUnavailableError } from '../../src/store/postgres/store-unavailable-error.js';
+import { describeJobStoreContract } from './job-store-contract.js';
+
+const logger = pino({ level: 'silent' });
+let server: ThrowawayPostgres;
+let databases = 0;
+
+beforeAll(async () => {
+  server = await startPostgres();
+});
+
+afterAll(async () => {
+  await server?.stop();
+});
+
+async function freshDatabase(): Promise<string> {
+  databases += 1;
+  return server.createDatabase(`contract_${process.pid}_${databases}`);
+}
+
+describeJobStoreContract('postgres', async () => {
+  const databaseUrl = await freshDatabase();
+  const open = (): Promise<JobStore> => openPostgresStore({ databaseUrl, logger });
+  return { store: await open(), reopen: open, cleanup: async () => undefined };
+});
+
+describe('PostgreSQL store across processes', () => {
+  const T0 = Date.UTC(2026, 10, 23, 10, 0, 0);
+
+  it('never hands one job to two worker pools claiming at the same time', async () => {
+    const databaseUrl = await freshDatabase();
+    // Separate stores have separate pools and listeners, as separate worker processes would.
+    const workers = await Promise.all([1, 2, 3].map(() => openPostgresStore({ databaseUrl, logger, poolSize: 4 })));
+    const api = workers[0]!;
+    try {
+      const ids = new Set<string>();
+      for (let i = 0; i < 300; i++) ids.add((await api.createJob({ id: uuidv7(), createdAt: T0, runAt: T0 + i, idempotencyKey: null })).job.id);
+
+      const claimed: string[] = [];
+      await Promise.all(
+        workers.flatMap((store, w) =>
+          Array.from({ length: 4 }, async (_, loop) => {
+            for (;;) {
+              const batch = await store.claimDueJobs({ now: T0 + 10_000, limit: 7, leaseMs: 60_000, owner: `w${w}.${loop}` });
+              if (batch.length === 0) return;
+              claimed.push(...batch.map((j) => j.id));
+            }
+          }),
+        ),
+      );
+
+      expect(claimed).toHaveLength(300);
+      expect(new Set(claimed)).toEqual(ids);
+      // Every claim took its own change number.
+      const changes = await api.changesSince(0, 1000);
+      expect(new Set(changes.jobs.map((j) => j.updatedSeq)).size).toBe(300);
+    } finally {
+      await Promise.all(workers.map((s) => s.close()));
+    }
+  });
+
+  it('tells each process about commits made by the others', async () => {
+    const databaseUrl = await freshDatabase();
+    const [a, b] = await Promise.all([openPostgresStore({ databaseUrl, logger }), openPostgresStore({ databaseUrl, logger })]);
+    try {
+      const heardByB: number[] = [];
+      b!.onCommit((seq) => heardByB.push(seq));
+      const { job } = await a!.createJob({ id: uuidv7(), createdAt: T0, runAt: T0, idempotencyKey: null });
+      await expect.poll(() => heardByB.at(-1)).toBe(job.updatedSeq);
+    } finally {
+      await Promise.all([a!.close(), b!.close()]);
+    }
+  });
+
+  it('applies migrations once when five processes start at the same moment', async () => {
+    const databaseUrl = await freshDatabase();
+    const clients = Array.from({ length: 5 }, () => new pg.Client({ connectionString: databaseUrl }));
+    try {
+      await Promise.all(clients.map((c) => c.connect()));
+      await Promise.all(clients.map((c) => migrate(c, logger)));
+      const { rows } = await clients[0]!.query<{ version: number }>('SELECT version FROM schema_migrations ORDER BY version');
+      expect(rows.map((r) => r.version)).toEqual(MIGRATIONS.map((m) => m.version));
+      const stores = await Promise.all(Array.from({ length: 5 }, () => openPostgresStore({ databaseUrl, logger, poolSize: 2 })));
+      expect(stores.every((s) => s.isReady())).toBe(true);
+      await Promise.all(stores.map((s) => s.close()));
+    } finally {
+      await Promise.all(clients.map((c) => c.end()));
+    }
+  });
+
+  it('creates the schema on a fresh database when many stores open concurrently', async () => {
+    const databaseUrl = await freshDatabase();
+    const stores = await Promise.all(Array.from({ length: 5 }, () => openPostgresStore({ databaseUrl, logger, poolSize: 2 })));
+    try {
+      const created = await Promise.all(stores.map((s) => s.createJob({ id: uuidv7(), createdAt: T0, runAt: T0, idempotencyKey: null })));
+      expect(new Set(created.map((c) => c.job.updatedSeq)).size).toBe(5);
+    } finally {
+      await Promise.all(stores.map((s) => s.close()));
+    }
+  });
+  it('reports the head after its listener reconnects, so commits made meanwhile are not missed', async () => {
+    const databaseUrl = await freshDatabase();
+    const [a, b] = await Promise.all([openPostgresStore({ databaseUrl, logger }), openPostgresStore({ databaseUrl, logger })]);
+    const admin = new pg.Client({ connectionString: databaseUrl });
+    await admin.connect();
+    try {
+      const heardByB: number[] = [];
+      b!.onCommit((seq) => heardByB.push(seq));
+      await admin.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'simmer-listener' AND datname = current_database()`);
+      const { job } = await a!.createJob({ id: uuidv7(), createdAt: T0, runAt: T0, idempotencyKey: null });
+      await expect.poll(() => heardByB.at(-1), { timeout: 10_000 }).toBe(job.updatedSeq);
+      await expect.poll(() => b!.isReady(), { timeout: 10_000 }).toBe(true);
+    } finally {
+      await admin.end();
+      await Promise.all([a!.close(), b!.close()]);
+    }
+  });
+
+  // Runs last: it stops the shared server for a moment.
+  it('says not ready and rejects calls while the database is down, then carries on', async () => {
+    const databaseUrl = await freshDatabase();
+    const store = await openPostgresStore({ databaseUrl, logger });
+    try {
+      const before = (await store.createJob({ id: uuidv7(), createdAt: T0, runAt: T0, idempotencyKey: 'outage' })).job;
+      expect(store.isReady()).toBe(true);
+
+      await server.stopServer('fast');
+      try {
+        await expect.poll(() => store.isReady(), { timeout: 10_000 }).toBe(false);
+        await expect(store.getJob(before.id)).rejects.toBeInstanceOf(StoreUnavailableError);
+        await expect(store.createJob({ id: uuidv7(), createdAt: T0, runAt: T0, idempotencyKey: null })).rejects.toMatchObject({ statusCode: 503 });
+      } finally {
+        await server.start();
+      }
+
+      await expect.poll(() => store.isReady(), { timeout: 15_000, interval: 100 }).toBe(true);
+      expect(await store.getJob(before.id)).toEqual(before);
+      const again = await store.createJob({ id: uuidv7(), createdAt: T0, runAt: T0, idempotencyKey: 'outage' });
+      expect(again).toMatchObject({ created: false, job: { id: before.id } });
+      const after = (await store.createJob({ id: uuidv7(), createdAt: T0, runAt: T0, idempotencyKey: null })).job;
+      expect(after.updatedSeq).toBeGreaterThan(before.updatedSeq);
+    } finally {
+      await store.close();
+    }
+  });
+});
