@@ -379,12 +379,15 @@ class PostgresJobStore implements JobStore {
 
   /**
    * After the listener (re)connects, NOTIFYs sent while it was away are gone: report the head so
-   * subscribers replay whatever they missed. A head at or below what was reported means nothing
-   * was missed: every number up to a reported one was already committed when it was reported.
+   * subscribers replay whatever they missed. Reported even when it has not moved past what was
+   * reported before: a subscriber whose own read failed during the outage (its reads hit the same
+   * dead database) needs this nudge to try again.
    */
   private async catchUp(): Promise<void> {
     try {
-      this.report(await this.lastSeq());
+      const head = await this.lastSeq();
+      this.reportedSeq = Math.min(this.reportedSeq, head - 1);
+      this.report(head);
     } catch (error) {
       this.logger.warn({ err: error }, 'could not read the change head after reconnecting');
     }
