@@ -1,0 +1,65 @@
+// Starting the real server for a benchmark, and the store of many pending jobs that several
+// suites measure.
+import { makeTempDir, removeTempDir } from '../../packages/testkit/dist/temp-dir.js';
+import { startServerProcess } from '../../packages/testkit/dist/server-process.js';
+import { createJobs } from './load.js';
+import { settledRss } from './rss.js';
+
+/** Jobs created by a benchmark wait an hour, so they stay pending while it measures. */
+const BENCH_ENV = {
+  JOB_DELAY_MIN_MS: '3600000',
+  JOB_DELAY_MAX_MS: '3600000',
+  LOG_LEVEL: 'info',
+};
+
+/**
+ * Starts the built server (fsync is always on) and makes sure the run's cleanup stops it.
+ * @param {import('../run.js').BenchContext} context
+ * @param {{ dataDir?: string, env?: Record<string, string> }} [options]
+ */
+export async function startSimmer(context, options = {}) {
+  const server = await startServerProcess({
+    dataDir: options.dataDir,
+    env: { ...BENCH_ENV, ...options.env },
+    startTimeoutMs: 60_000,
+  });
+  context.defer(() => server.stop());
+  return server;
+}
+
+/** Makes a temp dir that the run's cleanup removes. */
+export async function benchDataDir(context) {
+  const dir = await makeTempDir('simmer-bench-');
+  // The seeded store outlives the suite that made it: later suites measure it too.
+  context.deferToEnd(() => removeTempDir(dir));
+  return dir;
+}
+
+/**
+ * Fills a fresh DATA_DIR with `context.settings.jobs` pending jobs through POST /jobs, calling
+ * `onCheckpoint(count, server)` when the store holds each checkpoint's count, and stops the server.
+ * @returns {Promise<{ dataDir: string, jobs: number, seedMs: number, rssAfterSeedingBytes: number | null }>}
+ */
+export async function seedStore(context, { checkpoints = [], onCheckpoint = async () => {} } = {}) {
+  const total = context.settings.jobs;
+  const dataDir = await benchDataDir(context);
+  const server = await startSimmer(context, { dataDir });
+  const started = performance.now();
+  let count = 0;
+  for (const checkpoint of [...checkpoints.filter((c) => c < total), total]) {
+    context.log(`seeding ${checkpoint.toLocaleString('en')} jobs`);
+    await createJobs(server.url, checkpoint - count, context.settings.connections);
+    count = checkpoint;
+    await onCheckpoint(count, server);
+  }
+  const seedMs = performance.now() - started;
+  const rssAfterSeedingBytes = await settledRss(server.pid);
+  await server.stop();
+  return { dataDir, jobs: total, seedMs, rssAfterSeedingBytes };
+}
+
+/** The shared store of many pending jobs, seeded once per run by whichever suite needs it first. */
+export function seededStore(context) {
+  context.shared.seededStore ??= seedStore(context);
+  return context.shared.seededStore;
+}

@@ -1,0 +1,43 @@
+import { settledRss } from '../lib/rss.js';
+import { seededStore, startSimmer } from '../lib/simmer.js';
+
+export const name = 'memory';
+export const description = 'RSS per pending job: the server recovered on the seeded store minus the same server empty';
+
+/** The same light traffic on both servers, so both have loaded the same code paths. */
+async function warmUp(url) {
+  for (let i = 0; i < 50; i += 1) {
+    const res = await fetch(`${url}/jobs?limit=100`);
+    await res.arrayBuffer();
+  }
+}
+
+/** @param {import('../run.js').BenchContext} context */
+export async function run(context) {
+  const empty = await startSimmer(context);
+  await warmUp(empty.url);
+  const emptyRss = await settledRss(empty.pid);
+  await empty.stop();
+  if (emptyRss === null) return { figures: [], extra: { skipped: 'RSS is read from /proc, which this platform lacks' } };
+
+  const store = await seededStore(context);
+  const full = await startSimmer(context, { dataDir: store.dataDir });
+  await warmUp(full.url);
+  const fullRss = await settledRss(full.pid);
+  await full.stop();
+
+  const perJob = (rss) => (rss === null ? null : (rss - emptyRss) / store.jobs);
+  const jobs = store.jobs.toLocaleString('en');
+  const mb = (bytes) => bytes / (1024 * 1024);
+  return {
+    figures: [
+      { key: 'emptyRssMb', label: 'RSS, empty store', value: mb(emptyRss), unit: 'MB' },
+      { key: 'fullRssMb', label: `RSS, ${jobs} pending jobs (after recovery)`, value: mb(fullRss), unit: 'MB' },
+      { key: 'bytesPerJob', label: 'RSS per pending job (after recovery)', value: perJob(fullRss), unit: 'B', target: { op: '<=', value: 2048 } },
+      ...(store.rssAfterSeedingBytes === null
+        ? []
+        : [{ key: 'bytesPerJobAfterSeeding', label: `RSS per pending job (live, after ${jobs} POSTs)`, value: perJob(store.rssAfterSeedingBytes), unit: 'B', target: { op: '<=', value: 2048 } }]),
+    ],
+    extra: { emptyRssBytes: emptyRss, fullRssBytes: fullRss, rssAfterSeedingBytes: store.rssAfterSeedingBytes, jobs: store.jobs },
+  };
+}

@@ -1,0 +1,32 @@
+import { seededStore, startSimmer } from '../lib/simmer.js';
+
+export const name = 'recovery';
+export const description = 'restart on the seeded store: spawn to /readyz 200, and the store\'s own recovery time';
+
+const RUNS = 3;
+
+const median = (values) => {
+  const sorted = values.filter((v) => v !== null).sort((a, b) => a - b);
+  return sorted.length === 0 ? null : sorted[Math.floor(sorted.length / 2)];
+};
+
+/** @param {import('../run.js').BenchContext} context */
+export async function run(context) {
+  const store = await seededStore(context);
+  const runs = [];
+  for (let i = 0; i < RUNS; i += 1) {
+    const server = await startSimmer(context, { dataDir: store.dataDir });
+    // The store logs its own recovery time if it knows it; the figure is optional.
+    const opened = await server.waitForLog((entry) => entry.msg === 'store opened', 1_000).catch(() => null);
+    runs.push({ readyMs: server.startup.readyMs, listeningMs: server.startup.listeningMs, storeRecoveryMs: typeof opened?.recoveryMs === 'number' ? opened.recoveryMs : null });
+    await server.stop();
+  }
+  const jobs = store.jobs.toLocaleString('en');
+  return {
+    figures: [
+      { key: 'readyMs', label: `spawn → /readyz 200, ${jobs} jobs (median of ${RUNS})`, value: median(runs.map((r) => r.readyMs)), unit: 'ms', target: { op: '<=', value: 2000 } },
+      { key: 'storeRecoveryMs', label: `store recovery as logged (median of ${RUNS})`, value: median(runs.map((r) => r.storeRecoveryMs)), unit: 'ms', target: { op: '<=', value: 2000 } },
+    ],
+    extra: { runs },
+  };
+}
