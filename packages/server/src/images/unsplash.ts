@@ -1,0 +1,280 @@
+import type { Photo } from '@simmer/contracts';
+import type { Logger } from 'pino';
+import type { Metrics } from '../metrics.js';
+import { abortableDelay, type BackoffOptions, fullJitterDelay } from './backoff.js';
+import { type ImageSource, PermanentImageError, TransientImageError } from './image-source.js';
+import { createUnsplashGet, RATE_LIMITED, type UnsplashEndpoint } from './unsplash-http.js';
+import { mapUnsplashPhoto } from './unsplash-photo.js';
+
+export interface UnsplashSourceOptions {
+  /** Sent only in the Authorization header; never logged, never in an error. */
+  accessKey: string;
+  /** The API root, e.g. https://api.unsplash.com (the stand-in server's URL in tests). */
+  apiUrl: string;
+  /** Bound of one upstream call, connection to last byte. */
+  timeoutMs: number;
+  logger: Logger;
+  metrics?: Pick<Metrics, 'unsplashCalls' | 'unsplashQuotaRemaining'>;
+  /** Source of the backoff jitter; Math.random unless a test controls it. */
+  random?: () => number;
+  /** Backoff after a transient failure; default 1 s doubling up to 60 s. */
+  retry?: BackoffOptions;
+  /** How long to stop calling after a rate-limit answer or X-Ratelimit-Remaining: 0 (default one minute). */
+  quotaWaitMs?: number;
+}
+
+/** Photos per API call: the most Unsplash allows, so 1,000 jobs cost about 34 calls. */
+const BATCH_SIZE = 30;
+/** Refill ahead when a take leaves fewer photos than this, so a steady stream of jobs rarely waits. */
+const REFILL_BELOW = 3;
+/** Photos handed out recently; a later batch that repeats one of them skips it. */
+const RECENT_IDS = 500;
+
+interface Batch {
+  done: Promise<void>;
+  readonly controller: AbortController;
+  waiters: number;
+  settled: boolean;
+}
+
+/**
+ * The Unsplash image source. Guarantees:
+ * - photos are fetched 30 at a time into a pool; concurrent callers that find the pool empty share
+ *   one in-flight fetch, and an idle source makes no calls at all;
+ * - transient trouble (network, timeouts, 5xx, 429, 403 "Rate Limit Exceeded", a body cut short) is
+ *   retried with exponential backoff and full jitter for as long as some caller still waits; over
+ *   quota (or at X-Ratelimit-Remaining 0) no call is made for `quotaWaitMs`;
+ * - a caller whose signal aborts is rejected at once with the last TransientImageError seen;
+ *   401, other 4xx and malformed answers reject with PermanentImageError;
+ * - the access key goes only into the Authorization header of requests to `apiUrl`'s origin.
+ */
+export function createUnsplashSource(options: UnsplashSourceOptions): ImageSource {
+  const log = options.logger.child({ component: 'unsplash' });
+  const random = options.random ?? Math.random;
+  const backoff = options.retry ?? { baseMs: 1_000, maxMs: 60_000 };
+  const quotaWaitMs = options.quotaWaitMs ?? 60_000;
+  const apiUrl = options.apiUrl.replace(/\/+$/, '');
+  const apiOrigin = new URL(apiUrl).origin;
+  const randomUrl = `${apiUrl}/photos/random?query=food&count=${BATCH_SIZE}`;
+
+  let pool: Photo[] = [];
+  const recentIds = new Set<string>();
+  let batch: Batch | null = null;
+  let quotaPausedUntil = 0;
+  let lastFailure: TransientImageError | null = null;
+  let closed = false;
+  const closing = new AbortController();
+
+  const pauseForQuota = (reason: string): void => {
+    const until = Date.now() + quotaWaitMs;
+    if (until <= quotaPausedUntil) return;
+    quotaPausedUntil = until;
+    log.warn({ waitMs: quotaWaitMs, reason }, 'Unsplash quota exhausted: pausing calls');
+  };
+
+  const get = createUnsplashGet({
+    accessKey: options.accessKey,
+    timeoutMs: options.timeoutMs,
+    ...(options.metrics ? { metrics: options.metrics } : {}),
+    onQuotaRemaining: (remaining) => {
+      if (remaining === 0) pauseForQuota('X-Ratelimit-Remaining is 0');
+    },
+  });
+
+  /**
+   * Calls `attempt` until it succeeds, throws something other than a TransientImageError, or
+   * `keepGoing` says no one needs the answer any more. Waits out a quota pause before each call.
+   */
+  async function withRetry<T>(
+    endpoint: UnsplashEndpoint,
+    signal: AbortSignal,
+    attempt: () => Promise<T>,
+    onFailure: (error: TransientImageError) => void,
+    keepGoing: () => boolean,
+  ): Promise<T> {
+    for (let failures = 0; ; ) {
+      const pause = quotaPausedUntil - Date.now();
+      if (pause > 0) await abortableDelay(pause, signal);
+      try {
+        return await attempt();
+      } catch (error) {
+        if (!(error instanceof TransientImageError)) throw error;
+        onFailure(error);
+        if (!keepGoing()) throw error;
+        if (error.code === RATE_LIMITED) {
+          pauseForQuota(error.message);
+          continue;
+        }
+        const delayMs = fullJitterDelay(failures, backoff, random);
+        failures += 1;
+        log.warn({ endpoint, code: error.code, failures, retryInMs: delayMs }, `Unsplash call failed: ${error.message}`);
+        await abortableDelay(delayMs, signal);
+      }
+    }
+  }
+
+  async function fetchBatch(signal: AbortSignal): Promise<void> {
+    const body = await get(randomUrl, 'random', signal);
+    if (!Array.isArray(body)) {
+      throw new PermanentImageError('unsplash_bad_response', 'Unsplash answered /photos/random?count=… with something other than an array');
+    }
+    const photos = body.map(mapUnsplashPhoto).filter((p): p is Photo => p !== null);
+    if (photos.length === 0) {
+      throw new PermanentImageError(
+        'unsplash_bad_response',
+        `Unsplash answered /photos/random with ${body.length} photos and none usable (missing ids, sizes, urls or author)`,
+      );
+    }
+    if (photos.length < body.length) log.warn({ skipped: body.length - photos.length }, 'Skipped malformed photos in an Unsplash batch');
+    const queued = new Set(pool.map((p) => p.id));
+    const fresh = photos.filter((p) => !recentIds.has(p.id) && !queued.has(p.id));
+    // A batch of nothing but repeats still beats failing a job.
+    pool.push(...(fresh.length > 0 ? fresh : photos));
+    lastFailure = null;
+    log.debug({ photos: photos.length, pool: pool.length }, 'Fetched a batch of Unsplash photos');
+  }
+
+  function startBatch(): Batch {
+    const controller = new AbortController();
+    const signal = AbortSignal.any([controller.signal, closing.signal]);
+    const current: Batch = { controller, waiters: 0, settled: false, done: Promise.resolve() };
+    const run = async (): Promise<void> => {
+      try {
+        await withRetry(
+          'random',
+          signal,
+          () => fetchBatch(signal),
+          (error) => (lastFailure = error),
+          // A refill ahead that failed with no one waiting is not retried: the next take starts over.
+          () => current.waiters > 0,
+        );
+      } finally {
+        current.settled = true;
+        if (batch === current) batch = null;
+      }
+    };
+    batch = current;
+    current.done = run();
+    // Callers observe failures through `done`; a refill ahead has no caller, and must not crash the process.
+    current.done.catch((error: unknown) => {
+      if (error instanceof PermanentImageError) log.error({ code: error.code }, error.message);
+    });
+    return current;
+  }
+
+  function refillAhead(): void {
+    if (closed || batch !== null || pool.length >= REFILL_BELOW || Date.now() < quotaPausedUntil) return;
+    startBatch();
+  }
+
+  function remember(id: string): void {
+    recentIds.add(id);
+    if (recentIds.size > RECENT_IDS) {
+      const oldest = recentIds.values().next();
+      if (!oldest.done) recentIds.delete(oldest.value);
+    }
+  }
+
+  const gaveUp = (signal: AbortSignal, last: TransientImageError | null): TransientImageError =>
+    last ??
+    new TransientImageError('unsplash_no_answer', 'Unsplash gave no answer before the wait was cut short', {
+      cause: signal.reason,
+    });
+
+  return {
+    name: 'unsplash',
+
+    async takePhoto(signal) {
+      for (;;) {
+        if (closed) throw new TransientImageError('source_closed', 'The Unsplash image source is closed');
+        if (signal.aborted) throw gaveUp(signal, lastFailure);
+        const photo = pool.shift();
+        if (photo !== undefined) {
+          remember(photo.id);
+          refillAhead();
+          return photo;
+        }
+        const shared = batch ?? startBatch();
+        shared.waiters += 1;
+        try {
+          await untilAborted(shared.done, signal);
+        } catch (error) {
+          if (signal.aborted) throw gaveUp(signal, lastFailure);
+          if (error instanceof PermanentImageError) throw error;
+          // Otherwise a refill ahead gave up just before this caller joined it: start over.
+        } finally {
+          shared.waiters -= 1;
+          if (shared.waiters === 0 && !shared.settled) shared.controller.abort(new Error('No caller waits for this batch any more'));
+        }
+      }
+    },
+
+    async trackDownload(photo, signal) {
+      if (closed) throw new TransientImageError('source_closed', 'The Unsplash image source is closed');
+      const location = downloadUrl(photo, apiOrigin);
+      const combined = AbortSignal.any([signal, closing.signal]);
+      let last: TransientImageError | null = null;
+      let body: unknown;
+      try {
+        body = await withRetry(
+          'download',
+          combined,
+          () => get(location, 'download', combined),
+          (error) => (last = error),
+          () => true,
+        );
+      } catch (error) {
+        if (combined.aborted) throw gaveUp(combined, last);
+        throw error;
+      }
+      const url = typeof body === 'object' && body !== null && 'url' in body ? body.url : undefined;
+      if (typeof url !== 'string' || !/^https?:\/\//.test(url)) {
+        throw new PermanentImageError('unsplash_bad_response', 'Unsplash answered a download request without a url');
+      }
+      return url;
+    },
+
+    async close() {
+      closed = true;
+      pool = [];
+      closing.abort(new Error('The Unsplash image source is closing'));
+      await batch?.done.catch(() => undefined);
+    },
+  };
+}
+
+/** The photo's download location, if the key may be sent there (only to the API's own origin). */
+function downloadUrl(photo: Photo, apiOrigin: string): string {
+  if (photo.downloadLocation === null) {
+    throw new PermanentImageError('not_downloadable', `Photo ${photo.id} has no download location`);
+  }
+  let url: URL;
+  try {
+    url = new URL(photo.downloadLocation);
+  } catch {
+    throw new PermanentImageError('not_downloadable', `Photo ${photo.id} has a malformed download location`);
+  }
+  if (url.origin !== apiOrigin) {
+    throw new PermanentImageError('not_downloadable', `Photo ${photo.id}'s download location is not on the Unsplash API, so the key is not sent there`);
+  }
+  return url.href;
+}
+
+/** Settles like `promise`, or rejects with the signal's reason as soon as `signal` aborts. */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
+}
