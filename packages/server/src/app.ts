@@ -1,0 +1,97 @@
+import { existsSync } from 'node:fs';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { Logger } from 'pino';
+import type { Clock } from './clock.js';
+import type { Config } from './config.js';
+import type { ImageSource } from './images/image-source.js';
+import type { Metrics } from './metrics.js';
+import type { JobStore } from './store/job-store.js';
+import { demoImagesRoutes } from './http/demo-images-routes.js';
+import { docsRoutes } from './http/docs-routes.js';
+import { registerErrorHandlers } from './http/error-handler.js';
+import { EventHub } from './http/event-hub.js';
+import { eventsRoutes } from './http/events-routes.js';
+import { healthRoutes } from './http/health-routes.js';
+import { jobsRoutes } from './http/jobs-routes.js';
+import { rawProblemResponse } from './http/problem.js';
+import { securityHeaders } from './http/security-headers.js';
+import { webRoutes } from './http/web-routes.js';
+
+export interface AppDeps {
+  config: Readonly<Config>;
+  store: JobStore;
+  imageSource: ImageSource;
+  clock: Clock;
+  logger: Logger;
+  metrics: Metrics;
+}
+
+/** Bodies are empty or `{}`; anything bigger is abuse. */
+const BODY_LIMIT_BYTES = 16 * 1024;
+
+/**
+ * Builds the HTTP app: routes, schemas, error handling, live events. Never listens (main.ts
+ * does), so tests can build as many as they like. A worker process serves only health and metrics.
+ */
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const { config, store, logger, metrics } = deps;
+  let closing = false;
+
+  const app = Fastify({
+    loggerInstance: logger as FastifyBaseLogger,
+    // Per-request logs would cost more than the requests; errors are logged by the error handler.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: BODY_LIMIT_BYTES,
+    // Slow-loris protection: the whole request must arrive in time; idle keep-alive sockets close.
+    requestTimeout: 30_000,
+    keepAliveTimeout: 65_000,
+    routerOptions: { maxParamLength: 256 },
+    return503OnClosing: true,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
+    clientErrorHandler(error, socket) {
+      // Requests too malformed for Fastify (bad request line, oversized or invalid headers).
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ECONNRESET' || !socket.writable) return socket.destroy();
+      const status = code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+      socket.end(rawProblemResponse(status, status === 431 ? 'The request headers are too large.' : 'The request is not valid HTTP/1.1.'));
+    },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  app.removeContentTypeParser(['application/json', 'text/plain']);
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
+    if (body === '') return done(null, undefined);
+    try {
+      done(null, JSON.parse(body as string));
+    } catch {
+      const error = new Error('The request body is not valid JSON.') as FastifyError;
+      error.statusCode = 400;
+      done(error, undefined);
+    }
+  });
+  registerErrorHandlers(app);
+  await securityHeaders(app);
+  await docsRoutes(app);
+
+  await app.register(healthRoutes, { store, metrics, isClosing: () => closing });
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+
+  if (config.role !== 'worker') {
+    const hub = new EventHub({ store, logger, metrics });
+    app.addHook('onReady', () => hub.start());
+    app.addHook('preClose', async () => hub.close());
+    await app.register(jobsRoutes, {
+      store,
+      clock: deps.clock,
+      imageSource: deps.imageSource,
+      metrics,
+      delay: { minMs: config.jobDelayMinMs, maxMs: config.jobDelayMaxMs, stepMs: config.jobDelayStepMs },
+    });
+    await app.register(eventsRoutes, { hub });
+    await app.register(demoImagesRoutes);
+    if (config.webRoot && existsSync(config.webRoot)) await app.register(webRoutes, { root: config.webRoot });
+  }
+  return app;
+}

@@ -1,0 +1,30 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { JOB_STATUSES } from '@simmer/contracts';
+import Type from 'typebox';
+import type { Metrics } from '../metrics.js';
+import type { JobStore } from '../store/job-store.js';
+
+const Health = Type.Object({ status: Type.String() });
+
+/** /healthz (the process answers), /readyz (the store can serve), /metrics (Prometheus). */
+export const healthRoutes: FastifyPluginAsyncTypebox<{ store: JobStore; metrics: Metrics; isClosing: () => boolean }> = async (
+  app,
+  { store, metrics, isClosing },
+) => {
+  app.get('/healthz', { schema: { summary: 'Liveness', response: { 200: Health } } }, async () => ({ status: 'ok' }));
+
+  app.get('/readyz', { schema: { summary: 'Readiness: store open and reachable', response: { 200: Health, 503: Health } } }, async (_request, reply) => {
+    const ready = store.isReady() && !isClosing();
+    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready' });
+  });
+
+  app.get('/metrics', { schema: { summary: 'Prometheus metrics', hide: true } }, async (_request, reply) => {
+    try {
+      const counts = await store.countJobs();
+      for (const status of JOB_STATUSES) metrics.jobsByStatus.set({ status }, counts[status]);
+    } catch {
+      // Still serve process metrics while the store is away; the job gauges keep their last values.
+    }
+    return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
+};

@@ -1,0 +1,151 @@
+import { crc32 } from 'node:zlib';
+import {
+  DownloadSchema,
+  IDEMPOTENCY_KEY_PATTERN,
+  JobIdSchema,
+  JobSchema,
+  LIST_LIMIT_DEFAULT,
+  ListJobsQuerySchema,
+  ProblemSchema,
+  StatsSchema,
+} from '@simmer/contracts';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import Type from 'typebox';
+import type { Clock } from '../clock.js';
+import type { ImageSource } from '../images/image-source.js';
+import type { DelaySettings } from '../jobs/delay.js';
+import { createJob } from '../jobs/create-job.js';
+import type { Metrics } from '../metrics.js';
+import type { JobStore } from '../store/job-store.js';
+import { toJobView } from './job-view.js';
+import { sendProblem } from './problem.js';
+
+export interface JobsRoutesDeps {
+  store: JobStore;
+  clock: Clock;
+  delay: DelaySettings;
+  imageSource: ImageSource;
+  metrics: Metrics;
+}
+
+const JobParams = Type.Object({ id: JobIdSchema });
+const problems = (...codes: number[]) => Object.fromEntries(codes.map((code) => [code, ProblemSchema]));
+
+/** POST /jobs, GET /jobs, GET /jobs/{id}, POST /jobs/{id}/download, GET /stats. */
+export const jobsRoutes: FastifyPluginAsyncTypebox<JobsRoutesDeps> = async (app, deps) => {
+  const { store, metrics } = deps;
+
+  app.post(
+    '/jobs',
+    {
+      schema: {
+        summary: 'Create a job',
+        description:
+          'Creates a pending job due after a random delay. With an Idempotency-Key already used, returns that key\'s job ' +
+          'with `Idempotent-Replayed: true` and creates nothing. Acknowledged only once the job is durable.',
+        headers: Type.Object({ 'idempotency-key': Type.Optional(Type.String({ pattern: IDEMPOTENCY_KEY_PATTERN })) }),
+        body: Type.Optional(Type.Object({}, { additionalProperties: false })),
+        response: { 202: JobSchema, ...problems(400, 413, 415, 503) },
+      },
+      // "No body" means the same as `{}`; the schema then rejects anything else.
+      preValidation: async (request) => {
+        request.body ??= {};
+      },
+    },
+    async (request, reply) => {
+      const started = performance.now();
+      const { job, created } = await createJob(deps, request.headers['idempotency-key'] ?? null);
+      if (created) metrics.createLatency.observe((performance.now() - started) / 1000);
+      else reply.header('Idempotent-Replayed', 'true');
+      return reply.code(202).header('Location', `/jobs/${job.id}`).send(toJobView(job));
+    },
+  );
+
+  app.get(
+    '/jobs',
+    {
+      schema: {
+        summary: 'List jobs, newest first',
+        description: 'Resolved jobs carry their result, the others their status. Paginated with an RFC 8288 `Link: <...>; rel="next"` header.',
+        querystring: ListJobsQuerySchema,
+        response: { 200: Type.Array(JobSchema), 304: Type.Null(), ...problems(400, 503) },
+      },
+    },
+    async (request, reply) => {
+      const { status, cursor } = request.query;
+      const limit = request.query.limit ?? LIST_LIMIT_DEFAULT;
+      // The sequence is read before the list: a change racing the list can only make the tag older, never newer than the body.
+      const seq = await store.lastSeq();
+      const etag = `"${seq.toString(36)}-${crc32(`${status ?? ''}|${limit}|${cursor ?? ''}`).toString(36)}"`;
+      reply.header('ETag', etag).header('Cache-Control', 'no-cache');
+      if (request.headers['if-none-match'] === etag) return reply.code(304).send(null);
+
+      const jobs = await store.listJobs({ status, limit: limit + 1, before: cursor });
+      const page = jobs.slice(0, limit);
+      if (jobs.length > limit) {
+        const next = new URLSearchParams({ limit: String(limit), cursor: page.at(-1)!.id });
+        if (status) next.set('status', status);
+        reply.header('Link', `</jobs?${next}>; rel="next"`);
+      }
+      return page.map(toJobView);
+    },
+  );
+
+  app.get(
+    '/jobs/:id',
+    {
+      schema: {
+        summary: 'Get one job',
+        params: JobParams,
+        response: { 200: JobSchema, ...problems(400, 404, 503) },
+      },
+    },
+    async (request, reply) => {
+      const job = await store.getJob(request.params.id);
+      if (!job) return sendProblem(reply, 404, `There is no job ${request.params.id}.`);
+      return toJobView(job);
+    },
+  );
+
+  app.post(
+    '/jobs/:id/download',
+    {
+      schema: {
+        summary: "Download a resolved job's photo",
+        description:
+          "Triggers the photo's Unsplash download endpoint with the server's key (as Unsplash's guidelines ask when a user downloads a photo) and returns the file's address.",
+        params: JobParams,
+        response: { 200: DownloadSchema, ...problems(400, 404, 409, 502, 503) },
+      },
+    },
+    async (request, reply) => {
+      const job = await store.getJob(request.params.id);
+      if (!job) return sendProblem(reply, 404, `There is no job ${request.params.id}.`);
+      if (job.status !== 'resolved' || !job.result) return sendProblem(reply, 409, `Job ${job.id} is ${job.status}: only a resolved job has a photo to download.`);
+      const { photo, source } = job.result;
+      if (source !== deps.imageSource.name) {
+        return sendProblem(reply, 503, `This photo came from ${source}, which this server is not configured to reach.`);
+      }
+      try {
+        return { url: await deps.imageSource.trackDownload(photo, AbortSignal.timeout(15_000)) };
+      } catch (error) {
+        request.log.warn({ err: error, jobId: job.id }, 'download tracking failed');
+        return sendProblem(reply, 502, 'Unsplash did not confirm the download; try again shortly.');
+      }
+    },
+  );
+
+  app.get(
+    '/stats',
+    {
+      schema: {
+        summary: 'Counts per status and the image source in use',
+        response: { 200: StatsSchema, ...problems(503) },
+      },
+    },
+    async () => {
+      const [counts, lastSeq] = await Promise.all([store.countJobs(), store.lastSeq()]);
+      return { counts, imageSource: deps.imageSource.name, lastSeq };
+    },
+  );
+};

@@ -1,0 +1,23 @@
+import { v7 as uuidv7 } from 'uuid';
+import type { Clock } from '../clock.js';
+import type { CreateOutcome, JobStore } from '../store/job-store.js';
+import { pickDelayMs, type DelaySettings } from './delay.js';
+
+export interface CreateJobDeps {
+  store: JobStore;
+  clock: Clock;
+  delay: DelaySettings;
+  random?: () => number;
+}
+
+/** Creates a pending job due after a random delay; with a used idempotency key, returns that key's job instead. */
+export function createJob(deps: CreateJobDeps, idempotencyKey: string | null): Promise<CreateOutcome> {
+  const now = deps.clock.now();
+  return deps.store.createJob({
+    // UUIDv7 is time-ordered, so "newest first" is "highest id first".
+    id: uuidv7(),
+    createdAt: now,
+    runAt: now + pickDelayMs(deps.delay, deps.random),
+    idempotencyKey,
+  });
+}

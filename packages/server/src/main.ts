@@ -1,0 +1,87 @@
+import { existsSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { buildApp } from './app.js';
+import { systemClock } from './clock.js';
+import { ConfigError, loadConfig } from './config.js';
+import { createImageSource } from './images/create-image-source.js';
+import { Scheduler } from './jobs/scheduler.js';
+import { createLogger } from './logger.js';
+import { createMetrics } from './metrics.js';
+import { openStore } from './store/open-store.js';
+
+/** Exit codes: 78 bad configuration (EX_CONFIG), 70 the disk failed under the journal (EX_SOFTWARE). */
+const EXIT_CONFIG = 78;
+const EXIT_FATAL = 70;
+
+async function main(): Promise<void> {
+  if (existsSync('.env')) process.loadEnvFile('.env');
+  let config;
+  try {
+    config = loadConfig(process.env, { webRoot: fileURLToPath(new URL('../../web/dist', import.meta.url)) });
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    console.error(error.message);
+    process.exit(EXIT_CONFIG);
+  }
+
+  const logger = createLogger(config);
+  const metrics = createMetrics();
+  const clock = systemClock;
+  const store = await openStore(config, logger, (error) => {
+    // See JournalWriter: after a failed fsync, only a restart and recovery are safe.
+    logger.fatal({ err: error }, 'the journal could not be written; stopping');
+    process.exit(EXIT_FATAL);
+  });
+  const imageSource = createImageSource(config, logger, metrics);
+  const app = await buildApp({ config, store, imageSource, clock, logger, metrics });
+  const scheduler =
+    config.role === 'api'
+      ? null
+      : new Scheduler({
+          store,
+          imageSource,
+          clock,
+          logger,
+          metrics,
+          concurrency: config.jobConcurrency,
+          leaseMs: config.jobLeaseMs,
+          retryLimitMs: config.jobRetryLimitMs,
+          owner: `${hostname()}:${process.pid}`,
+        });
+
+  await app.listen({ port: config.port, host: config.host });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  logger.info({ url: `http://${host}:${port}`, port, role: config.role, store: config.store, imageSource: imageSource.name }, 'listening');
+  scheduler?.start();
+
+  let stopping = false;
+  const shutdown = async (signal: NodeJS.Signals) => {
+    if (stopping) {
+      logger.warn({ signal }, 'second signal: exiting now');
+      process.exit(1);
+    }
+    stopping = true;
+    logger.info({ signal }, 'shutting down: no new requests, finishing writes');
+    try {
+      await app.close();
+      await scheduler?.stop();
+      await imageSource.close();
+      await store.close();
+      logger.info('shut down cleanly');
+      process.exit(0);
+    } catch (error) {
+      logger.error({ err: error }, 'unclean shutdown');
+      process.exit(1);
+    }
+  };
+  process.on('SIGTERM', (signal) => void shutdown(signal));
+  process.on('SIGINT', (signal) => void shutdown(signal));
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? (error.stack ?? error.message) : error);
+  process.exit(1);
+});
