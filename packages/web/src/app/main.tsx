@@ -1,0 +1,18 @@
+import { StrictMode } from 'react';
+import { createRoot } from 'react-dom/client';
+import { JobBoard } from '../features/jobs/components/job-board';
+import { LiveAnnouncer } from './live-announcer';
+import { Providers, createJobsRuntime, createQueryClient } from './providers';
+import './styles.css';
+
+const queryClient = createQueryClient();
+const runtime = createJobsRuntime(queryClient);
+
+createRoot(document.getElementById('root')!).render(
+  <StrictMode>
+    <Providers queryClient={queryClient} runtime={runtime}>
+      <JobBoard />
+      <LiveAnnouncer />
+    </Providers>
+  </StrictMode>,
+);

@@ -1,0 +1,29 @@
+import type { Job } from '@simmer/contracts';
+import { ApiError, apiRequest, isTransient } from '../../../lib/api-client';
+import type { OutboxEntry, SendOutcome } from '../../../lib/outbox';
+
+const CREATE_TIMEOUT_MS = 15_000;
+
+/** `POST /jobs` with an idempotency key: sending the same key again returns the same job. */
+export async function createJob(idempotencyKey: string, signal?: AbortSignal): Promise<Job> {
+  const { data } = await apiRequest<Job>('/jobs', {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', 'Idempotency-Key': idempotencyKey },
+    body: '{}',
+    signal: signal ?? AbortSignal.timeout(CREATE_TIMEOUT_MS),
+  });
+  return data;
+}
+
+/**
+ * The outbox's sender. Retries what may succeed later: no answer, 5xx, 408, 429 and 409 (the same
+ * key still being processed). Any other 4xx means the request itself is wrong and is dropped.
+ */
+export async function sendCreateJob(entry: OutboxEntry): Promise<SendOutcome<Job>> {
+  try {
+    return { kind: 'sent', value: await createJob(entry.key) };
+  } catch (error) {
+    const retry = isTransient(error) || (error instanceof ApiError && error.status === 409) || (error instanceof DOMException && error.name === 'TimeoutError');
+    return retry ? { kind: 'retry', error } : { kind: 'rejected', error };
+  }
+}

@@ -1,0 +1,20 @@
+import { useMutation } from '@tanstack/react-query';
+import type { Download } from '@simmer/contracts';
+import { apiRequest } from '../../../lib/api-client';
+
+/**
+ * `POST /jobs/{id}/download`: the server records the download with Unsplash (as its guidelines ask)
+ * and answers with the file's address.
+ */
+export async function downloadPhoto(jobId: string): Promise<Download> {
+  return (await apiRequest<Download>(`/jobs/${encodeURIComponent(jobId)}/download`, { method: 'POST' })).data;
+}
+
+export const downloadPhotoMutationOptions = () => ({
+  mutationKey: ['jobs', 'download'] as const,
+  mutationFn: downloadPhoto,
+});
+
+export function useDownloadPhoto() {
+  return useMutation(downloadPhotoMutationOptions());
+}

@@ -1,0 +1,33 @@
+import type { Job } from '@simmer/contracts';
+import { furtherAlong } from './job-cache';
+
+const LIMIT = 50_000;
+
+/**
+ * The furthest-along state seen for each job, from any source (pages, events, creates).
+ * Events and page answers can arrive in any order; consulting this keeps every view monotonic.
+ */
+class KnownJobs {
+  private readonly jobs = new Map<string, Job>();
+
+  /** Records `job` and returns the furthest-along view of it. */
+  remember(job: Job): Job {
+    const seen = this.jobs.get(job.id);
+    const best = seen ? furtherAlong(seen, job) : job;
+    if (best !== seen) {
+      this.jobs.delete(job.id);
+      this.jobs.set(job.id, best);
+      if (this.jobs.size > LIMIT) {
+        const oldest = this.jobs.keys().next().value;
+        if (oldest !== undefined) this.jobs.delete(oldest);
+      }
+    }
+    return best;
+  }
+
+  get(id: string): Job | undefined {
+    return this.jobs.get(id);
+  }
+}
+
+export const knownJobs = new KnownJobs();

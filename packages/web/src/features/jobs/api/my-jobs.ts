@@ -1,0 +1,41 @@
+const STORAGE_KEY = 'simmer.my-jobs.v1';
+const LIMIT = 1_000;
+
+/**
+ * The ids of jobs created from this browser, kept across reloads, so their outcomes can be
+ * announced and marked without announcing everybody else's.
+ */
+class MyJobs {
+  private ids: Set<string> | null = null;
+
+  private load(): Set<string> {
+    if (this.ids) return this.ids;
+    try {
+      const raw = localStorage.getItem(STORAGE_KEY);
+      const parsed: unknown = raw ? JSON.parse(raw) : [];
+      this.ids = new Set(Array.isArray(parsed) ? parsed.filter((v): v is string => typeof v === 'string') : []);
+    } catch {
+      this.ids = new Set();
+    }
+    return this.ids;
+  }
+
+  has(id: string): boolean {
+    return this.load().has(id);
+  }
+
+  add(id: string): void {
+    const ids = this.load();
+    if (ids.has(id)) return;
+    ids.add(id);
+    const list = [...ids].slice(-LIMIT);
+    this.ids = new Set(list);
+    try {
+      localStorage.setItem(STORAGE_KEY, JSON.stringify(list));
+    } catch {
+      // Marking is a nicety; a full storage must not break creating jobs.
+    }
+  }
+}
+
+export const myJobs = new MyJobs();

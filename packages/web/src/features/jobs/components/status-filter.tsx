@@ -1,0 +1,36 @@
+import type { JobCounts, JobStatus } from '@simmer/contracts';
+
+export type Filter = JobStatus | null;
+
+const OPTIONS: { value: Filter; label: string }[] = [
+  { value: null, label: 'All' },
+  { value: 'pending', label: 'Pending' },
+  { value: 'running', label: 'Running' },
+  { value: 'resolved', label: 'Resolved' },
+  { value: 'failed', label: 'Failed' },
+];
+
+/** The filter by status, which also shows the count of each (from /stats). */
+export function StatusFilter({ value, counts, onChange }: { value: Filter; counts: JobCounts | undefined; onChange: (filter: Filter) => void }) {
+  const total = counts ? counts.pending + counts.running + counts.resolved + counts.failed : undefined;
+  return (
+    <div className="filter" role="group" aria-label="Show jobs by status">
+      {OPTIONS.map((option) => {
+        const count = option.value === null ? total : counts?.[option.value];
+        return (
+          <button
+            key={option.label}
+            type="button"
+            className={`filter__option filter__option--${option.value ?? 'all'}`}
+            aria-pressed={value === option.value}
+            onClick={() => onChange(option.value)}
+          >
+            <span className="filter__dot" aria-hidden="true" />
+            {option.label}
+            <span className="filter__count">{count === undefined ? '–' : count.toLocaleString()}</span>
+          </button>
+        );
+      })}
+    </div>
+  );
+}

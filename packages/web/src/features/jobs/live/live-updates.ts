@@ -1,0 +1,258 @@
+import { onlineManager, type QueryClient } from '@tanstack/react-query';
+import type { EVENT_JOB as EventJob, EVENT_READY as EventReady, EVENT_RESET as EventReset, Job, ResetEvent, Stats } from '@simmer/contracts';
+import { EventStream, type StreamState } from '../../../lib/event-stream';
+import { announce } from '../../../lib/announcer';
+import { applyJobChanges, type JobsPages } from '../api/job-cache';
+import { knownJobs } from '../api/known-jobs';
+import { filterOfListKey } from '../api/list-jobs';
+import { myJobs } from '../api/my-jobs';
+import { statsKey, statsQueryOptions } from '../api/get-stats';
+import type { SseEvent } from '../../../lib/sse-parser';
+
+export interface LiveSnapshot {
+  stream: StreamState;
+  online: boolean;
+  /** The list may be fetched: the stream's resume point is known, so nothing between the two is missed. */
+  baselineReady: boolean;
+  /** The stream cannot be held right now: TanStack Query polling stands in. */
+  polling: boolean;
+}
+
+// Type-checked against the contract, without pulling its runtime schemas into the bundle.
+const EVENT_JOB: typeof EventJob = 'job';
+const EVENT_READY: typeof EventReady = 'ready';
+const EVENT_RESET: typeof EventReset = 'reset';
+
+const SEQ_STORAGE_KEY = 'simmer.last-seq.v1';
+const FLUSH_MS = 100;
+const STATS_THROTTLE_MS = 1_000;
+const RESYNC_THROTTLE_MS = 5_000;
+
+/**
+ * Keeps the TanStack Query cache in step with `GET /events`: every change is written into the cached
+ * list pages (no refetch per event); a `reset` or a gap in the sequence refetches; a stream that
+ * cannot be held hands over to polling until it comes back.
+ */
+export class LiveUpdates {
+  private readonly stream: EventStream;
+  private readonly listeners = new Set<() => void>();
+  private snap: LiveSnapshot;
+  private buffer: Job[] = [];
+  private flushTimer: ReturnType<typeof setTimeout> | null = null;
+  private statsTimer: ReturnType<typeof setTimeout> | null = null;
+  private lastStatsAt = 0;
+  private lastResyncAt = 0;
+  private resyncTimer: ReturnType<typeof setTimeout> | null = null;
+  private replaying = true;
+  private polledSeq: number | null = null;
+  private unsubscribers: (() => void)[] = [];
+  private started = false;
+
+  constructor(private readonly queryClient: QueryClient) {
+    const stored = readStoredSeq();
+    this.stream = new EventStream(
+      {
+        url: '/events',
+        onEvent: (event, seq, previous) => this.onEvent(event, seq, previous),
+        onStateChange: (state) => this.onStreamState(state),
+        isOnline: () => onlineManager.isOnline(),
+        subscribeOnline: (listener) => onlineManager.subscribe(listener),
+      },
+      stored,
+    );
+    this.snap = { stream: this.stream.snapshot, online: onlineManager.isOnline(), baselineReady: stored !== null, polling: false };
+  }
+
+  start(): void {
+    if (this.started) return;
+    this.started = true;
+    this.unsubscribers.push(
+      onlineManager.subscribe((online) => {
+        this.publish({ online });
+        announce(online ? 'Back online.' : 'You are offline. New jobs wait on this device and are sent when the connection returns.');
+      }),
+      this.queryClient.getQueryCache().subscribe((event) => {
+        if (event.type === 'updated' && event.action.type === 'success' && event.query.queryKey[0] === statsKey[0]) {
+          this.onStats(event.query.state.data as Stats);
+        }
+      }),
+    );
+    if (this.snap.baselineReady) {
+      this.stream.start();
+      return;
+    }
+    // First visit in this tab: resume from the newest sequence number as of before the list is read.
+    this.queryClient
+      .fetchQuery(statsQueryOptions())
+      .then((stats) => this.stream.setLastSeq(stats.lastSeq))
+      .catch(() => undefined)
+      .finally(() => {
+        if (!this.started) return;
+        this.publish({ baselineReady: true });
+        this.stream.start();
+      });
+  }
+
+  stop(): void {
+    this.started = false;
+    this.stream.stop();
+    for (const unsubscribe of this.unsubscribers.splice(0)) unsubscribe();
+    for (const timer of [this.flushTimer, this.statsTimer, this.resyncTimer]) if (timer) clearTimeout(timer);
+    this.flushTimer = this.statsTimer = this.resyncTimer = null;
+  }
+
+  getSnapshot = (): LiveSnapshot => this.snap;
+
+  subscribe = (listener: () => void): (() => void) => {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  };
+
+  /** Writes jobs (from the stream or a create) into every cached list. */
+  applyJobs(jobs: readonly Job[]): void {
+    if (jobs.length === 0) return;
+    const finished: Job[] = [];
+    const latest = jobs.map((job) => {
+      const before = knownJobs.get(job.id);
+      const best = knownJobs.remember(job);
+      const wasDone = before?.status === 'resolved' || before?.status === 'failed';
+      if (!wasDone && (best.status === 'resolved' || best.status === 'failed') && myJobs.has(best.id)) finished.push(best);
+      return best;
+    });
+    for (const query of this.queryClient.getQueryCache().findAll({ queryKey: ['jobs', 'list'] })) {
+      const filter = filterOfListKey(query.queryKey);
+      if (filter === undefined) continue;
+      this.queryClient.setQueryData<JobsPages>(query.queryKey, (data) => applyJobChanges(data, latest, filter));
+    }
+    announceFinished(finished);
+  }
+
+  private publish(patch: Partial<LiveSnapshot>): void {
+    const next = { ...this.snap, ...patch };
+    next.polling = next.online && next.stream.status !== 'live' && next.stream.failures >= 2;
+    if (
+      next.stream === this.snap.stream &&
+      next.online === this.snap.online &&
+      next.baselineReady === this.snap.baselineReady &&
+      next.polling === this.snap.polling
+    ) {
+      return;
+    }
+    const wasPolling = this.snap.polling;
+    this.snap = next;
+    if (next.polling && !wasPolling) this.polledSeq = this.stream.snapshot.lastSeq;
+    for (const listener of this.listeners) listener();
+  }
+
+  private onStreamState(state: StreamState): void {
+    const previous = this.snap.stream;
+    // The resume point moves with every event; only status changes are worth a re-render.
+    if (state.status === previous.status && state.failures === previous.failures) return;
+    if (state.status === 'live' && previous.status !== 'live') this.replaying = true;
+    if (state.status === 'live' && previous.status === 'reconnecting' && previous.failures >= 2) announce('Live updates are back.');
+    this.publish({ stream: state });
+  }
+
+  private onEvent(event: SseEvent, seq: number | null, previous: number | null): void {
+    if (event.event === EVENT_JOB) {
+      const job = parseJson<Job>(event.data);
+      if (!job?.id) return;
+      // Live events come one sequence number at a time; a jump means something was lost on the way.
+      // (A replay sends each job's latest change only, so jumps during a replay are expected.)
+      if (!this.replaying && seq !== null && previous !== null && seq > previous + 1) this.resync();
+      this.buffer.push(job);
+      this.flushTimer ??= setTimeout(() => this.flush(), FLUSH_MS);
+    } else if (event.event === EVENT_READY) {
+      this.replaying = false;
+    } else if (event.event === EVENT_RESET) {
+      const reset = parseJson<ResetEvent>(event.data);
+      if (reset && Number.isInteger(reset.lastSeq)) this.stream.setLastSeq(reset.lastSeq);
+      this.lastResyncAt = 0;
+      this.resync();
+    }
+  }
+
+  private flush(): void {
+    this.flushTimer = null;
+    const jobs = this.buffer;
+    this.buffer = [];
+    this.applyJobs(jobs);
+    const { lastSeq } = this.stream.snapshot;
+    if (lastSeq !== null) storeSeq(lastSeq);
+    this.refreshStats();
+  }
+
+  /** Counts follow the events, at most once a second. */
+  private refreshStats(): void {
+    if (this.statsTimer) return;
+    const wait = Math.max(0, this.lastStatsAt + STATS_THROTTLE_MS - Date.now());
+    this.statsTimer = setTimeout(() => {
+      this.statsTimer = null;
+      this.lastStatsAt = Date.now();
+      void this.queryClient.invalidateQueries({ queryKey: statsKey });
+    }, wait);
+  }
+
+  /** Refetches lists and counts, because the stream says (or shows) that changes were missed. */
+  private resync(): void {
+    if (this.resyncTimer) return;
+    const wait = Math.max(0, this.lastResyncAt + RESYNC_THROTTLE_MS - Date.now());
+    this.resyncTimer = setTimeout(() => {
+      this.resyncTimer = null;
+      this.lastResyncAt = Date.now();
+      void this.queryClient.invalidateQueries({ queryKey: ['jobs', 'list'] });
+      void this.queryClient.invalidateQueries({ queryKey: statsKey });
+    }, wait);
+  }
+
+  private onStats(stats: Stats | undefined): void {
+    if (!stats || !this.snap.polling) return;
+    // Polling: a moved sequence number means something changed; refetch the lists (ETags keep unchanged pages cheap).
+    if (this.polledSeq === null || stats.lastSeq > this.polledSeq) {
+      this.polledSeq = stats.lastSeq;
+      void this.queryClient.invalidateQueries({ queryKey: ['jobs', 'list'] });
+    }
+  }
+}
+
+function announceFinished(finished: Job[]): void {
+  if (finished.length === 0) return;
+  if (finished.length === 1) {
+    const job = finished[0]!;
+    announce(
+      job.status === 'resolved'
+        ? `Your job is ready: ${job.result?.photo.description ?? 'a food photo'}${job.result ? `, photo by ${job.result.photo.author.name}` : ''}.`
+        : `Your job failed: ${job.error?.message ?? 'no photo could be fetched'}.`,
+    );
+    return;
+  }
+  const resolved = finished.filter((job) => job.status === 'resolved').length;
+  const failed = finished.length - resolved;
+  announce(`${finished.length} of your jobs finished: ${resolved} with a photo${failed ? `, ${failed} failed` : ''}.`);
+}
+
+function parseJson<T>(text: string): T | null {
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    return null;
+  }
+}
+
+function readStoredSeq(): number | null {
+  try {
+    const raw = sessionStorage.getItem(SEQ_STORAGE_KEY);
+    const seq = raw === null ? NaN : Number(raw);
+    return Number.isSafeInteger(seq) && seq >= 0 ? seq : null;
+  } catch {
+    return null;
+  }
+}
+
+function storeSeq(seq: number): void {
+  try {
+    sessionStorage.setItem(SEQ_STORAGE_KEY, String(seq));
+  } catch {
+    // Without storage a reload starts from /stats instead; nothing is lost.
+  }
+}

@@ -1,0 +1,205 @@
+import { fullJitterDelay, type BackoffPolicy } from './backoff';
+
+/** One press of "New job" that the server has not acknowledged yet. */
+export interface OutboxEntry {
+  /** The Idempotency-Key: every resend of this entry is the same request, so the server creates one job. */
+  key: string;
+  createdAt: string;
+  attempts: number;
+  lastError: string | null;
+}
+
+export interface OutboxSnapshot {
+  entries: readonly OutboxEntry[];
+  /** The entry whose request is in flight right now, if any. */
+  sendingKey: string | null;
+}
+
+export type SendOutcome<T> = { kind: 'sent'; value: T } | { kind: 'retry'; error: unknown } | { kind: 'rejected'; error: unknown };
+
+export interface OutboxOptions<T> {
+  storage: Pick<Storage, 'getItem' | 'setItem'>;
+  storageKey?: string;
+  /** Sends one entry. Must classify the outcome: only `sent` and `rejected` take the entry out. */
+  send: (entry: OutboxEntry) => Promise<SendOutcome<T>>;
+  onSent?: (entry: OutboxEntry, value: T) => void;
+  onRejected?: (entry: OutboxEntry, error: unknown) => void;
+  isOnline: () => boolean;
+  subscribeOnline: (listener: (online: boolean) => void) => () => void;
+  newKey?: () => string;
+  backoff?: BackoffPolicy;
+  random?: () => number;
+  now?: () => Date;
+}
+
+export const OUTBOX_STORAGE_KEY = 'simmer.outbox.v1';
+
+/**
+ * A persistent queue of job creations.
+ *
+ * Invariant: an entry is written to storage BEFORE its first request and removed only after a 2xx
+ * (or a 4xx that says the request itself is bad). Together with the idempotency key this gives
+ * one job per press across failures, timeouts, lost answers and page reloads.
+ * Entries are sent one at a time, oldest first; a failure pauses the whole queue with exponential
+ * backoff and full jitter, so an outage ending does not turn into a burst of requests.
+ */
+export class Outbox<T> {
+  private readonly o: Required<Omit<OutboxOptions<T>, 'onSent' | 'onRejected'>> & Pick<OutboxOptions<T>, 'onSent' | 'onRejected'>;
+  private readonly listeners = new Set<() => void>();
+  private snap: OutboxSnapshot;
+  private running = false;
+  private again = false;
+  private started = false;
+  private attempt = 0;
+  private timer: ReturnType<typeof setTimeout> | null = null;
+  private unsubscribeOnline: (() => void) | null = null;
+
+  constructor(options: OutboxOptions<T>) {
+    this.o = {
+      storageKey: OUTBOX_STORAGE_KEY,
+      newKey: () => crypto.randomUUID(),
+      backoff: { baseMs: 1_000, capMs: 30_000 },
+      random: Math.random,
+      now: () => new Date(),
+      ...options,
+    };
+    this.snap = { entries: this.load(), sendingKey: null };
+  }
+
+  /** Starts sending what is stored (also what an earlier page load left behind). */
+  start(): void {
+    if (this.started) return;
+    this.started = true;
+    this.unsubscribeOnline = this.o.subscribeOnline((online) => {
+      if (!online) return;
+      this.attempt = 0;
+      this.schedule(Math.floor(this.o.random() * 1_000));
+    });
+    void this.flush();
+  }
+
+  stop(): void {
+    this.started = false;
+    this.unsubscribeOnline?.();
+    this.unsubscribeOnline = null;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+  }
+
+  /** Records a press and sends it as soon as it can. Returns the stored entry (for the queued card). */
+  enqueue(): OutboxEntry {
+    const entry: OutboxEntry = { key: this.o.newKey(), createdAt: this.o.now().toISOString(), attempts: 0, lastError: null };
+    this.save([...this.load(), entry]);
+    // A new press is a good moment to try again even during a backoff pause; the key keeps it safe.
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    void this.flush();
+    return entry;
+  }
+
+  /** Picks up changes another tab made to the shared storage. */
+  reload(): void {
+    this.publish({ entries: this.load() });
+    if (this.started && !this.running && !this.timer) void this.flush();
+  }
+
+  getSnapshot = (): OutboxSnapshot => this.snap;
+
+  subscribe = (listener: () => void): (() => void) => {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  };
+
+  /** Sends entries until the queue is empty or a send fails. */
+  async flush(): Promise<void> {
+    if (!this.started) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = true;
+    try {
+      do {
+        this.again = false;
+        await this.drain();
+      } while (this.again && this.started && this.timer === null);
+    } finally {
+      this.running = false;
+      this.publish({ sendingKey: null });
+    }
+  }
+
+  private async drain(): Promise<void> {
+    for (;;) {
+      if (!this.started || !this.o.isOnline()) return;
+      const entry = this.load()[0];
+      if (!entry) return;
+      this.publish({ sendingKey: entry.key });
+      let outcome: SendOutcome<T>;
+      try {
+        outcome = await this.o.send(entry);
+      } catch (error) {
+        outcome = { kind: 'retry', error };
+      }
+      if (outcome.kind === 'retry') {
+        this.attempt += 1;
+        this.patch(entry.key, { attempts: entry.attempts + 1, lastError: describe(outcome.error) });
+        this.schedule(fullJitterDelay(this.attempt, this.o.backoff, this.o.random));
+        return;
+      }
+      this.attempt = 0;
+      this.remove(entry.key);
+      if (outcome.kind === 'sent') this.o.onSent?.(entry, outcome.value);
+      else this.o.onRejected?.(entry, outcome.error);
+    }
+  }
+
+  private schedule(delayMs: number): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      void this.flush();
+    }, delayMs);
+  }
+
+  private load(): OutboxEntry[] {
+    try {
+      const raw = this.o.storage.getItem(this.o.storageKey);
+      const parsed: unknown = raw ? JSON.parse(raw) : [];
+      return Array.isArray(parsed) ? parsed.filter(isEntry) : [];
+    } catch {
+      return [];
+    }
+  }
+
+  private save(entries: OutboxEntry[]): void {
+    // If this throws (storage full or disabled), the press fails loudly instead of being silently lost.
+    this.o.storage.setItem(this.o.storageKey, JSON.stringify(entries));
+    this.publish({ entries });
+  }
+
+  private remove(key: string): void {
+    this.save(this.load().filter((e) => e.key !== key));
+  }
+
+  private patch(key: string, patch: Partial<OutboxEntry>): void {
+    this.save(this.load().map((e) => (e.key === key ? { ...e, ...patch } : e)));
+  }
+
+  private publish(patch: Partial<OutboxSnapshot>): void {
+    const next = { ...this.snap, ...patch };
+    if (next.entries === this.snap.entries && next.sendingKey === this.snap.sendingKey) return;
+    this.snap = next;
+    for (const listener of this.listeners) listener();
+  }
+}
+
+function isEntry(value: unknown): value is OutboxEntry {
+  if (!value || typeof value !== 'object') return false;
+  const v = value as Record<string, unknown>;
+  return typeof v.key === 'string' && typeof v.createdAt === 'string' && typeof v.attempts === 'number';
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
