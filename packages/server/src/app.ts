@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Logger } from 'pino';
 import type { Clock } from './clock.js';
@@ -14,7 +14,7 @@ import { EventHub } from './http/event-hub.js';
 import { eventsRoutes } from './http/events-routes.js';
 import { healthRoutes } from './http/health-routes.js';
 import { jobsRoutes } from './http/jobs-routes.js';
-import { rawProblemResponse } from './http/problem.js';
+import { rawProblemResponse, sendProblem } from './http/problem.js';
 import { securityHeaders } from './http/security-headers.js';
 import { webRoutes } from './http/web-routes.js';
 
@@ -49,6 +49,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     routerOptions: { maxParamLength: 256 },
     return503OnClosing: true,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
+    // Bad URLs and over-long path parameters, caught by the router before any route runs.
+    frameworkErrors(error, _request, reply) {
+      const status = error.statusCode ?? 400;
+      void sendProblem(reply as FastifyReply, status, status === 414 ? 'The URL is too long.' : 'The URL is not valid.');
+    },
     clientErrorHandler(error, socket) {
       // Requests too malformed for Fastify (bad request line, oversized or invalid headers).
       const code = (error as NodeJS.ErrnoException).code;

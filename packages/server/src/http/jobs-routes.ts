@@ -49,7 +49,7 @@ export const jobsRoutes: FastifyPluginAsyncTypebox<JobsRoutesDeps> = async (app,
       },
       // "No body" means the same as `{}`; the schema then rejects anything else.
       preValidation: async (request) => {
-        request.body ??= {};
+        if (request.body === undefined) request.body = {};
       },
     },
     async (request, reply) => {
