@@ -1,0 +1,26 @@
+import type { Logger } from 'pino';
+import type { Config } from '../config.js';
+import type { Metrics } from '../metrics.js';
+import { createDemoSource } from './demo.js';
+import type { ImageSource } from './image-source.js';
+import { createUnsplashSource } from './unsplash.js';
+
+/** The configured image source: Unsplash when an access key is set, otherwise the offline demo catalog. */
+export function createImageSource(
+  config: Pick<Config, 'unsplashAccessKey' | 'unsplashApiUrl' | 'unsplashTimeoutMs'>,
+  logger: Logger,
+  metrics: Pick<Metrics, 'unsplashCalls' | 'unsplashQuotaRemaining'>,
+): ImageSource {
+  if (config.unsplashAccessKey === null) {
+    logger.info('No UNSPLASH_ACCESS_KEY: using the built-in demo images');
+    return createDemoSource();
+  }
+  logger.info({ apiUrl: config.unsplashApiUrl }, 'Using Unsplash for photos');
+  return createUnsplashSource({
+    accessKey: config.unsplashAccessKey,
+    apiUrl: config.unsplashApiUrl,
+    timeoutMs: config.unsplashTimeoutMs,
+    logger,
+    metrics,
+  });
+}
