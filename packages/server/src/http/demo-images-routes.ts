@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import { loadDemoArtwork } from '../images/demo-artwork.js';
 import { DEMO_VARIANT_NAME, findDemoVariant } from '../images/demo-catalog.js';
 import { renderDemoSvg } from '../images/demo-svg.js';
+import { DEMO_IMAGES_PATH } from '../images/demo.js';
 
 /** Widths a client may ask for: small enough to bound the work, large enough for any screen. */
 const MIN_WIDTH = 16;
@@ -15,7 +16,7 @@ const MAX_WIDTH = 4096;
  */
 export async function demoImagesRoutes(app: FastifyInstance): Promise<void> {
   app.get<{ Params: { file: string }; Querystring: Record<string, string | string[] | undefined> }>(
-    '/demo-images/:file',
+    `${DEMO_IMAGES_PATH}/:file`,
     async (request, reply) => {
       const match = /^([a-z-]{1,120})\.svg$/.exec(request.params.file);
       const name = match?.[1];
