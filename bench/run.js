@@ -120,7 +120,15 @@ async function main() {
   const report = {
     startedAt: new Date().toISOString(),
     finishedAt: null,
-    machine: { node: process.version, platform: `${os.platform()} ${os.release()}`, cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? null, memoryBytes: os.totalmem() },
+    machine: {
+      node: process.version,
+      platform: `${os.platform()} ${os.release()}`,
+      cpus: os.cpus().length,
+      cpuModel: os.cpus()[0]?.model ?? null,
+      memoryBytes: os.totalmem(),
+      loadAverageAtStart: os.loadavg(),
+      loadAverageAtEnd: null,
+    },
     settings,
     suites: {},
   };
@@ -177,7 +185,13 @@ async function main() {
   }
 
   report.finishedAt = new Date().toISOString();
+  report.machine.loadAverageAtEnd = os.loadavg();
   printTable(report);
+  // Other work on the machine skews every figure; say so rather than publish them silently.
+  const busiest = Math.max(report.machine.loadAverageAtStart[0], report.machine.loadAverageAtEnd[0]);
+  if (busiest > report.machine.cpus / 2) {
+    process.stdout.write(`\nwarning: load average reached ${busiest.toFixed(1)} on ${report.machine.cpus} CPUs; other processes competed with this run\n`);
+  }
   await mkdir(new URL('./', resultsFile), { recursive: true });
   await writeFile(resultsFile, `${JSON.stringify(report, null, 2)}\n`);
   process.stdout.write(`\nwritten to ${fileURLToPath(resultsFile)}\n`);

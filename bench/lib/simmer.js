@@ -23,6 +23,16 @@ export async function startSimmer(context, options = {}) {
     env: { ...BENCH_ENV, ...options.env },
     startTimeoutMs: 60_000,
   });
+  let stopping = false;
+  const stop = server.stop.bind(server);
+  server.stop = () => {
+    stopping = true;
+    return stop();
+  };
+  // A server that dies mid-run turns every figure after it into errors: say why it died.
+  void server.waitForExit().then((status) => {
+    if (!stopping) context.log(`server exited unexpectedly (code ${status.code}, signal ${status.signal}); last lines:\n${server.logs.slice(-15).join('\n')}`);
+  });
   context.defer(() => server.stop());
   return server;
 }
