@@ -16,6 +16,11 @@ export interface Config {
   unsplashApiUrl: string;
   /** Timeout of one upstream call to Unsplash. */
   unsplashTimeoutMs: number;
+  /** Backoff between retries of a failed Unsplash call: from base, doubling (with full jitter), up to max. */
+  unsplashRetryBaseMs: number;
+  unsplashRetryMaxMs: number;
+  /** How long to hold off once Unsplash says the hourly quota is spent (403/429, or X-Ratelimit-Remaining: 0). */
+  unsplashQuotaWaitMs: number;
   jobDelayMinMs: number;
   jobDelayMaxMs: number;
   jobDelayStepMs: number;
@@ -98,6 +103,9 @@ export function loadConfig(env: Env, defaults: { webRoot?: string | null } = {})
   const unsplashAccessKey = env.UNSPLASH_ACCESS_KEY?.trim() || null;
   const unsplashApiUrl = (url('UNSPLASH_API_URL', 'https://api.unsplash.com', ['http:', 'https:']) ?? '').replace(/\/+$/, '');
   const unsplashTimeoutMs = integer('UNSPLASH_TIMEOUT_MS', 10_000, 100, 300_000);
+  const unsplashRetryBaseMs = integer('UNSPLASH_RETRY_BASE_MS', 1_000, 1, 600_000);
+  const unsplashRetryMaxMs = integer('UNSPLASH_RETRY_MAX_MS', 60_000, 1, 3600_000);
+  const unsplashQuotaWaitMs = integer('UNSPLASH_QUOTA_WAIT_MS', 60_000, 1, 3600_000);
   const jobDelayMinMs = integer('JOB_DELAY_MIN_MS', 5_000, 0, 7 * 24 * 3600_000);
   const jobDelayMaxMs = integer('JOB_DELAY_MAX_MS', 300_000, 0, 7 * 24 * 3600_000);
   const jobDelayStepMs = integer('JOB_DELAY_STEP_MS', 5_000, 1, 7 * 24 * 3600_000);
@@ -109,6 +117,9 @@ export function loadConfig(env: Env, defaults: { webRoot?: string | null } = {})
 
   if (jobDelayMinMs > jobDelayMaxMs) {
     problems.push(`JOB_DELAY_MIN_MS (${jobDelayMinMs}) must not exceed JOB_DELAY_MAX_MS (${jobDelayMaxMs})`);
+  }
+  if (unsplashRetryBaseMs > unsplashRetryMaxMs) {
+    problems.push(`UNSPLASH_RETRY_BASE_MS (${unsplashRetryBaseMs}) must not exceed UNSPLASH_RETRY_MAX_MS (${unsplashRetryMaxMs})`);
   }
   if (store === 'postgres' && !databaseUrl) problems.push('STORE=postgres needs DATABASE_URL');
   if (store === 'file' && role !== 'all') {
@@ -130,6 +141,9 @@ export function loadConfig(env: Env, defaults: { webRoot?: string | null } = {})
     unsplashAccessKey,
     unsplashApiUrl,
     unsplashTimeoutMs,
+    unsplashRetryBaseMs,
+    unsplashRetryMaxMs,
+    unsplashQuotaWaitMs,
     jobDelayMinMs,
     jobDelayMaxMs,
     jobDelayStepMs,

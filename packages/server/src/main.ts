@@ -5,6 +5,7 @@ import { buildApp } from './app.js';
 import { systemClock } from './clock.js';
 import { ConfigError, loadConfig } from './config.js';
 import { createImageSource } from './images/create-image-source.js';
+import { loadDemoArtwork } from './images/demo-artwork.js';
 import { Scheduler } from './jobs/scheduler.js';
 import { createLogger } from './logger.js';
 import { createMetrics } from './metrics.js';
@@ -56,6 +57,8 @@ async function main(): Promise<void> {
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   logger.info({ url: `http://${host}:${port}`, port, role: config.role, store: config.store, imageSource: imageSource.name }, 'listening');
   scheduler?.start();
+  // Warm the demo artwork now rather than on the first image request.
+  if (imageSource.name === 'demo' && config.role !== 'worker') void loadDemoArtwork().catch((error: unknown) => logger.warn({ err: error }, 'could not load the demo artwork'));
 
   let stopping = false;
   const shutdown = async (signal: NodeJS.Signals) => {

@@ -9,7 +9,7 @@ export interface Metrics {
   /** How late a job started behind its runAt. */
   runLateness: Histogram;
   jobsSettled: Counter<'status'>;
-  /** Calls to the Unsplash API by outcome: ok, rate_limited, server_error, client_error, network_error, timeout. */
+  /** Calls to the Unsplash API by outcome: ok, rate_limited, server_error, client_error, network_error, timeout, bad_response, aborted. */
   unsplashCalls: Counter<'endpoint' | 'outcome'>;
   /** The last X-Ratelimit-Remaining seen; -1 before the first call. */
   unsplashQuotaRemaining: Gauge;

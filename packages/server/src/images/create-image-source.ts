@@ -7,7 +7,10 @@ import { createUnsplashSource } from './unsplash.js';
 
 /** The configured image source: Unsplash when an access key is set, otherwise the offline demo catalog. */
 export function createImageSource(
-  config: Pick<Config, 'unsplashAccessKey' | 'unsplashApiUrl' | 'unsplashTimeoutMs'>,
+  config: Pick<
+    Config,
+    'unsplashAccessKey' | 'unsplashApiUrl' | 'unsplashTimeoutMs' | 'unsplashRetryBaseMs' | 'unsplashRetryMaxMs' | 'unsplashQuotaWaitMs'
+  >,
   logger: Logger,
   metrics: Pick<Metrics, 'unsplashCalls' | 'unsplashQuotaRemaining'>,
 ): ImageSource {
@@ -20,6 +23,8 @@ export function createImageSource(
     accessKey: config.unsplashAccessKey,
     apiUrl: config.unsplashApiUrl,
     timeoutMs: config.unsplashTimeoutMs,
+    retry: { baseMs: config.unsplashRetryBaseMs, maxMs: config.unsplashRetryMaxMs },
+    quotaWaitMs: config.unsplashQuotaWaitMs,
     logger,
     metrics,
   });
