@@ -1,0 +1,129 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Photo } from '@simmer/contracts';
+import pino from 'pino';
+import { v7 as uuidv7 } from 'uuid';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { PermanentImageError, type ImageSource } from '../../src/images/image-source.js';
+import { Scheduler } from '../../src/jobs/scheduler.js';
+import { createMetrics } from '../../src/metrics.js';
+import { FileStore } from '../../src/store/file/file-store.js';
+
+const logger = pino({ level: 'silent' });
+
+const photo: Photo = {
+  id: 'p',
+  description: null,
+  color: '#aa8844',
+  blurHash: null,
+  width: 10,
+  height: 10,
+  urls: { raw: '/r', full: '/f', regular: '/g', small: '/s', thumb: '/t' },
+  link: '/l',
+  author: { name: 'A', url: '/a' },
+  downloadLocation: null,
+};
+
+/** An image source the test answers by hand: each takePhoto waits until released. */
+function manualSource() {
+  const waiting: { resolve(photo: Photo): void; reject(error: Error): void }[] = [];
+  const startedAt: number[] = [];
+  const source: ImageSource = {
+    name: 'demo',
+    takePhoto: (signal) =>
+      new Promise<Photo>((resolve, reject) => {
+        startedAt.push(Date.now());
+        waiting.push({ resolve, reject });
+        signal.addEventListener('abort', () => reject(signal.reason as Error), { once: true });
+      }),
+    trackDownload: async () => '/f',
+    close: async () => {},
+  };
+  return { source, waiting, startedAt, started: () => startedAt.length };
+}
+
+describe('Scheduler', () => {
+  let dataDir: string;
+  let store: FileStore;
+  let scheduler: Scheduler | undefined;
+
+  beforeEach(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'simmer-scheduler-'));
+    store = await FileStore.open({ dataDir, logger, onFatal: (error) => { throw error; } });
+  });
+
+  afterEach(async () => {
+    await scheduler?.stop(0);
+    await store.close();
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  const start = (source: ImageSource, concurrency: number) => {
+    scheduler = new Scheduler({
+      store,
+      imageSource: source,
+      clock: { now: () => Date.now() },
+      logger,
+      metrics: createMetrics(),
+      concurrency,
+      leaseMs: 60_000,
+      retryLimitMs: 60_000,
+      owner: 'test',
+    });
+    scheduler.start();
+    return scheduler;
+  };
+  const addJob = (runAt = Date.now()) => store.createJob({ id: uuidv7(), createdAt: Date.now(), runAt, idempotencyKey: null });
+
+  it('runs no more jobs at once than its concurrency, and the rest as slots free up', async () => {
+    const manual = manualSource();
+    for (let i = 0; i < 10; i++) await addJob();
+    start(manual.source, 3);
+    await expect.poll(() => manual.started()).toBe(3);
+    expect((await store.countJobs()).running).toBe(3);
+    for (let released = 0; released < 10; released++) {
+      await expect.poll(() => manual.waiting.length).toBeGreaterThan(0);
+      expect(scheduler!.runningCount).toBeLessThanOrEqual(3);
+      expect((await store.countJobs()).running).toBeLessThanOrEqual(3);
+      manual.waiting.shift()!.resolve(photo);
+    }
+    await expect.poll(async () => (await store.countJobs()).resolved).toBe(10);
+    expect(manual.started()).toBe(10);
+  });
+
+  it('runs a job when it falls due, not before', async () => {
+    const manual = manualSource();
+    const { job } = await addJob(Date.now() + 300);
+    start(manual.source, 3);
+    await expect.poll(() => manual.started(), { timeout: 2_000, interval: 10 }).toBe(1);
+    expect(manual.startedAt[0]).toBeGreaterThanOrEqual(job.runAt);
+    expect(manual.startedAt[0]! - job.runAt).toBeLessThan(250);
+  });
+
+  it('wakes for a job created while it sleeps', async () => {
+    const manual = manualSource();
+    start(manual.source, 3);
+    await addJob();
+    await expect.poll(() => manual.started(), { timeout: 1_000, interval: 10 }).toBe(1);
+  });
+
+  it('records a permanent image error as a failed job with its code', async () => {
+    const manual = manualSource();
+    const { job } = await addJob();
+    start(manual.source, 1);
+    await expect.poll(() => manual.waiting.length).toBe(1);
+    manual.waiting[0]!.reject(new PermanentImageError('unsplash_unauthorized', 'The Unsplash access key was refused'));
+    await expect.poll(async () => (await store.getJob(job.id))?.status).toBe('failed');
+    expect((await store.getJob(job.id))!.error).toEqual({ code: 'unsplash_unauthorized', message: 'The Unsplash access key was refused' });
+  });
+
+  it('leaves a job running (for the next process) when stopped mid-run', async () => {
+    const manual = manualSource();
+    const { job } = await addJob();
+    const running = start(manual.source, 1);
+    await expect.poll(() => manual.started()).toBe(1);
+    await running.stop(0);
+    expect((await store.getJob(job.id))!.status).toBe('running');
+  });
+});
