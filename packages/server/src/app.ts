@@ -84,7 +84,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
 
   if (config.role !== 'worker') {
-    const hub = new EventHub({ store, logger, metrics });
+    const hub = new EventHub({ store, logger, metrics, replayLimit: config.eventsReplayLimit, heartbeatMs: config.eventsHeartbeatMs });
     app.addHook('onReady', () => hub.start());
     app.addHook('preClose', async () => hub.close());
     await app.register(jobsRoutes, {

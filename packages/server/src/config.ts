@@ -30,6 +30,10 @@ export interface Config {
   jobRetryLimitMs: number;
   /** A running job's claim lasts this long unless renewed; a crashed worker's job is taken again after it. */
   jobLeaseMs: number;
+  /** A /events client further behind than this many changes is told to reload (`reset`) instead of replayed. */
+  eventsReplayLimit: number;
+  /** Comment heartbeats on idle event streams, so proxies and clients can tell a live stream from a dead one. */
+  eventsHeartbeatMs: number;
   logLevel: LogLevel;
   /** Directory of the built web page; null serves no page. */
   webRoot: string | null;
@@ -112,6 +116,8 @@ export function loadConfig(env: Env, defaults: { webRoot?: string | null } = {})
   const jobConcurrency = integer('JOB_CONCURRENCY', 32, 1, 10_000);
   const jobRetryLimitMs = integer('JOB_RETRY_LIMIT_MS', 15 * 60_000, 0, 24 * 3600_000);
   const jobLeaseMs = integer('JOB_LEASE_MS', 30_000, 1_000, 3600_000);
+  const eventsReplayLimit = integer('EVENTS_REPLAY_LIMIT', 5_000, 1, 1_000_000);
+  const eventsHeartbeatMs = integer('EVENTS_HEARTBEAT_MS', 15_000, 100, 3600_000);
   const logLevel = oneOf<LogLevel>('LOG_LEVEL', 'info', LOG_LEVELS);
   const webRoot = env.WEB_ROOT === undefined ? (defaults.webRoot ?? null) : env.WEB_ROOT || null;
 
@@ -150,6 +156,8 @@ export function loadConfig(env: Env, defaults: { webRoot?: string | null } = {})
     jobConcurrency,
     jobRetryLimitMs,
     jobLeaseMs,
+    eventsReplayLimit,
+    eventsHeartbeatMs,
     logLevel,
     webRoot,
   });
