@@ -55,6 +55,9 @@ export interface PostgresStoreOptions {
   connectTimeoutMs?: number;
 }
 
+/** Commit reports to listeners are throttled to one per this interval (see `report`). */
+const REPORT_INTERVAL_MS = 10;
+
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 // Bumps the counter by the rows a statement writes, and signals the new head in the same
@@ -202,6 +205,11 @@ class PostgresJobStore implements JobStore {
   private readonly listeners = new Set<(lastSeq: number) => void>();
   /** The highest sequence number reported to listeners: reports only ever go up. */
   private reportedSeq = 0;
+  /** The highest number heard but not yet reported (throttling, see `report`). */
+  private heardSeq = 0;
+  private forceReport = false;
+  private reportTimer: NodeJS.Timeout | null = null;
+  private lastReportAt = 0;
   /** false after a query failed for want of a connection, until one succeeds again. */
   private poolHealthy = true;
   private closed = false;
@@ -240,7 +248,9 @@ class PostgresJobStore implements JobStore {
 
   async start(): Promise<void> {
     await this.listener.start();
-    this.reportedSeq = await this.lastSeq();
+    const head = await this.lastSeq();
+    this.reportedSeq = Math.max(this.reportedSeq, head);
+    this.heardSeq = Math.max(this.heardSeq, head);
   }
 
   async createJob(job: NewJob): Promise<CreateOutcome> {
@@ -344,6 +354,7 @@ class PostgresJobStore implements JobStore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    if (this.reportTimer) clearTimeout(this.reportTimer);
     this.listeners.clear();
     await this.listener.close();
     await this.pool.end();
@@ -364,13 +375,38 @@ class PostgresJobStore implements JobStore {
     }
   }
 
-  /** Tells listeners about a committed sequence number; each number at most once, always rising. */
-  private report(seq: number): void {
-    if (seq <= this.reportedSeq) return;
-    this.reportedSeq = seq;
+  /**
+   * Tells listeners about a committed sequence number: always rising, and at most once per
+   * REPORT_INTERVAL_MS (the first at once, later ones folded into one report at the end of the
+   * interval). Every process hears every commit in the cluster, and each report makes every
+   * worker look for due jobs and every API process read changes: without the throttle that work
+   * grows with commits × processes; with it, each process does it at most 1000 / REPORT_INTERVAL_MS
+   * times a second, whatever the load. Nothing is lost: a report carries the latest number, and
+   * listeners read everything up to it.
+   */
+  private report(seq: number, force = false): void {
+    if (!force && seq <= this.reportedSeq && this.heardSeq <= this.reportedSeq) return;
+    if (seq > this.heardSeq) this.heardSeq = seq;
+    if (force) this.forceReport = true;
+    if (this.reportTimer || this.closed) return;
+    const wait = this.lastReportAt + REPORT_INTERVAL_MS - Date.now();
+    if (wait <= 0) {
+      this.flushReport();
+    } else {
+      this.reportTimer = setTimeout(() => this.flushReport(), wait);
+    }
+  }
+
+  private flushReport(): void {
+    this.reportTimer = null;
+    if (this.closed) return;
+    if (this.heardSeq <= this.reportedSeq && !this.forceReport) return;
+    this.forceReport = false;
+    this.lastReportAt = Date.now();
+    this.reportedSeq = Math.max(this.reportedSeq, this.heardSeq);
     for (const listener of this.listeners) {
       try {
-        listener(seq);
+        listener(this.reportedSeq);
       } catch (error) {
         this.logger.error({ err: error }, 'an onCommit listener threw');
       }
@@ -385,9 +421,7 @@ class PostgresJobStore implements JobStore {
    */
   private async catchUp(): Promise<void> {
     try {
-      const head = await this.lastSeq();
-      this.reportedSeq = Math.min(this.reportedSeq, head - 1);
-      this.report(head);
+      this.report(await this.lastSeq(), true);
     } catch (error) {
       this.logger.warn({ err: error }, 'could not read the change head after reconnecting');
     }
