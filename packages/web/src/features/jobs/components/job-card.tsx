@@ -32,11 +32,18 @@ export const JobCard = memo(function JobCard({ job, mine, width, position, setSi
       <div className="card__body">
         <p className="card__title">
           <span className={`pill pill--${job.status}`}>{STATUS_LABEL[job.status]}</span>
-          <span id={titleId} className="card__name">
-            <span className="visually-hidden">{STATUS_LABEL[job.status]} job </span>
-            <span aria-hidden="true">#</span>
-            {shortId(job.id)}
-          </span>
+          {job.status === 'resolved' && job.result ? (
+            <span id={titleId} className="card__caption">
+              <span className="visually-hidden">Resolved job #{shortId(job.id)}: </span>
+              {job.result.photo.description ?? 'A food photo'}
+            </span>
+          ) : (
+            <span id={titleId} className="card__name">
+              <span className="visually-hidden">{STATUS_LABEL[job.status]} job </span>
+              <span aria-hidden="true">#</span>
+              {shortId(job.id)}
+            </span>
+          )}
           {mine && <span className="tag">yours</span>}
         </p>
         <CardMeta job={job} />
@@ -152,25 +159,30 @@ function ResolvedMedia({ job, width, onOpen }: { job: Job; width: number; onOpen
 }
 
 function FailedMedia({ error }: { error: JobError | null }) {
+  const { reason, hint } = explainError(error);
   return (
     <div className="failed">
       <svg viewBox="0 0 24 24" className="failed__icon" aria-hidden="true">
         <path d="M12 3 2 21h20L12 3Zm0 6v5m0 3v.5" />
       </svg>
       <p className="failed__title">No photo this time</p>
-      <p className="failed__reason">{explainError(error)}</p>
+      <p className="failed__reason" title={reason}>
+        {reason}
+      </p>
+      {hint && <p className="failed__hint">{hint}</p>}
     </div>
   );
 }
 
-/** The failure in words a user can act on; the server's message when the code is not a known one. */
-export function explainError(error: JobError | null): string {
-  if (!error) return 'The job failed without a reason.';
-  const code = error.code.toLowerCase();
-  if (/unauthori[sz]ed|401|invalid.?key|access.?key/.test(code)) return `Unsplash refused the access key. Check UNSPLASH_ACCESS_KEY. (${error.message})`;
-  if (/rate|quota|429/.test(code)) return `Unsplash's hourly quota ran out before a photo came back. (${error.message})`;
-  if (/timeout|timed.?out/.test(code)) return `Unsplash did not answer in time. (${error.message})`;
-  return error.message;
+/** The server's reason (already in words), plus what the user can do about the usual causes. */
+export function explainError(error: JobError | null): { reason: string; hint: string | null } {
+  if (!error) return { reason: 'The job failed without a reason.', hint: null };
+  const text = `${error.code} ${error.message}`.toLowerCase();
+  let hint: string | null = null;
+  if (/unauthori[sz]ed|\b401\b|access.?key|oauth/.test(text)) hint = 'Check the server\'s UNSPLASH_ACCESS_KEY.';
+  else if (/rate.?limit|quota|\b429\b/.test(text)) hint = 'Unsplash\'s hourly quota ran out; new jobs wait for it.';
+  else if (/timeout|timed.?out|unreachable|network/.test(text)) hint = 'Unsplash could not be reached in time.';
+  return { reason: error.message || error.code, hint };
 }
 
 export function QueuedCard({ entry, sending, online, position, setSize }: { entry: OutboxEntry; sending: boolean; online: boolean; position: number; setSize: number }) {

@@ -3,7 +3,6 @@ import type { Job } from '@simmer/contracts';
 import { ApiError } from '../../../lib/api-client';
 import { withReferral } from '../../../lib/format';
 import { useDownloadPhoto } from '../api/download-photo';
-import { BlurhashCanvas } from './blurhash-canvas';
 import { PhotoCredit } from './photo-credit';
 
 /** The larger view of a resolved job's photo: a modal <dialog> (focus trapped, Escape closes) with Download. */
@@ -57,7 +56,6 @@ export function PhotoDialog({ job, onClose }: { job: Job | null; onClose: () => 
       {job && photo && result && (
         <div className="dialog__content">
           <div className="dialog__media" style={photo.color ? { backgroundColor: photo.color } : undefined}>
-            {photo.blurHash && <BlurhashCanvas hash={photo.blurHash} className="photo__blur" />}
             <img
               className="dialog__img"
               src={photo.urls.regular}
@@ -74,7 +72,6 @@ export function PhotoDialog({ job, onClose }: { job: Job | null; onClose: () => 
                 {photo.description ?? 'A food photo'}
               </h2>
               <PhotoCredit result={result} className="dialog__credit" />
-              {result.source === 'demo' && <p className="dialog__note">A demo image from Simmer's built-in catalog.</p>}
             </div>
             <div className="dialog__actions">
               <a className="button button--ghost" href={withReferral(photo.link)} target="_blank" rel="noopener noreferrer">
