@@ -66,9 +66,9 @@ export function createUnsplashSource(options: UnsplashSourceOptions): ImageSourc
   const closing = new AbortController();
 
   const pauseForQuota = (reason: string): void => {
-    const until = Date.now() + quotaWaitMs;
-    if (until <= quotaPausedUntil) return;
-    quotaPausedUntil = until;
+    // One pause per exhaustion: the 403 and its X-Ratelimit-Remaining: 0 header report the same thing.
+    if (Date.now() < quotaPausedUntil) return;
+    quotaPausedUntil = Date.now() + quotaWaitMs;
     log.warn({ waitMs: quotaWaitMs, reason }, 'Unsplash quota exhausted: pausing calls');
   };
 
