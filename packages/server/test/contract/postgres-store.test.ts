@@ -67,6 +67,58 @@ describe('PostgreSQL store across processes', () => {
     }
   });
 
+  it('never lets a reader following changes skip one, however writers from many pools interleave', async () => {
+    const databaseUrl = await freshDatabase();
+    const stores = await Promise.all([1, 2, 3].map(() => openPostgresStore({ databaseUrl, logger, poolSize: 6 })));
+    const reader = stores[0]!;
+    try {
+      // What a client following /events holds: the latest state of each job it has heard of.
+      const seen = new Map<string, { status: string; seq: number }>();
+      let cursor = 0;
+      let writing = true;
+      const follow = async () => {
+        do {
+          const changes = await reader.changesSince(cursor, 100_000);
+          expect(changes.reset).toBe(false);
+          for (const job of changes.jobs) {
+            seen.set(job.id, { status: job.status, seq: job.updatedSeq });
+            cursor = job.updatedSeq;
+          }
+        } while (writing);
+      };
+      const following = follow();
+
+      const settled = { status: 'failed', resolvedAt: T0, error: { code: 'x', message: 'y' } } as const;
+      await Promise.all(
+        stores.flatMap((store, s) => [
+          // Creates, half of them never due, so a skipped create would never be repaired by a later change.
+          ...Array.from({ length: 4 }, async (_, loop) => {
+            for (let i = 0; i < 60; i++) {
+              await store.createJob({ id: uuidv7(), createdAt: T0, runAt: i % 2 === 0 ? T0 : T0 + 3_600_000, idempotencyKey: null });
+            }
+          }),
+          (async () => {
+            for (let i = 0; i < 40; i++) {
+              for (const job of await store.claimDueJobs({ now: T0 + 1, limit: 3, leaseMs: 60_000, owner: `s${s}` })) {
+                await store.settleJob(job.id, job.claimToken!, settled);
+              }
+            }
+          })(),
+        ]),
+      );
+      writing = false;
+      await following;
+      const final = await reader.changesSince(cursor, 100_000);
+      for (const job of final.jobs) seen.set(job.id, { status: job.status, seq: job.updatedSeq });
+
+      const truth = await reader.changesSince(0, 100_000);
+      expect(truth.jobs).toHaveLength(3 * 4 * 60);
+      expect(seen).toEqual(new Map(truth.jobs.map((j) => [j.id, { status: j.status, seq: j.updatedSeq }])));
+    } finally {
+      await Promise.all(stores.map((s) => s.close()));
+    }
+  });
+
   it('tells each process about commits made by the others', async () => {
     const databaseUrl = await freshDatabase();
     const [a, b] = await Promise.all([openPostgresStore({ databaseUrl, logger }), openPostgresStore({ databaseUrl, logger })]);
