@@ -26,6 +26,7 @@ export function createJobsRuntime(queryClient: QueryClient): JobsRuntime {
   const live = new LiveUpdates(queryClient);
   const outbox = new Outbox<Job>({
     storage: window.localStorage,
+    backoff: { baseMs: 1_000, capMs: 10_000 },
     send: sendCreateJob,
     onSent: (_entry, job) => {
       myJobs.add(job.id);

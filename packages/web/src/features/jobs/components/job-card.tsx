@@ -1,5 +1,6 @@
-import { memo, useCallback, useState } from 'react';
+import { memo, useCallback, useEffect, useState } from 'react';
 import type { Job, JobError } from '@simmer/contracts';
+import { fullJitterDelay } from '../../../lib/backoff';
 import { describeDuration, formatAgo, formatClock, formatCountdown, shortId } from '../../../lib/format';
 import { useNow } from '../../../lib/use-now';
 import type { OutboxEntry } from '../../../lib/outbox';
@@ -134,6 +135,7 @@ function RunningMedia() {
 function ResolvedMedia({ job, width, onOpen }: { job: Job; width: number; onOpen: (job: Job) => void }) {
   const photo = job.result!.photo;
   const [loaded, setLoaded] = useState(false);
+  const attempt = useImageRetry(loaded);
   const imageRef = useCallback((img: HTMLImageElement | null) => {
     // Cached images (a card scrolled back into view) are complete before React attaches onLoad.
     if (img?.complete && img.naturalWidth > 0) setLoaded(true);
@@ -143,6 +145,7 @@ function ResolvedMedia({ job, width, onOpen }: { job: Job; width: number; onOpen
     <button type="button" className="photo-button" onClick={() => onOpen(job)} aria-label={`View larger: ${alt}`}>
       {photo.blurHash && <BlurhashCanvas hash={photo.blurHash} className="photo__blur" />}
       <img
+        key={attempt.count}
         ref={imageRef}
         className={loaded ? 'photo__img is-loaded' : 'photo__img'}
         src={photo.urls.small}
@@ -152,10 +155,34 @@ function ResolvedMedia({ job, width, onOpen }: { job: Job; width: number; onOpen
         loading="lazy"
         decoding="async"
         onLoad={() => setLoaded(true)}
+        onError={attempt.failed}
       />
       {job.result!.source === 'demo' && <span className="badge">demo image</span>}
     </button>
   );
+}
+
+/**
+ * An <img> that failed (connection reset, offline) never tries again by itself. Remount it after a
+ * backoff with full jitter, and at once when the browser comes back online; the blur-hash stays meanwhile.
+ */
+function useImageRetry(loaded: boolean): { count: number; failed: () => void } {
+  const [count, setCount] = useState(0);
+  const [waiting, setWaiting] = useState(false);
+  useEffect(() => {
+    if (!waiting || loaded) return;
+    const retry = () => {
+      setWaiting(false);
+      setCount((n) => n + 1);
+    };
+    const timer = setTimeout(retry, 500 + fullJitterDelay(count, { baseMs: 1_000, capMs: 20_000 }));
+    window.addEventListener('online', retry);
+    return () => {
+      clearTimeout(timer);
+      window.removeEventListener('online', retry);
+    };
+  }, [waiting, loaded, count]);
+  return { count, failed: useCallback(() => setWaiting(true), []) };
 }
 
 function FailedMedia({ error }: { error: JobError | null }) {

@@ -1,0 +1,104 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { EventStream, type StreamState } from './event-stream';
+import type { SseEvent } from './sse-parser';
+
+interface Connection {
+  url: string;
+  headers: Record<string, string>;
+  push: (text: string) => void;
+  end: () => void;
+}
+
+function fakeServer() {
+  const connections: Connection[] = [];
+  const waiters: (() => void)[] = [];
+  const fetch = (async (url: string, init: RequestInit) => {
+    let controller!: ReadableStreamDefaultController<Uint8Array>;
+    const body = new ReadableStream<Uint8Array>({ start: (c) => (controller = c) });
+    init.signal?.addEventListener('abort', () => controller.error(new DOMException('aborted', 'AbortError')));
+    const encoder = new TextEncoder();
+    connections.push({
+      url,
+      headers: init.headers as Record<string, string>,
+      push: (text) => controller.enqueue(encoder.encode(text)),
+      end: () => controller.close(),
+    });
+    waiters.splice(0).forEach((wake) => wake());
+    return new Response(body, { status: 200, headers: { 'Content-Type': 'text/event-stream' } });
+  }) as unknown as typeof globalThis.fetch;
+  const connection = async (n: number): Promise<Connection> => {
+    while (connections.length < n) await new Promise<void>((resolve) => waiters.push(resolve));
+    return connections[n - 1]!;
+  };
+  return { fetch, connections, connection };
+}
+
+const streams: EventStream[] = [];
+afterEach(() => streams.splice(0).forEach((s) => s.stop()));
+
+function open(server: ReturnType<typeof fakeServer>, initialSeq: number | null, idleTimeoutMs = 10_000) {
+  const events: [SseEvent, number | null, number | null][] = [];
+  const states: StreamState[] = [];
+  const stream = new EventStream(
+    {
+      url: '/events',
+      onEvent: (event, seq, previous) => events.push([event, seq, previous]),
+      onStateChange: (state) => states.push(state),
+      isOnline: () => true,
+      subscribeOnline: () => () => {},
+      fetch: server.fetch,
+      backoff: { baseMs: 1, capMs: 5 },
+      idleTimeoutMs,
+    },
+    initialSeq,
+  );
+  streams.push(stream);
+  stream.start();
+  return { stream, events, states };
+}
+
+const until = async (check: () => boolean) => {
+  for (let i = 0; i < 200 && !check(); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+  expect(check()).toBe(true);
+};
+
+describe('EventStream', () => {
+  it('resumes after a dropped connection from the last sequence number it saw', async () => {
+    const server = fakeServer();
+    const { stream, events } = open(server, 41);
+    const first = await server.connection(1);
+    expect(first.url).toBe('/events?after=41');
+    expect(first.headers['Last-Event-ID']).toBe('41');
+    first.push('id: 42\nevent: job\ndata: {"id":"a"}\n\nevent: ready\ndata: {}\n\n: heartbeat\n\nid: 43\nevent: job\ndata: {"id":"b"}\n\n');
+    await until(() => events.length === 3);
+    expect(events.map(([e, seq, prev]) => [e.event, seq, prev])).toEqual([
+      ['job', 42, 41],
+      ['ready', 42, 42],
+      ['job', 43, 42],
+    ]);
+    expect(stream.snapshot).toMatchObject({ status: 'live', failures: 0, lastSeq: 43 });
+
+    first.end();
+    const second = await server.connection(2);
+    expect(second.url).toBe('/events?after=43');
+  });
+
+  it('counts failures until a stream gets through its replay, and reports reconnecting meanwhile', async () => {
+    const server = fakeServer();
+    const { stream, states } = open(server, null);
+    (await server.connection(1)).end();
+    (await server.connection(2)).end();
+    await server.connection(3);
+    expect(states.some((s) => s.status === 'reconnecting' && s.failures === 2)).toBe(true);
+    (await server.connection(3)).push('event: ready\ndata: {}\n\n');
+    await until(() => stream.snapshot.failures === 0 && stream.snapshot.status === 'live');
+  });
+
+  it('treats a connection that sends nothing, not even a heartbeat, as dead', async () => {
+    const server = fakeServer();
+    open(server, 7, 60);
+    await server.connection(1);
+    const second = await server.connection(2);
+    expect(second.url).toBe('/events?after=7');
+  });
+});
