@@ -8,14 +8,20 @@
 // are Simmer's and PostgreSQL's, not Unsplash's.
 //   - throughput: BENCH_SCALE_OUT_JOBS (2000) jobs created as fast as 32 connections allow; jobs/s
 //     = jobs ÷ (last resolvedAt − first request sent);
+//   - drain: the same number of jobs written straight into the database, all due at one instant;
+//     jobs/s = jobs ÷ (last resolvedAt − that instant): what the workers alone sustain (claim, run,
+//     settle), without the API's cost of creating;
 //   - lateness: 40 jobs/s for 10 s, each due 1-3 s after creation, well below capacity;
 //     lateness = resolvedAt − runAt (the run, its photo and its commit), p50/p99/max.
 // Settings: BENCH_SCALE_OUT_JOBS, BENCH_SCALE_OUT_WORKERS ("1,2,4"). All traffic stays on 127.0.0.1.
 
 import { pathToFileURL } from 'node:url';
 import pg from 'pg';
+import { pino } from 'pino';
+import { v7 as uuidv7 } from 'uuid';
 import { startPostgres } from '../packages/testkit/dist/postgres.js';
 import { startServerProcess } from '../packages/testkit/dist/server-process.js';
+import { openPostgresStore } from '../packages/server/dist/store/postgres/postgres-store.js';
 import { createJobs } from './lib/load.js';
 
 export const name = 'scale-out';
@@ -97,6 +103,28 @@ async function measure(context, postgres, workerCount, jobs) {
     );
     const endToEndMs = Number(burst[0].last) - burstStart;
 
+    context.log(`${workerCount} worker(s): ${jobs} jobs written to the database, all due at one instant`);
+    const writer = await openPostgresStore({ databaseUrl, logger: pino({ level: 'silent' }), poolSize: 16 });
+    const drainCreated = Date.now();
+    const dueAt = drainCreated + 2_000 + jobs; // time to write them all at ~1,000/s, so none is due early
+    let written = 0;
+    await Promise.all(
+      Array.from({ length: 16 }, async () => {
+        while (written < jobs) {
+          written += 1;
+          await writer.createJob({ id: uuidv7(), createdAt: drainCreated, runAt: dueAt, idempotencyKey: null });
+        }
+      }),
+    );
+    await writer.close();
+    if (Date.now() > dueAt) context.log('  (writing took longer than planned: drain figure includes some of it)');
+    await waitForSettled(db, drainCreated, jobs, 120_000);
+    const { rows: drain } = await db.query(
+      `SELECT round(extract(epoch from max(resolved_at)) * 1000)::int8 AS last FROM jobs WHERE created_at >= to_timestamp($1::float8 / 1000)`,
+      [drainCreated],
+    );
+    const drainMs = Number(drain[0].last) - dueAt;
+
     context.log(`${workerCount} worker(s): ${PACED_RATE} jobs/s for ${PACED_SECONDS} s, due 1-3 s later`);
     const pacedStart = Date.now();
     await createPaced(apiLater.url, PACED_RATE, PACED_SECONDS);
@@ -112,6 +140,7 @@ async function measure(context, postgres, workerCount, jobs) {
       failed: burst[0].failed,
       createPerSec: jobs / (createdMs / 1000),
       jobsPerSec: jobs / (endToEndMs / 1000),
+      drainPerSec: jobs / (drainMs / 1000),
       latenessP50Ms: percentile(lateness, 50),
       latenessP99Ms: percentile(lateness, 99),
       latenessMaxMs: lateness.at(-1) ?? Number.NaN,
@@ -134,6 +163,7 @@ export async function run(context) {
   return {
     figures: runs.flatMap((r) => [
       { key: `jobsPerSec${r.workers}w`, label: `create → resolved, ${r.workers} worker(s)`, value: r.jobsPerSec, unit: 'jobs/s' },
+      { key: `drainPerSec${r.workers}w`, label: `workers drain (due at once), ${r.workers} worker(s)`, value: r.drainPerSec, unit: 'jobs/s' },
       { key: `latenessP99Ms${r.workers}w`, label: `resolved behind runAt p99, ${r.workers} worker(s)`, value: r.latenessP99Ms, unit: 'ms' },
     ]),
     extra: runs,
@@ -151,10 +181,10 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   try {
     const { extra } = await run(context);
     const fmt = (v, digits = 0) => (Number.isFinite(v) ? v.toFixed(digits) : 'n/a');
-    console.log('\nworkers  create/s  create→resolved jobs/s  lateness p50 ms  p99 ms  max ms  failed');
+    console.log('\nworkers  create/s  create→resolved jobs/s  drain jobs/s  lateness p50 ms  p99 ms  max ms  failed');
     for (const r of extra) {
       console.log(
-        `${String(r.workers).padStart(7)}  ${fmt(r.createPerSec).padStart(8)}  ${fmt(r.jobsPerSec).padStart(22)}  ${fmt(r.latenessP50Ms, 1).padStart(15)}  ${fmt(r.latenessP99Ms, 1).padStart(6)}  ${fmt(r.latenessMaxMs).padStart(6)}  ${String(r.failed).padStart(6)}`,
+        `${String(r.workers).padStart(7)}  ${fmt(r.createPerSec).padStart(8)}  ${fmt(r.jobsPerSec).padStart(22)}  ${fmt(r.drainPerSec).padStart(12)}  ${fmt(r.latenessP50Ms, 1).padStart(15)}  ${fmt(r.latenessP99Ms, 1).padStart(6)}  ${fmt(r.latenessMaxMs).padStart(6)}  ${String(r.failed).padStart(6)}`,
       );
     }
   } finally {

@@ -56,7 +56,7 @@ export interface PostgresStoreOptions {
 }
 
 /** Commit reports to listeners are throttled to one per this interval (see `report`). */
-const REPORT_INTERVAL_MS = 10;
+const REPORT_INTERVAL_MS = 25;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
