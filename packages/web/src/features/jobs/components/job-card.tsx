@@ -32,11 +32,11 @@ export const JobCard = memo(function JobCard({ job, mine, width, position, setSi
       </div>
       <div className="card__body">
         <p className="card__title">
-          <span className={`pill pill--${job.status}`}>{STATUS_LABEL[job.status]}</span>
+          {job.status !== 'resolved' && <span className={`pill pill--${job.status}`}>{STATUS_LABEL[job.status]}</span>}
           {job.status === 'resolved' && job.result ? (
             <span id={titleId} className="card__caption">
               <span className="visually-hidden">Resolved job #{shortId(job.id)}: </span>
-              {job.result.photo.description ?? 'A food photo'}
+              {caption(job)}
             </span>
           ) : (
             <span id={titleId} className="card__name">
@@ -53,8 +53,14 @@ export const JobCard = memo(function JobCard({ job, mine, width, position, setSi
   );
 });
 
+/** The photo's description; the "(demo image)" some demo descriptions end with is already on the badge. */
+function caption(job: Job): string {
+  const description = job.result?.photo.description ?? 'A food photo';
+  return job.result?.source === 'demo' ? description.replace(/\s*\(demo image\)\s*$/i, '') : description;
+}
+
 function CardMeta({ job }: { job: Job }) {
-  if (job.status === 'resolved' && job.result) return <PhotoCredit result={job.result} className="card__meta" />;
+  if (job.status === 'resolved' && job.result) return <PhotoCredit result={job.result} className="card__meta" compact />;
   if (job.status === 'failed') return <p className="card__meta">{job.resolvedAt ? `Gave up at ${formatClock(job.resolvedAt)}` : 'Gave up'}</p>;
   if (job.status === 'running') return <p className="card__meta">Due at {formatClock(job.runAt)}</p>;
   return <CreatedAgo job={job} />;

@@ -2,12 +2,13 @@ import type { JobResult } from '@simmer/contracts';
 import { UNSPLASH_HOME, withReferral } from '../../../lib/format';
 
 /** Unsplash's attribution ("Photo by NAME on Unsplash", both linked with referral parameters), or the demo artwork's. */
-export function PhotoCredit({ result, className }: { result: JobResult; className?: string }) {
+export function PhotoCredit({ result, className, compact = false }: { result: JobResult; className?: string; compact?: boolean }) {
   const { photo } = result;
   if (result.source === 'demo') {
+    // Compact (on cards): the card's own "demo image" badge says the rest.
     return (
       <p className={className}>
-        Demo image by{' '}
+        {compact ? 'By' : 'Demo image by'}{' '}
         <a href={withReferral(photo.author.url)} target="_blank" rel="noopener noreferrer">
           {photo.author.name}
         </a>
