@@ -43,8 +43,8 @@ function percentile(sorted, p) {
 }
 
 /**
- * Sends GET `url` from `connections` keep-alive loops for `durationS` and reports latency
- * percentiles in ms with sub-millisecond precision.
+ * Sends GET `url` from `connections` keep-alive loops for `durationS` and returns every
+ * latency in ms, with sub-millisecond precision.
  */
 export async function sampleLatency(url, { connections = 10, durationS = 10 } = {}) {
   const agent = new http.Agent({ keepAlive: true, maxSockets: connections });
@@ -75,12 +75,16 @@ export async function sampleLatency(url, { connections = 10, durationS = 10 } = 
     agent.destroy();
   }
   if (failures > 0) throw new Error(`GET ${url}: ${failures} answers were not 200`);
-  latencies.sort((a, b) => a - b);
+  return latencies;
+}
+
+/** Percentiles of latencies in ms, from one or more samples. */
+export function summarizeLatency(latencies) {
+  const sorted = [...latencies].sort((a, b) => a - b);
   return {
-    requests: latencies.length,
-    reqPerSec: latencies.length / durationS,
-    p50Ms: percentile(latencies, 50),
-    p99Ms: percentile(latencies, 99),
-    maxMs: latencies.at(-1),
+    requests: sorted.length,
+    p50Ms: percentile(sorted, 50),
+    p99Ms: percentile(sorted, 99),
+    maxMs: sorted.at(-1),
   };
 }

@@ -46,30 +46,24 @@ export async function benchDataDir(context) {
 }
 
 /**
- * Fills a fresh DATA_DIR with `context.settings.jobs` pending jobs through POST /jobs, calling
- * `onCheckpoint(count, server)` when the store holds each checkpoint's count, and stops the server.
+ * Fills a fresh DATA_DIR with `count` pending jobs through POST /jobs and stops the server, so the
+ * store is measured as it recovers from disk.
  * @returns {Promise<{ dataDir: string, jobs: number, seedMs: number, rssAfterSeedingBytes: number | null }>}
  */
-export async function seedStore(context, { checkpoints = [], onCheckpoint = async () => {} } = {}) {
-  const total = context.settings.jobs;
+export async function seedStore(context, count) {
   const dataDir = await benchDataDir(context);
   const server = await startSimmer(context, { dataDir });
+  context.log(`seeding ${count.toLocaleString('en')} jobs`);
   const started = performance.now();
-  let count = 0;
-  for (const checkpoint of [...checkpoints.filter((c) => c < total), total]) {
-    context.log(`seeding ${checkpoint.toLocaleString('en')} jobs`);
-    await createJobs(server.url, checkpoint - count, context.settings.connections);
-    count = checkpoint;
-    await onCheckpoint(count, server);
-  }
+  await createJobs(server.url, count, context.settings.connections);
   const seedMs = performance.now() - started;
   const rssAfterSeedingBytes = await settledRss(server.pid);
   await server.stop();
-  return { dataDir, jobs: total, seedMs, rssAfterSeedingBytes };
+  return { dataDir, jobs: count, seedMs, rssAfterSeedingBytes };
 }
 
 /** The shared store of many pending jobs, seeded once per run by whichever suite needs it first. */
 export function seededStore(context) {
-  context.shared.seededStore ??= seedStore(context);
+  context.shared.seededStore ??= seedStore(context, context.settings.jobs);
   return context.shared.seededStore;
 }
