@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import type { ServerProcess } from '@simmer/testkit/server-process';
 import { startFaultProxy, type FaultProxy } from '@simmer/testkit/fault-proxy';
-import { launchBrowser, newContext } from './support/browser';
+import { launchBrowser, newContext, screenshot } from './support/browser';
 import { eventually, listAllJobs, startSimmer } from './support/simmer';
 
 const PRESSES = 12;
@@ -58,6 +58,7 @@ describe('live updates and the outbox over an unstable network', () => {
       await page.locator('.connection[data-state="offline"]').waitFor();
       await press(page, 3);
       await expect.poll(() => page.locator('article[data-outbox-key]').count()).toBeGreaterThanOrEqual(3);
+      await screenshot(page, 'offline');
       // The tab goes away with its outbox unsent; a new page load picks the outbox up.
       await page.close();
       await context.setOffline(false);
