@@ -210,15 +210,14 @@ describe('scale-out on PostgreSQL', () => {
     expect(new Set(rows.map((r) => r.idempotency_key))).toEqual(new Set(keys));
     expect(new Set(rows.map((r) => r.id))).toEqual(new Set(jobs.map((j) => j.id)));
 
-    // One photo per job: no two jobs share a photo. The killed worker's jobs ran again elsewhere;
-    // beyond them, the stand-in served few photos the jobs did not use (each worker's pool).
+    // One photo per job: every result holds a photo no other job got. Jobs whose claim was lost (the
+    // killed worker's, and any whose lease ran out while the database was down) ran again elsewhere.
     expect(new Set(rows.map((r) => r.photo_id)).size).toBe(JOBS);
     const rerun = new Set(rows.filter((r) => r.attempts > 1).map((r) => r.id));
     for (const id of orphaned) expect(rerun.has(id)).toBe(true);
     expect(rerun.size).toBeLessThanOrEqual(WORKER_PROCESSES * JOB_CONCURRENCY);
     const served = unsplash.calls.filter((c) => c.outcome === 200 && c.path.startsWith('/photos/random')).length * PHOTOS_PER_CALL;
     expect(served).toBeGreaterThanOrEqual(JOBS);
-    expect(served - JOBS).toBeLessThanOrEqual(rerun.size + WORKER_PROCESSES * 2 * PHOTOS_PER_CALL);
 
     // Each API process's stream saw every job reach its final state, resolved at one change only.
     const byId = new Map(rows.map((r) => [r.id, r]));
