@@ -13,8 +13,6 @@ export interface ChangeListenerOptions {
   onSeq(seq: number): void;
   /** The connection is (again) listening: notifications sent while it was down were lost. */
   onConnected(): void;
-  /** The connection dropped; reconnecting in the background. */
-  onDisconnected(): void;
   /** How often the connection is checked with a round trip (a dead peer does not always close the socket). */
   healthCheckMs?: number;
 }
@@ -106,7 +104,6 @@ export class ChangeListener {
     if (this.closed) return;
     if (wasConnected) {
       this.options.logger.warn({ err: error ?? undefined }, 'change listener lost its database connection; reconnecting');
-      this.options.onDisconnected();
     }
     this.attempt += 1;
     const ceiling = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** Math.min(this.attempt - 1, 10));

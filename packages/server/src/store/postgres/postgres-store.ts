@@ -172,7 +172,12 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
   const logger = options.logger.child({ component: 'postgres-store' });
   await migrateWithRetry(options, logger);
   const store = new PostgresJobStore(options, logger);
-  await store.start();
+  try {
+    await store.start();
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
   return store;
 }
 
@@ -242,7 +247,6 @@ class PostgresJobStore implements JobStore {
         this.poolHealthy = true;
         void this.catchUp();
       },
-      onDisconnected: () => undefined,
     });
   }
 
