@@ -217,6 +217,8 @@ class PostgresJobStore implements JobStore {
   private lastReportAt = 0;
   /** false after a query failed for want of a connection, until one succeeds again. */
   private poolHealthy = true;
+  private probing = false;
+  private lastProbeAt = 0;
   private closed = false;
 
   constructor(
@@ -352,6 +354,9 @@ class PostgresJobStore implements JobStore {
   }
 
   isReady(): boolean {
+    // Readiness must heal by itself: a process that says "not ready" gets no traffic, so without
+    // this probe nothing would ever run the query that shows the pool works again.
+    if (!this.poolHealthy) this.probePool();
     return !this.closed && this.poolHealthy && this.listener.isConnected;
   }
 
@@ -362,6 +367,17 @@ class PostgresJobStore implements JobStore {
     this.listeners.clear();
     await this.listener.close();
     await this.pool.end();
+  }
+
+  private probePool(): void {
+    if (this.probing || this.closed || Date.now() - this.lastProbeAt < 1_000) return;
+    this.probing = true;
+    this.lastProbeAt = Date.now();
+    this.query('SELECT 1', [])
+      .catch(() => undefined)
+      .finally(() => {
+        this.probing = false;
+      });
   }
 
   private async query<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values: unknown[]): Promise<pg.QueryResult<R>> {
