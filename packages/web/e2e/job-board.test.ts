@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import type { ServerProcess } from '@simmer/testkit/server-process';
 import { launchBrowser, newContext, screenshot, seriousA11yViolations, watchPageErrors } from './support/browser';
-import { getStats, listAllJobs, startSimmer } from './support/simmer';
+import { eventually, getStats, listAllJobs, startSimmer } from './support/simmer';
 
 const cards = (page: Page) => page.locator('article[data-job-id]');
 const newJobButton = (page: Page) => page.locator('header').getByRole('button', { name: 'New job' });
@@ -108,6 +108,8 @@ describe('the job board in a real browser', () => {
   });
 
   it('looks right in dark mode and at phone width', async () => {
+    // Start from a settled board: every job so far has its photo.
+    await eventually(async () => (await listAllJobs(server.url)).every((job) => job.status === 'resolved'), 20_000, 'every job to resolve');
     const dark = await newContext(browser, { colorScheme: 'dark' });
     try {
       const page = await dark.newPage();
