@@ -3,12 +3,9 @@ import { startSimmer } from '../lib/simmer.js';
 import { startBareServer } from './baseline.js';
 
 export const name = 'create';
-export const description = 'POST /jobs on the real server, fsync on, against the bare server in alternating rounds';
+export const description = 'POST /jobs on the real server, fsync on, against the baseline and the bare server in alternating rounds';
 
-/**
- * The ratio compares the two servers measured in alternating rounds, so a burst of other work on
- * the machine lands on both sides instead of skewing it.
- */
+/** Alternating rounds show whether other work on the machine moved both sides alike. */
 const ROUNDS = 5;
 
 /** @param {import('../run.js').BenchContext} context */
@@ -32,18 +29,22 @@ export async function run(context) {
   const perSecond = (side) => side.rounds.reduce((sum, r) => sum + r.requests, 0) / (ROUNDS * roundS);
   const medianP99 = (side) => side.rounds.map((r) => r.p99Ms).sort((a, b) => a - b)[Math.floor(ROUNDS / 2)];
   const [created, baseline] = sides;
+  const standalone = context.figure('baseline', 'reqPerSec');
   return {
     figures: [
       { key: 'reqPerSec', label: `POST /jobs req/s, ${connections} connections`, value: perSecond(created), unit: 'req/s' },
       { key: 'p99Ms', label: `POST /jobs p99 (median of ${ROUNDS} rounds)`, value: medianP99(created), unit: 'ms' },
       { key: 'baselineReqPerSec', label: 'bare server req/s, same rounds', value: perSecond(baseline), unit: 'req/s' },
+      // The target is judged against the standalone baseline: in alternating rounds the server's
+      // own after-work (GC, snapshots) spills into the bare server's rounds and flatters the ratio.
       {
         key: 'ratioToBaseline',
-        label: 'POST /jobs req/s ÷ bare server req/s',
-        value: perSecond(created) / perSecond(baseline),
+        label: 'POST /jobs req/s ÷ baseline suite req/s',
+        value: standalone ? perSecond(created) / standalone : null,
         unit: '×',
         target: { op: '>=', value: 0.25 },
       },
+      { key: 'ratioInterleaved', label: 'POST /jobs req/s ÷ bare server req/s, same rounds', value: perSecond(created) / perSecond(baseline), unit: '×' },
     ],
     extra: { rounds: ROUNDS, roundS, simmer: created.rounds, bare: baseline.rounds },
   };
