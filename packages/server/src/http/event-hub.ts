@@ -29,6 +29,9 @@ interface Subscriber {
   queue: Frame[] | null;
 }
 
+/** After a failed read of changes, try again this soon even if nothing new is committed. */
+const PUMP_RETRY_MS = 1_000;
+
 const jobFrame = (job: StoredJob): Frame => ({
   seq: job.updatedSeq,
   text: `id: ${job.updatedSeq}\nevent: ${EVENT_JOB}\ndata: ${JSON.stringify(toJobView(job))}\n\n`,
@@ -48,6 +51,8 @@ export class EventHub {
   private pumping = false;
   private pumpAgain = false;
   private heartbeat: NodeJS.Timeout | null = null;
+  private retryTimer: NodeJS.Timeout | null = null;
+  private closed = false;
   private unsubscribe: (() => void) | null = null;
 
   constructor(private readonly options: EventHubOptions) {
@@ -83,8 +88,10 @@ export class EventHub {
 
   /** Ends every stream (clients reconnect and resume elsewhere or after a restart). */
   close(): void {
+    this.closed = true;
     this.unsubscribe?.();
     if (this.heartbeat) clearInterval(this.heartbeat);
+    if (this.retryTimer) clearTimeout(this.retryTimer);
     for (const subscriber of this.subscribers) subscriber.res.end();
     this.subscribers.clear();
   }
@@ -138,34 +145,52 @@ export class EventHub {
         if (changes.jobs.length === 0) continue;
         const frames = changes.jobs.map(jobFrame);
         this.hubSeq = frames.at(-1)!.seq;
-        for (const subscriber of this.subscribers) this.deliver(subscriber, frames);
+        // One string for every subscriber that is up to date: a burst costs its size once, not per client.
+        const text = frames.length === 1 ? frames[0]!.text : frames.map((frame) => frame.text).join('');
+        for (const subscriber of this.subscribers) this.deliver(subscriber, frames, text);
       } while (this.pumpAgain);
     } catch (error) {
-      this.options.logger.warn({ err: error }, 'could not read changes for event streams; will retry on the next commit');
+      // A store that is back may stay quiet for a while: do not wait for the next commit.
+      this.options.logger.warn({ err: error }, `could not read changes for event streams; retrying in ${PUMP_RETRY_MS} ms`);
+      if (!this.closed) this.retryTimer ??= setTimeout(() => {
+        this.retryTimer = null;
+        void this.pump();
+      }, PUMP_RETRY_MS).unref();
     } finally {
       this.pumping = false;
     }
   }
 
-  private deliver(subscriber: Subscriber, frames: Frame[]): void {
+  /** Sends the frames this subscriber has not had; `text` is all of them joined, when already made. */
+  private deliver(subscriber: Subscriber, frames: Frame[], text?: string): void {
     if (subscriber.queue) {
       subscriber.queue.push(...frames);
       return;
     }
-    const fresh = frames[0] !== undefined && frames[0].seq > subscriber.cursor ? frames : frames.filter((frame) => frame.seq > subscriber.cursor);
+    const first = frames[0];
+    if (first === undefined) return;
+    if (first.seq > subscriber.cursor) {
+      subscriber.cursor = frames.at(-1)!.seq;
+      this.send(subscriber, text ?? frames.map((frame) => frame.text).join(''));
+      return;
+    }
+    const fresh = frames.filter((frame) => frame.seq > subscriber.cursor);
     if (fresh.length === 0) return;
     subscriber.cursor = fresh.at(-1)!.seq;
-    this.send(subscriber, fresh.length === 1 ? fresh[0]!.text : fresh.map((frame) => frame.text).join(''));
+    this.send(subscriber, fresh.map((frame) => frame.text).join(''));
   }
 
   private send(subscriber: Subscriber, text: string): void {
     const { res } = subscriber;
     if (res.destroyed) return;
-    res.write(text);
+    // Judged on what is still unsent from before, so one large burst does not drop a client that
+    // keeps up; a client's backlog stays below the limit plus one burst (a string shared by all).
     if (res.writableLength > this.maxBufferedBytes) {
       this.options.logger.info({ buffered: res.writableLength }, 'dropping a slow event stream; the client will resume');
       res.destroy();
+      return;
     }
+    res.write(text);
   }
 }
 

@@ -1,0 +1,111 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { EVENT_JOB, EVENT_READY } from '@simmer/contracts';
+import { connectSse, type SseEvent } from '@simmer/testkit/sse-client';
+import pino from 'pino';
+import { v7 as uuidv7 } from 'uuid';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { EventHub } from '../../src/http/event-hub.js';
+import { createMetrics } from '../../src/metrics.js';
+import { FileStore } from '../../src/store/file/file-store.js';
+import type { JobStore } from '../../src/store/job-store.js';
+
+const logger = pino({ level: 'silent' });
+
+const newJob = () => ({ id: uuidv7(), createdAt: Date.now(), runAt: Date.now() + 3_600_000, idempotencyKey: null });
+
+/** The hub behind a bare node:http server, as the /events route mounts it. */
+async function serveHub(hub: EventHub): Promise<{ url: string; server: http.Server }> {
+  const server = http.createServer((req, res) => {
+    const after = req.headers['last-event-id'];
+    res.writeHead(200, { 'Content-Type': 'text/event-stream' });
+    void hub.subscribe(res, typeof after === 'string' ? Number(after) : null);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`, server };
+}
+
+describe('EventHub', () => {
+  let dataDir: string;
+  let store: FileStore;
+  let hub: EventHub | undefined;
+  let server: http.Server | undefined;
+
+  beforeEach(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'simmer-event-hub-'));
+    store = await FileStore.open({ dataDir, logger, onFatal: (error) => { throw error; } });
+  });
+
+  afterEach(async () => {
+    hub?.close();
+    server?.closeAllConnections();
+    await new Promise((resolve) => server?.close(resolve) ?? resolve(undefined));
+    await store.close();
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it('reads the changes again after a failed read, without waiting for another commit', async () => {
+    // The real store, with its first read of changes failing as a lost database connection would.
+    let failures = 1;
+    const flaky: JobStore = Object.create(store, {
+      changesSince: {
+        value: (after: number, limit: number) => (failures-- > 0 ? Promise.reject(new Error('connection lost')) : store.changesSince(after, limit)),
+      },
+    });
+    hub = new EventHub({ store: flaky, logger, metrics: createMetrics() });
+    await hub.start();
+    let url: string;
+    ({ server, url } = await serveHub(hub));
+    const stream = await connectSse(url);
+    expect((await stream.take(1))[0]!.event).toBe(EVENT_READY);
+
+    const { job } = await store.createJob(newJob());
+    const [event] = await stream.take(1, 5_000);
+    expect(failures).toBe(-1);
+    expect(event!.event).toBe(EVENT_JOB);
+    expect(event!.id).toBe(String(job.updatedSeq));
+    stream.close();
+  });
+
+  it('drops a client that stops reading, and the client resumes with exactly what it missed', async () => {
+    hub = new EventHub({ store, logger, metrics: createMetrics(), maxBufferedBytes: 256 * 1024, replayLimit: 20_000, heartbeatMs: 200 });
+    // (A heartbeat is a write too, so a stalled client's backlog is judged at least that often.)
+    await hub.start();
+    let url: string;
+    ({ server, url } = await serveHub(hub));
+
+    // A client that sends its request and then never reads: the kernel's buffers fill, then the server's.
+    const stalled = net.connect((server.address() as AddressInfo).port, '127.0.0.1');
+    stalled.pause();
+    stalled.write('GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n');
+    const stalledClosed = new Promise<void>((resolve) => stalled.once('close', () => resolve()));
+    stalled.on('error', () => {});
+    await expect.poll(() => hub!.size).toBe(1);
+
+    const reader = await connectSse(url);
+    const received: SseEvent[] = [];
+    void (async () => {
+      for await (const event of reader) if (event.event === EVENT_JOB) received.push(event);
+    })();
+
+    // About 300 bytes an event: 20,000 of them are more than loopback's socket buffers hold.
+    const count = 20_000;
+    for (let i = 0; i < count; i += 1_000) await Promise.all(Array.from({ length: 1_000 }, () => store.createJob(newJob())));
+    await expect.poll(() => hub!.size, { timeout: 10_000 }).toBe(1);
+    stalled.resume();
+    await stalledClosed;
+
+    // The reading client kept up and got everything; a resume from the middle gets the rest, in order.
+    await expect.poll(() => received.length, { timeout: 20_000 }).toBe(count);
+    const resumeFrom = received[count / 2 - 1]!.id!;
+    const resumed = await connectSse(url, { lastEventId: resumeFrom });
+    const replay = (await resumed.take(count / 2 + 1, 20_000)).filter((event) => event.event === EVENT_JOB);
+    expect(replay.map((event) => event.id)).toEqual(received.slice(count / 2).map((event) => event.id));
+    resumed.close();
+    reader.close();
+  }, 60_000);
+});
