@@ -5,6 +5,7 @@
 
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import { seededRandom } from './seeded-random.js';
 
 /** The ways a request can be made to fail. */
 export type FakeFaultKind = '500' | '403-quota' | '429' | 'reset' | 'stall' | 'bad-json';
@@ -71,9 +72,9 @@ export async function startFakeUnsplash(options: FakeUnsplashOptions = {}): Prom
   const accessKey = options.accessKey ?? 'fake-unsplash-key';
   const limit = options.quota ?? 5000;
   const seed = options.seed ?? Math.floor(Math.random() * 2 ** 32);
-  const photoRandom = mulberry32(seed);
+  const photoRandom = seededRandom(seed);
   // A separate stream, so turning faults on or off does not change which photos are served.
-  const faultRandom = mulberry32(seed ^ 0x5bd1e995);
+  const faultRandom = seededRandom(seed ^ 0x5bd1e995);
 
   let remaining = limit;
   let faults: FakeFaults = { rate: 0, kinds: [] };
@@ -272,18 +273,6 @@ function serveImage(res: ServerResponse, path: string): void {
     `<rect width="1080" height="720" fill="url(#g)"/><circle cx="540" cy="360" r="200" fill="hsl(${hue} 40% 92%)" opacity="0.8"/></svg>`;
   res.writeHead(200, { 'Content-Type': 'image/svg+xml', 'Cache-Control': 'public, max-age=31536000, immutable' });
   res.end(svg);
-}
-
-/** Small fast seeded PRNG (public domain); returns floats in [0, 1). */
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const ID_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-';

@@ -9,6 +9,7 @@
  */
 
 import net from 'node:net';
+import { seededRandom } from './seeded-random.js';
 
 export interface FaultSettings {
   /** Share of new connections (0..1) that are reset (TCP RST) at a random point. */
@@ -83,18 +84,6 @@ const DEFAULT_FAULTS: Required<FaultSettings> = {
 
 /** Bytes held in one direction's delay queue before the sender is paused. */
 const QUEUE_HIGH_WATER = 1024 * 1024;
-
-/** mulberry32: a tiny seeded PRNG, good enough to draw faults reproducibly. */
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function checkFaults(faults: Required<FaultSettings>): void {
   const rates = { resetRate: faults.resetRate, cutRate: faults.cutRate, stallRate: faults.stallRate };
@@ -209,7 +198,7 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
   let faults: Required<FaultSettings> = { ...DEFAULT_FAULTS, ...options.faults };
   checkFaults(faults);
   const seed = options.seed ?? Math.floor(Math.random() * 2 ** 32);
-  const drawConnectionSeed = mulberry32(seed);
+  const drawConnectionSeed = seededRandom(seed);
   const stats: FaultProxyStats = {
     connections: 0,
     active: 0,
@@ -224,7 +213,7 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
   const open = new Set<{ resetBoth(): void }>();
 
   const relay = (client: net.Socket): void => {
-    const random = mulberry32(Math.floor(drawConnectionSeed() * 2 ** 32));
+    const random = seededRandom(Math.floor(drawConnectionSeed() * 2 ** 32));
     const settings = faults;
     const roll = random();
     const fate: Fate =
