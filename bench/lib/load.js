@@ -37,7 +37,8 @@ export async function createJobs(baseUrl, count, connections = 50) {
   });
 }
 
-function percentile(sorted, p) {
+/** The p-th percentile (nearest rank) of an ascending array. */
+export function percentile(sorted, p) {
   if (sorted.length === 0) return Number.NaN;
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 }

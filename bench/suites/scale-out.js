@@ -1,6 +1,6 @@
 // Scale-out benchmark: end-to-end jobs per second (POST /jobs → resolved) and how late jobs
 // resolve behind their runAt, with 1, 2 and 4 worker processes over one throwaway PostgreSQL.
-// Run after `npm run build`:   node bench/scale-out.js
+// Run after `npm run build`:   node bench/suites/scale-out.js
 // It is also a bench suite (exports `name` and `run(context)`), so bench/run.js can load it.
 //
 // Per worker count, on a fresh database: one API process creates jobs due at once (delay 0) and
@@ -19,21 +19,16 @@ import { pathToFileURL } from 'node:url';
 import pg from 'pg';
 import { pino } from 'pino';
 import { v7 as uuidv7 } from 'uuid';
-import { startPostgres } from '../packages/testkit/dist/postgres.js';
-import { startServerProcess } from '../packages/testkit/dist/server-process.js';
-import { openPostgresStore } from '../packages/server/dist/store/postgres/postgres-store.js';
-import { createJobs } from './lib/load.js';
+import { startPostgres } from '../../packages/testkit/dist/postgres.js';
+import { startServerProcess } from '../../packages/testkit/dist/server-process.js';
+import { openPostgresStore } from '../../packages/server/dist/store/postgres/postgres-store.js';
+import { createJobs, percentile } from '../lib/load.js';
 
 export const name = 'scale-out';
 export const description = 'PostgreSQL scale-out: create → resolved jobs/s and lateness behind runAt, 1/2/4 workers';
 
 const PACED_RATE = 40;
 const PACED_SECONDS = 10;
-
-function percentile(sorted, p) {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
-}
 
 function positiveInts(raw, fallback) {
   if (!raw) return fallback;
@@ -151,7 +146,7 @@ async function measure(context, postgres, workerCount, jobs) {
   }
 }
 
-/** @param {import('./run.js').BenchContext} context */
+/** @param {import('../run.js').BenchContext} context */
 export async function run(context) {
   const jobs = positiveInts(process.env.BENCH_SCALE_OUT_JOBS, [2000])[0];
   const workerCounts = positiveInts(process.env.BENCH_SCALE_OUT_WORKERS, [1, 2, 4]);
@@ -170,7 +165,7 @@ export async function run(context) {
   };
 }
 
-// Standalone: node bench/scale-out.js
+// Standalone: node bench/suites/scale-out.js
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const cleanups = [];
   const context = {
