@@ -67,6 +67,37 @@ describe('PostgreSQL store across processes', () => {
     }
   });
 
+  it('creates one job per idempotency key when API processes send overlapping batches of creates', async () => {
+    const databaseUrl = await freshDatabase();
+    const apis = await Promise.all([1, 2, 3].map(() => openPostgresStore({ databaseUrl, logger, poolSize: 4 })));
+    try {
+      // One key already used; the rest arrive from every process at once, mixed with unkeyed creates.
+      const existing = await apis[0]!.createJob({ id: uuidv7(), createdAt: T0, runAt: T0, idempotencyKey: 'key-0' });
+      const keys = Array.from({ length: 40 }, (_, i) => `key-${i}`);
+      const outcomes = await Promise.all(
+        apis.flatMap((store) => [
+          ...keys.map((idempotencyKey) => store.createJob({ id: uuidv7(), createdAt: T0, runAt: T0, idempotencyKey }).then((o) => ({ key: idempotencyKey, ...o }))),
+          ...Array.from({ length: 30 }, () => store.createJob({ id: uuidv7(), createdAt: T0, runAt: T0, idempotencyKey: null }).then((o) => ({ key: null, ...o }))),
+        ]),
+      );
+
+      for (const key of keys) {
+        const forKey = outcomes.filter((o) => o.key === key);
+        expect(new Set(forKey.map((o) => o.job.id)).size).toBe(1);
+        expect(forKey.filter((o) => o.created)).toHaveLength(key === 'key-0' ? 0 : 1);
+      }
+      expect(outcomes.find((o) => o.key === 'key-0')!.job.id).toBe(existing.job.id);
+      expect(outcomes.filter((o) => o.key === null && o.created)).toHaveLength(90);
+      expect((await apis[0]!.countJobs()).pending).toBe(40 + 90);
+      // Each job has its own change number, and the reader sees each exactly once.
+      const changes = await apis[1]!.changesSince(0, 1000);
+      expect(changes.jobs).toHaveLength(130);
+      expect(new Set(changes.jobs.map((j) => j.updatedSeq)).size).toBe(130);
+    } finally {
+      await Promise.all(apis.map((s) => s.close()));
+    }
+  });
+
   it('never lets a reader following changes skip one, however writers from many pools interleave', async () => {
     const databaseUrl = await freshDatabase();
     const stores = await Promise.all([1, 2, 3].map(() => openPostgresStore({ databaseUrl, logger, poolSize: 6 })));

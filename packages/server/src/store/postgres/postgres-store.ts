@@ -20,7 +20,8 @@
  *      lock their row in a CTE before the counter CTE runs). Never the reverse: it would deadlock.
  *   3. Each statement is one autocommit transaction, so the counter lock is held for one round
  *      trip plus the commit flush; writes are serialised at that rate. Claims number a whole
- *      batch with one bump, which is what keeps workers' throughput up.
+ *      batch with one bump, which is what keeps workers' throughput up; concurrent creates go
+ *      as one batch statement for the same reason.
  * A number may be skipped (two concurrent creates with one idempotency key: the loser bumps, then
  * inserts nothing); gaps are harmless, reordering would not be.
  *
@@ -55,6 +56,15 @@ export interface PostgresStoreOptions {
   connectTimeoutMs?: number;
 }
 
+/** The most creates one batch statement carries. */
+const MAX_CREATE_BATCH = 500;
+
+interface QueuedCreate {
+  job: NewJob;
+  resolve(outcome: CreateOutcome): void;
+  reject(error: unknown): void;
+}
+
 /** Commit reports to listeners are throttled to one per this interval (see `report`). */
 const REPORT_INTERVAL_MS = 25;
 
@@ -73,6 +83,25 @@ const SQL = {
     )
     INSERT INTO jobs AS j (id, status, created_at, run_at, idempotency_key, updated_seq, attempts)
     SELECT $1::uuid, 'pending', ${toTimestamp('$2')}, ${toTimestamp('$3')}, $4::text, seq.value, 0 FROM seq
+    ON CONFLICT (idempotency_key) DO NOTHING
+    RETURNING ${jobColumns('j')}`,
+
+  // The same for many jobs in one statement, so concurrent creates share one counter bump and one
+  // commit (the counter serialises commits; see the top of this file). Keys are distinct here.
+  createBatch: `
+    WITH input AS (
+      SELECT * FROM unnest($1::uuid[], $2::float8[], $3::float8[], $4::text[]) WITH ORDINALITY AS t(id, created_ms, run_ms, idempotency_key, n)
+    ), fresh AS (
+      SELECT input.*, row_number() OVER (ORDER BY n) AS rn, count(*) OVER () AS total FROM input
+      WHERE idempotency_key IS NULL OR NOT EXISTS (SELECT 1 FROM jobs WHERE jobs.idempotency_key = input.idempotency_key)
+    ), seq AS (
+      UPDATE simmer_change_seq SET value = value + (SELECT count(*) FROM fresh)
+      WHERE EXISTS (SELECT 1 FROM fresh)
+      ${BUMP_RETURNING}
+    )
+    INSERT INTO jobs AS j (id, status, created_at, run_at, idempotency_key, updated_seq, attempts)
+    SELECT fresh.id, 'pending', ${toTimestamp('fresh.created_ms')}, ${toTimestamp('fresh.run_ms')}, fresh.idempotency_key, seq.value - fresh.total + fresh.rn, 0
+    FROM fresh, seq
     ON CONFLICT (idempotency_key) DO NOTHING
     RETURNING ${jobColumns('j')}`,
 
@@ -220,6 +249,9 @@ class PostgresJobStore implements JobStore {
   private probing = false;
   private lastProbeAt = 0;
   private closed = false;
+  private readonly createQueue: QueuedCreate[] = [];
+  /** A batch of creates is in flight; new creates queue for the next one. */
+  private creating = false;
 
   constructor(
     options: PostgresStoreOptions,
@@ -259,7 +291,72 @@ class PostgresJobStore implements JobStore {
     this.heardSeq = Math.max(this.heardSeq, head);
   }
 
-  async createJob(job: NewJob): Promise<CreateOutcome> {
+  /**
+   * Creates go out in batches: while one batch statement is in flight, the creates that arrive
+   * queue up and go together in the next. One create alone costs what it did before; a burst
+   * costs one commit per round trip instead of one per job.
+   */
+  createJob(job: NewJob): Promise<CreateOutcome> {
+    return new Promise((resolve, reject) => {
+      this.createQueue.push({ job, resolve, reject });
+      if (!this.creating) void this.flushCreates();
+    });
+  }
+
+  private async flushCreates(): Promise<void> {
+    this.creating = true;
+    try {
+      while (this.createQueue.length > 0) {
+        const batch = this.createQueue.splice(0, MAX_CREATE_BATCH);
+        await this.createBatch(batch);
+      }
+    } finally {
+      this.creating = false;
+    }
+  }
+
+  private async createBatch(batch: QueuedCreate[]): Promise<void> {
+    // A key that appears twice in one batch goes to the database once; the others follow its outcome.
+    const first = new Map<string, QueuedCreate>();
+    const sent: QueuedCreate[] = [];
+    const followers: { create: QueuedCreate; leader: QueuedCreate }[] = [];
+    for (const create of batch) {
+      const key = create.job.idempotencyKey;
+      const leader = key === null ? undefined : first.get(key);
+      if (leader) {
+        followers.push({ create, leader });
+        continue;
+      }
+      if (key !== null) first.set(key, create);
+      sent.push(create);
+    }
+    const outcomes = new Map<QueuedCreate, Promise<CreateOutcome>>();
+    try {
+      const { rows } = await this.query<JobRow>(SQL.createBatch, [
+        sent.map((c) => c.job.id),
+        sent.map((c) => c.job.createdAt),
+        sent.map((c) => c.job.runAt),
+        sent.map((c) => c.job.idempotencyKey),
+      ]);
+      const created = new Map(rows.map((row) => [row.id, toStoredJob(row)]));
+      const last = rows.reduce((max, row) => Math.max(max, Number(row.updated_seq)), 0);
+      if (last > 0) this.report(last);
+      for (const create of sent) {
+        const job = created.get(create.job.id);
+        // Not inserted: its key was taken, by a committed job or one committed meanwhile.
+        outcomes.set(create, job ? Promise.resolve({ job, created: true }) : this.createOne(create.job));
+      }
+    } catch (error) {
+      for (const create of sent) outcomes.set(create, Promise.reject(error));
+    }
+    for (const create of sent) outcomes.get(create)!.then(create.resolve, create.reject);
+    for (const { create, leader } of followers) {
+      outcomes.get(leader)!.then(({ job }) => create.resolve({ job, created: false }), create.reject);
+    }
+  }
+
+  /** One create on its own, looking up the job that holds its key when that key is taken. */
+  private async createOne(job: NewJob): Promise<CreateOutcome> {
     // Two rounds at most: a conflicting key's job is committed by the time our insert sees the
     // conflict, so the lookup after it finds the job.
     for (let round = 0; round < 2; round++) {
