@@ -98,6 +98,39 @@ describe('PostgreSQL store across processes', () => {
     }
   });
 
+  it('settles each job once when batches of settles from two workers race over reclaimed jobs', async () => {
+    const databaseUrl = await freshDatabase();
+    const [a, b] = await Promise.all([1, 2].map(() => openPostgresStore({ databaseUrl, logger, poolSize: 4 })));
+    try {
+      for (let i = 0; i < 200; i++) await a!.createJob({ id: uuidv7(), createdAt: T0, runAt: T0 + i, idempotencyKey: null });
+      // A claims everything under a lease that has ended by T0 + 2000; B then takes the first half again.
+      const claimedByA = await a!.claimDueJobs({ now: T0 + 1_000, limit: 200, leaseMs: 500, owner: 'a' });
+      expect(claimedByA).toHaveLength(200);
+      const claimedByB = await b!.claimDueJobs({ now: T0 + 2_000, limit: 100, leaseMs: 60_000, owner: 'b' });
+      expect(claimedByB).toHaveLength(100);
+      const reclaimed = new Set(claimedByB.map((job) => job.id));
+
+      const outcome = (owner: string) => ({
+        status: 'resolved' as const,
+        resolvedAt: T0 + 3_000,
+        result: { source: 'demo' as const, photo: { id: owner, description: null, color: '#000000', blurHash: null, width: 1, height: 1, urls: { raw: '/', full: '/', regular: '/', small: '/', thumb: '/' }, link: '/', author: { name: owner, url: '/' }, downloadLocation: null } },
+      });
+      const [fromA, fromB] = await Promise.all([
+        Promise.all(claimedByA.map((job) => a!.settleJob(job.id, job.claimToken!, outcome('a')))),
+        Promise.all(claimedByB.map((job) => b!.settleJob(job.id, job.claimToken!, outcome('b')))),
+      ]);
+      // A's batches mix live claims and void ones: only the live ones settle; B settles the rest.
+      claimedByA.forEach((job, i) => expect(fromA[i]?.result?.photo.id).toBe(reclaimed.has(job.id) ? undefined : 'a'));
+      expect(fromB.every((job) => job?.status === 'resolved' && job.result!.photo.id === 'b')).toBe(true);
+      const changes = await a!.changesSince(0, 10_000);
+      expect(changes.jobs.every((job) => job.status === 'resolved')).toBe(true);
+      expect(new Set(changes.jobs.map((job) => job.updatedSeq)).size).toBe(200);
+      expect(await a!.countJobs()).toMatchObject({ resolved: 200, running: 0, pending: 0 });
+    } finally {
+      await Promise.all([a!.close(), b!.close()]);
+    }
+  });
+
   it('never lets a reader following changes skip one, however writers from many pools interleave', async () => {
     const databaseUrl = await freshDatabase();
     const stores = await Promise.all([1, 2, 3].map(() => openPostgresStore({ databaseUrl, logger, poolSize: 6 })));

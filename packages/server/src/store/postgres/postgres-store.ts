@@ -42,6 +42,7 @@ import type {
   Outcome,
   StoredJob,
 } from '../job-store.js';
+import { Batcher } from './batcher.js';
 import { CHANGES_CHANNEL, ChangeListener } from './change-listener.js';
 import { jobColumns, toStoredJob, toTimestamp, type JobRow } from './job-row.js';
 import { migrate } from './migrations.js';
@@ -56,13 +57,13 @@ export interface PostgresStoreOptions {
   connectTimeoutMs?: number;
 }
 
-/** The most creates one batch statement carries. */
-const MAX_CREATE_BATCH = 500;
+/** The most creates or settles one batch statement carries. */
+const MAX_BATCH = 500;
 
-interface QueuedCreate {
-  job: NewJob;
-  resolve(outcome: CreateOutcome): void;
-  reject(error: unknown): void;
+interface QueuedSettle {
+  id: string;
+  claimToken: string;
+  outcome: Outcome;
 }
 
 /** Commit reports to listeners are throttled to one per this interval (see `report`). */
@@ -149,25 +150,36 @@ const SQL = {
     UPDATE jobs SET lease_until = ${toTimestamp('$3')}
     WHERE id = $1 AND status = 'running' AND claim_token = $2`,
 
-  // The target CTE locks the job row before the counter is touched (lock order, rule 2).
-  settle: `
-    WITH target AS (
-      SELECT id FROM jobs WHERE id = $1 AND status = 'running' AND claim_token = $2 FOR UPDATE
+  // Many settles in one statement, each only if its claim still holds. The target CTE locks the
+  // job rows (in id order, so two batches never wait on each other in a cycle) before the counter
+  // is touched (lock order, rule 2); numbering happens in a CTE of its own, as a locking query
+  // cannot have window functions.
+  settleBatch: `
+    WITH input AS (
+      SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::float8[])
+        WITH ORDINALITY AS t(id, claim_token, status, result, error, resolved_ms, n)
+    ), target AS (
+      SELECT jobs.id, input.n FROM jobs JOIN input ON jobs.id = input.id AND jobs.claim_token = input.claim_token
+      WHERE jobs.status = 'running'
+      ORDER BY jobs.id
+      FOR UPDATE OF jobs
+    ), numbered AS (
+      SELECT id, row_number() OVER (ORDER BY n) AS rn, count(*) OVER () AS total FROM target
     ), seq AS (
-      UPDATE simmer_change_seq SET value = value + 1
+      UPDATE simmer_change_seq SET value = value + (SELECT count(*) FROM target)
       WHERE EXISTS (SELECT 1 FROM target)
       ${BUMP_RETURNING}
     )
     UPDATE jobs AS j SET
-      status = $3,
-      result = $4::jsonb,
-      error = $5::jsonb,
-      resolved_at = ${toTimestamp('$6')},
+      status = input.status,
+      result = input.result::jsonb,
+      error = input.error::jsonb,
+      resolved_at = ${toTimestamp('input.resolved_ms')},
       claim_token = NULL,
       lease_until = NULL,
-      updated_seq = seq.value
-    FROM target, seq
-    WHERE j.id = target.id
+      updated_seq = seq.value - numbered.total + numbered.rn
+    FROM numbered, input, seq
+    WHERE j.id = numbered.id AND input.id = numbered.id
     RETURNING ${jobColumns('j')}`,
 
   nextWake: `
@@ -249,9 +261,8 @@ class PostgresJobStore implements JobStore {
   private probing = false;
   private lastProbeAt = 0;
   private closed = false;
-  private readonly createQueue: QueuedCreate[] = [];
-  /** A batch of creates is in flight; new creates queue for the next one. */
-  private creating = false;
+  private readonly creates = new Batcher<NewJob, CreateOutcome>(MAX_BATCH, (jobs) => this.createBatch(jobs));
+  private readonly settles = new Batcher<QueuedSettle, StoredJob | undefined>(MAX_BATCH, (settles) => this.settleBatch(settles));
 
   constructor(
     options: PostgresStoreOptions,
@@ -291,68 +302,40 @@ class PostgresJobStore implements JobStore {
     this.heardSeq = Math.max(this.heardSeq, head);
   }
 
-  /**
-   * Creates go out in batches: while one batch statement is in flight, the creates that arrive
-   * queue up and go together in the next. One create alone costs what it did before; a burst
-   * costs one commit per round trip instead of one per job.
-   */
+  /** Concurrent creates share one statement (see `Batcher`). */
   createJob(job: NewJob): Promise<CreateOutcome> {
-    return new Promise((resolve, reject) => {
-      this.createQueue.push({ job, resolve, reject });
-      if (!this.creating) void this.flushCreates();
-    });
+    return this.creates.add(job);
   }
 
-  private async flushCreates(): Promise<void> {
-    this.creating = true;
-    try {
-      while (this.createQueue.length > 0) {
-        const batch = this.createQueue.splice(0, MAX_CREATE_BATCH);
-        await this.createBatch(batch);
-      }
-    } finally {
-      this.creating = false;
-    }
-  }
-
-  private async createBatch(batch: QueuedCreate[]): Promise<void> {
+  private async createBatch(jobs: NewJob[]): Promise<(CreateOutcome | Promise<CreateOutcome>)[]> {
     // A key that appears twice in one batch goes to the database once; the others follow its outcome.
-    const first = new Map<string, QueuedCreate>();
-    const sent: QueuedCreate[] = [];
-    const followers: { create: QueuedCreate; leader: QueuedCreate }[] = [];
-    for (const create of batch) {
-      const key = create.job.idempotencyKey;
-      const leader = key === null ? undefined : first.get(key);
-      if (leader) {
-        followers.push({ create, leader });
-        continue;
-      }
-      if (key !== null) first.set(key, create);
-      sent.push(create);
-    }
-    const outcomes = new Map<QueuedCreate, Promise<CreateOutcome>>();
-    try {
-      const { rows } = await this.query<JobRow>(SQL.createBatch, [
-        sent.map((c) => c.job.id),
-        sent.map((c) => c.job.createdAt),
-        sent.map((c) => c.job.runAt),
-        sent.map((c) => c.job.idempotencyKey),
-      ]);
-      const created = new Map(rows.map((row) => [row.id, toStoredJob(row)]));
-      const last = rows.reduce((max, row) => Math.max(max, Number(row.updated_seq)), 0);
-      if (last > 0) this.report(last);
-      for (const create of sent) {
-        const job = created.get(create.job.id);
-        // Not inserted: its key was taken, by a committed job or one committed meanwhile.
-        outcomes.set(create, job ? Promise.resolve({ job, created: true }) : this.createOne(create.job));
-      }
-    } catch (error) {
-      for (const create of sent) outcomes.set(create, Promise.reject(error));
-    }
-    for (const create of sent) outcomes.get(create)!.then(create.resolve, create.reject);
-    for (const { create, leader } of followers) {
-      outcomes.get(leader)!.then(({ job }) => create.resolve({ job, created: false }), create.reject);
-    }
+    const leaders = new Map<string, number>();
+    const sent: NewJob[] = [];
+    const leaderOf = jobs.map((job) => {
+      const key = job.idempotencyKey;
+      const leader = key === null ? undefined : leaders.get(key);
+      if (leader !== undefined) return leader;
+      if (key !== null) leaders.set(key, sent.length);
+      sent.push(job);
+      return -1;
+    });
+    const { rows } = await this.query<JobRow>(SQL.createBatch, [
+      sent.map((job) => job.id),
+      sent.map((job) => job.createdAt),
+      sent.map((job) => job.runAt),
+      sent.map((job) => job.idempotencyKey),
+    ]);
+    const created = new Map(rows.map((row) => [row.id, toStoredJob(row)]));
+    this.reportHighest([...created.values()]);
+    // Not inserted: its key was taken, by a committed job or by one committed meanwhile.
+    const outcomes = sent.map((job): Promise<CreateOutcome> => {
+      const stored = created.get(job.id);
+      return stored ? Promise.resolve({ job: stored, created: true }) : this.createOne(job);
+    });
+    let next = 0;
+    return leaderOf.map((leader) =>
+      leader === -1 ? outcomes[next++]! : outcomes[leader]!.then(({ job }) => ({ job, created: false })),
+    );
   }
 
   /** One create on its own, looking up the job that holds its key when that key is taken. */
@@ -421,13 +404,23 @@ class PostgresJobStore implements JobStore {
 
   async settleJob(id: string, claimToken: string, outcome: Outcome): Promise<StoredJob | undefined> {
     if (!UUID.test(id) || !UUID.test(claimToken)) return undefined;
-    const result = outcome.status === 'resolved' ? JSON.stringify(outcome.result) : null;
-    const error = outcome.status === 'failed' ? JSON.stringify(outcome.error) : null;
-    const { rows } = await this.query<JobRow>(SQL.settle, [id, claimToken, outcome.status, result, error, outcome.resolvedAt]);
-    if (!rows[0]) return undefined;
-    const job = toStoredJob(rows[0]);
-    this.report(job.updatedSeq);
-    return job;
+    return this.settles.add({ id, claimToken, outcome });
+  }
+
+  private async settleBatch(settles: QueuedSettle[]): Promise<(StoredJob | undefined)[]> {
+    const { rows } = await this.query<JobRow>(SQL.settleBatch, [
+      settles.map((s) => s.id),
+      settles.map((s) => s.claimToken),
+      settles.map((s) => s.outcome.status),
+      settles.map((s) => (s.outcome.status === 'resolved' ? JSON.stringify(s.outcome.result) : null)),
+      settles.map((s) => (s.outcome.status === 'failed' ? JSON.stringify(s.outcome.error) : null)),
+      settles.map((s) => s.outcome.resolvedAt),
+    ]);
+    const settled = rows.map(toStoredJob);
+    this.reportHighest(settled);
+    // A job missing from the answer was not this claim's to settle any more (its lease was lost).
+    const byClaim = new Map(settled.map((job) => [job.id, job]));
+    return settles.map((s) => byClaim.get(s.id));
   }
 
   async nextWakeAt(): Promise<number | null> {
@@ -490,6 +483,11 @@ class PostgresJobStore implements JobStore {
       }
       throw error;
     }
+  }
+
+  private reportHighest(jobs: StoredJob[]): void {
+    const highest = jobs.reduce((max, job) => Math.max(max, job.updatedSeq), 0);
+    if (highest > 0) this.report(highest);
   }
 
   /**
