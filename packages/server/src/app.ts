@@ -75,7 +75,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     }
   });
   registerErrorHandlers(app);
-  await securityHeaders(app);
+  securityHeaders(app);
   await docsRoutes(app);
 
   await app.register(healthRoutes, { store, metrics, isClosing: () => closing });

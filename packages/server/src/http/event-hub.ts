@@ -67,7 +67,11 @@ export class EventHub {
 
   async start(): Promise<void> {
     this.hubSeq = await this.options.store.lastSeq();
-    this.unsubscribe = this.options.store.onCommit(() => void this.pump());
+    this.unsubscribe = this.options.store.onCommit((lastSeq) => {
+      // With nobody listening there is nothing to read; a stream that opens later starts from here.
+      if (this.subscribers.size === 0 && !this.pumping) this.hubSeq = Math.max(this.hubSeq, lastSeq);
+      else void this.pump();
+    });
     this.heartbeat = setInterval(() => {
       for (const subscriber of this.subscribers) this.send(subscriber, ': keep-alive\n\n');
     }, this.heartbeatMs);

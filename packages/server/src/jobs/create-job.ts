@@ -1,7 +1,7 @@
-import { v7 as uuidv7 } from 'uuid';
 import type { Clock } from '../clock.js';
 import type { CreateOutcome, JobStore } from '../store/job-store.js';
 import { pickDelayMs, type DelaySettings } from './delay.js';
+import { newJobId } from './job-id.js';
 
 export interface CreateJobDeps {
   store: JobStore;
@@ -14,8 +14,7 @@ export interface CreateJobDeps {
 export function createJob(deps: CreateJobDeps, idempotencyKey: string | null): Promise<CreateOutcome> {
   const now = deps.clock.now();
   return deps.store.createJob({
-    // UUIDv7 is time-ordered, so "newest first" is "highest id first".
-    id: uuidv7(),
+    id: newJobId(now),
     createdAt: now,
     runAt: now + pickDelayMs(deps.delay, deps.random),
     idempotencyKey,

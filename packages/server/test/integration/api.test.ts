@@ -108,6 +108,31 @@ describe('jobs API (real server process)', () => {
     expect((await fetch(`${server.url}/docs`, { redirect: 'follow' })).status).toBe(200);
   });
 
+  it('sends the page and the API with a strict Content-Security-Policy and the usual security headers', async () => {
+    for (const path of ['/', '/jobs']) {
+      const response = await fetch(`${server.url}${path}`);
+      expect(response.status).toBe(200);
+      const csp = response.headers.get('content-security-policy') ?? '';
+      const directives = new Map(csp.split(';').map((d) => d.trim().split(/\s+/)).map(([name, ...values]) => [name, values]));
+      expect(directives.get('script-src')).toEqual(["'self'"]);
+      expect(directives.get('default-src')).toEqual(["'self'"]);
+      expect(directives.get('img-src')).toEqual(["'self'", 'data:', 'blob:', 'https://images.unsplash.com']);
+      expect(directives.get('object-src')).toEqual(["'none'"]);
+      expect(directives.get('frame-ancestors')).toEqual(["'none'"]);
+      expect(response.headers.get('x-content-type-options')).toBe('nosniff');
+      expect(response.headers.get('referrer-policy')).toBe('strict-origin-when-cross-origin');
+      expect(response.headers.get('x-frame-options')).toBe('SAMEORIGIN');
+      expect(response.headers.get('x-powered-by')).toBeNull();
+    }
+    // The page itself has no inline script for the CSP to block.
+    const html = await (await fetch(server.url)).text();
+    expect(html).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>/i);
+    // Swagger UI brings its own, looser policy for its own pages only.
+    const docs = await fetch(`${server.url}/docs`);
+    expect(docs.status).toBe(200);
+    expect(docs.headers.get('content-security-policy')).toContain('img-src \'self\' data: validator.swagger.io');
+  });
+
   it('keeps jobs and idempotency keys across a graceful restart, and runs pending jobs at their original runAt', async () => {
     const key = `restart-${randomUUID()}`;
     const job = (await (await post({ 'idempotency-key': key })).json()) as Job;
