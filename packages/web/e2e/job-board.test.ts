@@ -54,6 +54,8 @@ describe('the job board in a real browser', () => {
       // More jobs so the board shows every state at once.
       for (let i = 0; i < 5; i++) await newJobButton(page).click();
       await expect.poll(() => cards(page).count(), { timeout: 5_000 }).toBe(8);
+      // Counts follow the events at most once a second: let them catch up before the picture.
+      await expect.poll(() => page.locator('.filter__option--all .filter__count').textContent(), { timeout: 5_000 }).toBe('8');
       await screenshot(page, 'board');
 
       // The larger view: an accessible dialog with a Download that goes through the API.
