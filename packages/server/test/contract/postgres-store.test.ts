@@ -131,6 +131,52 @@ describe('PostgreSQL store across processes', () => {
     }
   });
 
+  it('keeps counts by status that match the table: taken up from an older schema, then through every kind of write', async () => {
+    const databaseUrl = await freshDatabase();
+    // A database at schema 1 that already holds jobs, as one made by the first release would.
+    const old = new pg.Client({ connectionString: databaseUrl });
+    await old.connect();
+    try {
+      await old.query(MIGRATIONS[0]!.sql);
+      await old.query(`CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
+      await old.query(`INSERT INTO schema_migrations (version, name) VALUES (1, 'jobs and the change counter')`);
+      await old.query(`
+        INSERT INTO jobs (id, status, created_at, run_at, updated_seq, attempts, resolved_at, result)
+        SELECT gen_random_uuid(), 'pending', now(), now(), n, 0, NULL, NULL FROM generate_series(1, 7) n
+        UNION ALL
+        SELECT gen_random_uuid(), 'resolved', now(), now(), n, 1, now(), '{}'::jsonb FROM generate_series(8, 10) n`);
+      await old.query(`UPDATE simmer_change_seq SET value = 10`);
+    } finally {
+      await old.end();
+    }
+
+    const [a, b] = await Promise.all([1, 2].map(() => openPostgresStore({ databaseUrl, logger, poolSize: 4 })));
+    const truth = async () => {
+      const check = new pg.Client({ connectionString: databaseUrl });
+      await check.connect();
+      try {
+        const { rows } = await check.query<{ status: string; n: string }>('SELECT status, count(*) AS n FROM jobs GROUP BY status');
+        const counts = { pending: 0, running: 0, resolved: 0, failed: 0 } as Record<string, number>;
+        for (const row of rows) counts[row.status] = Number(row.n);
+        return counts;
+      } finally {
+        await check.end();
+      }
+    };
+    try {
+      expect(await a!.countJobs()).toEqual({ pending: 7, running: 0, resolved: 3, failed: 0 });
+      await Promise.all(Array.from({ length: 40 }, (_, i) => (i % 2 ? a : b)!.createJob({ id: uuidv7(), createdAt: T0, runAt: T0 + i, idempotencyKey: i % 4 === 0 ? `k${i % 8}` : null })));
+      const claimed = await a!.claimDueJobs({ now: Date.now() + 60_000, limit: 30, leaseMs: 60_000, owner: 'a' });
+      await a!.renewLease(claimed[0]!.id, claimed[0]!.claimToken!, Date.now() + 120_000);
+      const failure = { status: 'failed' as const, resolvedAt: T0, error: { code: 'internal' as const, message: 'x' } };
+      await Promise.all(claimed.slice(0, 12).map((job) => b!.settleJob(job.id, job.claimToken!, failure)));
+      expect(await a!.countJobs()).toEqual(await truth());
+      expect(await b!.countJobs()).toMatchObject({ running: 18, failed: 12 });
+    } finally {
+      await Promise.all([a!.close(), b!.close()]);
+    }
+  });
+
   it('never lets a reader following changes skip one, however writers from many pools interleave', async () => {
     const databaseUrl = await freshDatabase();
     const stores = await Promise.all([1, 2, 3].map(() => openPostgresStore({ databaseUrl, logger, poolSize: 6 })));

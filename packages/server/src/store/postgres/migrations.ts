@@ -57,6 +57,58 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX jobs_status_id ON jobs (status, id DESC);
     `,
   },
+  {
+    version: 2,
+    name: 'job counts by status, kept by triggers',
+    sql: `
+      -- GET /stats is read by every page after every burst of changes; counting a large table
+      -- each time would not scale. Statement-level triggers keep the counts in the counter row,
+      -- whichever release or tool writes the jobs, at one row update per writing statement.
+      ALTER TABLE simmer_change_seq
+        ADD COLUMN pending bigint NOT NULL DEFAULT 0,
+        ADD COLUMN running bigint NOT NULL DEFAULT 0,
+        ADD COLUMN resolved bigint NOT NULL DEFAULT 0,
+        ADD COLUMN failed bigint NOT NULL DEFAULT 0;
+
+      CREATE FUNCTION simmer_count_jobs() RETURNS trigger LANGUAGE plpgsql AS $fn$
+      DECLARE
+        d_pending bigint := 0; d_running bigint := 0; d_resolved bigint := 0; d_failed bigint := 0;
+      BEGIN
+        IF TG_OP IN ('INSERT', 'UPDATE') THEN
+          SELECT d_pending + count(*) FILTER (WHERE status = 'pending'), d_running + count(*) FILTER (WHERE status = 'running'),
+                 d_resolved + count(*) FILTER (WHERE status = 'resolved'), d_failed + count(*) FILTER (WHERE status = 'failed')
+            INTO d_pending, d_running, d_resolved, d_failed FROM new_rows;
+        END IF;
+        IF TG_OP IN ('UPDATE', 'DELETE') THEN
+          SELECT d_pending - count(*) FILTER (WHERE status = 'pending'), d_running - count(*) FILTER (WHERE status = 'running'),
+                 d_resolved - count(*) FILTER (WHERE status = 'resolved'), d_failed - count(*) FILTER (WHERE status = 'failed')
+            INTO d_pending, d_running, d_resolved, d_failed FROM old_rows;
+        END IF;
+        -- Lease renewals change no status: they must not take the counter row's lock.
+        IF d_pending <> 0 OR d_running <> 0 OR d_resolved <> 0 OR d_failed <> 0 THEN
+          UPDATE simmer_change_seq SET pending = pending + d_pending, running = running + d_running,
+            resolved = resolved + d_resolved, failed = failed + d_failed;
+        END IF;
+        RETURN NULL;
+      END
+      $fn$;
+
+      -- Creating the triggers locks out writers until this migration commits, so the counts
+      -- taken below match the table exactly.
+      CREATE TRIGGER jobs_count_insert AFTER INSERT ON jobs REFERENCING NEW TABLE AS new_rows
+        FOR EACH STATEMENT EXECUTE FUNCTION simmer_count_jobs();
+      CREATE TRIGGER jobs_count_update AFTER UPDATE ON jobs REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+        FOR EACH STATEMENT EXECUTE FUNCTION simmer_count_jobs();
+      CREATE TRIGGER jobs_count_delete AFTER DELETE ON jobs REFERENCING OLD TABLE AS old_rows
+        FOR EACH STATEMENT EXECUTE FUNCTION simmer_count_jobs();
+
+      UPDATE simmer_change_seq SET
+        pending = (SELECT count(*) FROM jobs WHERE status = 'pending'),
+        running = (SELECT count(*) FROM jobs WHERE status = 'running'),
+        resolved = (SELECT count(*) FROM jobs WHERE status = 'resolved'),
+        failed = (SELECT count(*) FROM jobs WHERE status = 'failed');
+    `,
+  },
 ];
 
 /** Any constant works, as long as every Simmer process uses the same one: "simmer:migrate". */
