@@ -1,6 +1,7 @@
 import type { JobStatus } from '@simmer/contracts';
 import type { StoredJob } from '../job-store.js';
 import { MinHeap } from './min-heap.js';
+import { SortedIds } from './sorted-ids.js';
 
 interface DueEntry {
   runAt: number;
@@ -14,7 +15,14 @@ interface DueEntry {
 export class JobTable {
   private readonly jobs = new Map<string, StoredJob>();
   /** Ids ascending; UUIDv7 sorts by creation time, so newest-first pages read it backwards. */
-  private readonly order: string[] = [];
+  private readonly ids = new SortedIds();
+  /** The same, one set per status, so a filtered page reads only jobs of that status. */
+  private readonly idsByStatus: Record<JobStatus, SortedIds> = {
+    pending: new SortedIds(),
+    running: new SortedIds(),
+    resolved: new SortedIds(),
+    failed: new SortedIds(),
+  };
   private readonly idsByKey = new Map<string, string>();
   private readonly due = new MinHeap<DueEntry>((entry) => entry.runAt);
   private readonly running = new Map<string, StoredJob>();
@@ -54,8 +62,13 @@ export class JobTable {
     if (previous) {
       this.counts[previous.status]--;
       if (previous.status === 'running') this.running.delete(job.id);
+      if (previous.status !== job.status) {
+        this.idsByStatus[previous.status].delete(job.id);
+        this.idsByStatus[job.status].add(job.id);
+      }
     } else {
-      this.insertOrdered(job.id);
+      this.ids.add(job.id);
+      this.idsByStatus[job.status].add(job.id);
       if (job.idempotencyKey !== null) this.idsByKey.set(job.idempotencyKey, job.id);
     }
     this.counts[job.status]++;
@@ -80,13 +93,8 @@ export class JobTable {
 
   /** Newest first, optionally one status, starting below `before`. */
   list(options: { status?: JobStatus; limit: number; before?: string }): StoredJob[] {
-    const result: StoredJob[] = [];
-    let i = options.before === undefined ? this.order.length - 1 : this.lowerBound(options.before) - 1;
-    for (; i >= 0 && result.length < options.limit; i--) {
-      const job = this.jobs.get(this.order[i]!)!;
-      if (options.status === undefined || job.status === options.status) result.push(job);
-    }
-    return result;
+    const ids = options.status === undefined ? this.ids : this.idsByStatus[options.status];
+    return ids.descending(options.before, options.limit).map((id) => this.jobs.get(id)!);
   }
 
   /**
@@ -173,24 +181,6 @@ export class JobTable {
     while (lo < hi) {
       const mid = (lo + hi) >> 1;
       if (this.changeSeqs[mid]! <= seq) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
-  }
-
-  private insertOrdered(id: string): void {
-    const n = this.order.length;
-    if (n === 0 || this.order[n - 1]! < id) this.order.push(id);
-    else this.order.splice(this.lowerBound(id), 0, id);
-  }
-
-  /** Index of the first id >= `id`. */
-  private lowerBound(id: string): number {
-    let lo = 0;
-    let hi = this.order.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (this.order[mid]! < id) lo = mid + 1;
       else hi = mid;
     }
     return lo;
