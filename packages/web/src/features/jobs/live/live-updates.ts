@@ -125,6 +125,8 @@ export class LiveUpdates {
       this.queryClient.setQueryData<JobsPages>(query.queryKey, (data) => applyJobChanges(data, latest, filter));
     }
     announceFinished(finished);
+    // Also after a create, whose card may come before (or, on a broken stream, without) its event.
+    this.refreshStats();
   }
 
   private publish(patch: Partial<LiveSnapshot>): void {
@@ -179,10 +181,9 @@ export class LiveUpdates {
     this.applyJobs(jobs);
     const { lastSeq } = this.stream.snapshot;
     if (lastSeq !== null) storeSeq(lastSeq);
-    this.refreshStats();
   }
 
-  /** Counts follow the events, at most once a second. */
+  /** Counts follow the changes (events and creates), at most once a second. */
   private refreshStats(): void {
     if (this.statsTimer) return;
     const wait = Math.max(0, this.lastStatsAt + STATS_THROTTLE_MS - Date.now());
