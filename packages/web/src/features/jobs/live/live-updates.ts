@@ -8,6 +8,7 @@ import { filterOfListKey } from '../api/list-jobs';
 import { myJobs } from '../api/my-jobs';
 import { statsKey, statsQueryOptions } from '../api/get-stats';
 import type { SseEvent } from '../../../lib/sse-parser';
+import { Throttle } from '../../../lib/throttle';
 
 export interface LiveSnapshot {
   stream: StreamState;
@@ -39,10 +40,15 @@ export class LiveUpdates {
   private snap: LiveSnapshot;
   private buffer: Job[] = [];
   private flushTimer: ReturnType<typeof setTimeout> | null = null;
-  private statsTimer: ReturnType<typeof setTimeout> | null = null;
-  private lastStatsAt = 0;
-  private lastResyncAt = 0;
-  private resyncTimer: ReturnType<typeof setTimeout> | null = null;
+  /** Counts follow the changes (events and creates), at most once a second. */
+  private readonly statsRefresh = new Throttle(STATS_THROTTLE_MS, () => {
+    void this.queryClient.invalidateQueries({ queryKey: statsKey });
+  });
+  /** Refetches lists and counts, because the stream says (or shows) that changes were missed. */
+  private readonly resync = new Throttle(RESYNC_THROTTLE_MS, () => {
+    void this.queryClient.invalidateQueries({ queryKey: ['jobs', 'list'] });
+    void this.queryClient.invalidateQueries({ queryKey: statsKey });
+  });
   private replaying = true;
   private polledSeq: number | null = null;
   private unsubscribers: (() => void)[] = [];
@@ -97,8 +103,10 @@ export class LiveUpdates {
     this.started = false;
     this.stream.stop();
     for (const unsubscribe of this.unsubscribers.splice(0)) unsubscribe();
-    for (const timer of [this.flushTimer, this.statsTimer, this.resyncTimer]) if (timer) clearTimeout(timer);
-    this.flushTimer = this.statsTimer = this.resyncTimer = null;
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = null;
+    this.statsRefresh.cancel();
+    this.resync.cancel();
   }
 
   getSnapshot = (): LiveSnapshot => this.snap;
@@ -126,7 +134,7 @@ export class LiveUpdates {
     }
     announceFinished(finished);
     // Also after a create, whose card may come before (or, on a broken stream, without) its event.
-    this.refreshStats();
+    this.statsRefresh.request();
   }
 
   private publish(patch: Partial<LiveSnapshot>): void {
@@ -161,7 +169,7 @@ export class LiveUpdates {
       if (!job?.id) return;
       // Live events come one sequence number at a time; a jump means something was lost on the way.
       // (A replay sends each job's latest change only, so jumps during a replay are expected.)
-      if (!this.replaying && seq !== null && previous !== null && seq > previous + 1) this.resync();
+      if (!this.replaying && seq !== null && previous !== null && seq > previous + 1) this.resync.request();
       this.buffer.push(job);
       this.flushTimer ??= setTimeout(() => this.flush(), FLUSH_MS);
     } else if (event.event === EVENT_READY) {
@@ -169,8 +177,7 @@ export class LiveUpdates {
     } else if (event.event === EVENT_RESET) {
       const reset = parseJson<ResetEvent>(event.data);
       if (reset && Number.isInteger(reset.lastSeq)) this.stream.setLastSeq(reset.lastSeq);
-      this.lastResyncAt = 0;
-      this.resync();
+      this.resync.request(true);
     }
   }
 
@@ -181,29 +188,6 @@ export class LiveUpdates {
     this.applyJobs(jobs);
     const { lastSeq } = this.stream.snapshot;
     if (lastSeq !== null) storeSeq(lastSeq);
-  }
-
-  /** Counts follow the changes (events and creates), at most once a second. */
-  private refreshStats(): void {
-    if (this.statsTimer) return;
-    const wait = Math.max(0, this.lastStatsAt + STATS_THROTTLE_MS - Date.now());
-    this.statsTimer = setTimeout(() => {
-      this.statsTimer = null;
-      this.lastStatsAt = Date.now();
-      void this.queryClient.invalidateQueries({ queryKey: statsKey });
-    }, wait);
-  }
-
-  /** Refetches lists and counts, because the stream says (or shows) that changes were missed. */
-  private resync(): void {
-    if (this.resyncTimer) return;
-    const wait = Math.max(0, this.lastResyncAt + RESYNC_THROTTLE_MS - Date.now());
-    this.resyncTimer = setTimeout(() => {
-      this.resyncTimer = null;
-      this.lastResyncAt = Date.now();
-      void this.queryClient.invalidateQueries({ queryKey: ['jobs', 'list'] });
-      void this.queryClient.invalidateQueries({ queryKey: statsKey });
-    }, wait);
   }
 
   private onStats(stats: Stats | undefined): void {
