@@ -7,6 +7,7 @@ export const description = 'GET /events: delivery latency from a change to 1,000
 
 /** BENCH_EVENT_SUBSCRIBERS overrides the count, to see how latency grows with it. */
 const SUBSCRIBERS = Number(process.env.BENCH_EVENT_SUBSCRIBERS ?? 1_000);
+if (!Number.isInteger(SUBSCRIBERS) || SUBSCRIBERS <= 0) throw new Error(`BENCH_EVENT_SUBSCRIBERS=${process.env.BENCH_EVENT_SUBSCRIBERS} must be a positive whole number`);
 /** Jobs created at a steady pace, each one due 1-3 s later: a created and a resolved change each. */
 const JOBS_PER_SECOND = 20;
 const SECONDS = 10;
@@ -52,9 +53,15 @@ export async function run(context) {
   const streams = [];
   context.defer(() => streams.forEach((stream) => stream.close()));
   for (let i = 0; i < SUBSCRIBERS; i += 100) {
-    streams.push(...(await Promise.all(Array.from({ length: 100 }, () => connectSse(`${server.url}/events`, { onEvent })))));
+    const batch = Math.min(100, SUBSCRIBERS - i);
+    streams.push(...(await Promise.all(Array.from({ length: batch }, () => connectSse(`${server.url}/events`, { onEvent })))));
   }
-  while (ready < SUBSCRIBERS) await new Promise((resolve) => setTimeout(resolve, 50));
+  // `ready` comes once per stream, after its (empty) replay: then every subscriber is live.
+  const readyBy = Date.now() + 30_000;
+  while (ready < SUBSCRIBERS) {
+    if (Date.now() > readyBy) throw new Error(`only ${ready} of ${SUBSCRIBERS} streams were ready within 30 s`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 
   const jobs = JOBS_PER_SECOND * SECONDS;
   context.log(`${SUBSCRIBERS} subscribers; creating ${jobs} jobs at ${JOBS_PER_SECOND}/s`);

@@ -75,7 +75,7 @@ export class SortedIds {
 }
 
 /** Index of the first element >= `id`. */
-export function lowerBound(sorted: readonly string[], id: string): number {
+function lowerBound(sorted: readonly string[], id: string): number {
   let lo = 0;
   let hi = sorted.length;
   while (lo < hi) {
