@@ -32,6 +32,8 @@ interface Subscriber {
 /** After a failed read of changes, try again this soon even if nothing new is committed. */
 const PUMP_RETRY_MS = 1_000;
 
+const joinFrames = (frames: Frame[]): string => (frames.length === 1 ? frames[0]!.text : frames.map((frame) => frame.text).join(''));
+
 const jobFrame = (job: StoredJob): Frame => ({
   seq: job.updatedSeq,
   text: `id: ${job.updatedSeq}\nevent: ${EVENT_JOB}\ndata: ${JSON.stringify(toJobView(job))}\n\n`,
@@ -150,7 +152,7 @@ export class EventHub {
         const frames = changes.jobs.map(jobFrame);
         this.hubSeq = frames.at(-1)!.seq;
         // One string for every subscriber that is up to date: a burst costs its size once, not per client.
-        const text = frames.length === 1 ? frames[0]!.text : frames.map((frame) => frame.text).join('');
+        const text = joinFrames(frames);
         for (const subscriber of this.subscribers) this.deliver(subscriber, frames, text);
       } while (this.pumpAgain);
     } catch (error) {
@@ -171,17 +173,11 @@ export class EventHub {
       subscriber.queue.push(...frames);
       return;
     }
-    const first = frames[0];
-    if (first === undefined) return;
-    if (first.seq > subscriber.cursor) {
-      subscriber.cursor = frames.at(-1)!.seq;
-      this.send(subscriber, text ?? frames.map((frame) => frame.text).join(''));
-      return;
-    }
-    const fresh = frames.filter((frame) => frame.seq > subscriber.cursor);
+    const upToDate = frames[0] !== undefined && frames[0].seq > subscriber.cursor;
+    const fresh = upToDate ? frames : frames.filter((frame) => frame.seq > subscriber.cursor);
     if (fresh.length === 0) return;
     subscriber.cursor = fresh.at(-1)!.seq;
-    this.send(subscriber, fresh.map((frame) => frame.text).join(''));
+    this.send(subscriber, upToDate && text !== undefined ? text : joinFrames(fresh));
   }
 
   private send(subscriber: Subscriber, text: string): void {
