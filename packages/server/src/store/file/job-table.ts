@@ -29,7 +29,6 @@ export class JobTable {
   /** (seq, id) of each change in sequence order; entries a later change superseded are skipped, then compacted away. */
   private changeSeqs: number[] = [];
   private changeIds: string[] = [];
-  private readonly counts: Record<JobStatus, number> = { pending: 0, running: 0, resolved: 0, failed: 0 };
   lastSeq = 0;
 
   get size(): number {
@@ -45,7 +44,8 @@ export class JobTable {
   }
 
   countByStatus(): Record<JobStatus, number> {
-    return { ...this.counts };
+    const { pending, running, resolved, failed } = this.idsByStatus;
+    return { pending: pending.size, running: running.size, resolved: resolved.size, failed: failed.size };
   }
 
   values(): StoredJob[] {
@@ -60,7 +60,6 @@ export class JobTable {
     const previous = this.jobs.get(job.id);
     this.jobs.set(job.id, job);
     if (previous) {
-      this.counts[previous.status]--;
       if (previous.status === 'running') this.running.delete(job.id);
       if (previous.status !== job.status) {
         this.idsByStatus[previous.status].delete(job.id);
@@ -71,7 +70,6 @@ export class JobTable {
       this.idsByStatus[job.status].add(job.id);
       if (job.idempotencyKey !== null) this.idsByKey.set(job.idempotencyKey, job.id);
     }
-    this.counts[job.status]++;
     if (job.status === 'pending' && previous?.status !== 'pending') this.due.push({ runAt: job.runAt, id: job.id });
     if (job.status === 'running') this.running.set(job.id, job);
     if (job.updatedSeq > this.lastSeq) this.lastSeq = job.updatedSeq;
