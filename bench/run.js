@@ -94,7 +94,11 @@ function printTable(report) {
     }
   }
   const widths = rows[0].map((_, column) => Math.max(...rows.map((row) => row[column].length)));
-  const line = (row) => row.map((cell, column) => (column === 2 ? cell.padStart(widths[column]) : cell.padEnd(widths[column]))).join('  ').trimEnd();
+  const line = (row) =>
+    row
+      .map((cell, column) => (column === 2 ? cell.padStart(widths[column]) : cell.padEnd(widths[column])))
+      .join('  ')
+      .trimEnd();
   process.stdout.write(`\n${line(rows[0])}\n${widths.map((w) => '-'.repeat(w)).join('  ')}\n`);
   for (const row of rows.slice(1)) process.stdout.write(`${line(row)}\n`);
 }
@@ -114,7 +118,8 @@ async function main() {
 
   const all = await loadSuites();
   const unknown = (only ?? []).filter((wanted) => !all.some((suite) => suite.name === wanted));
-  if (unknown.length > 0) throw new Error(`unknown suite(s) in BENCH_SUITES: ${unknown.join(', ')} (have: ${all.map((s) => s.name).join(', ')})`);
+  if (unknown.length > 0)
+    throw new Error(`unknown suite(s) in BENCH_SUITES: ${unknown.join(', ')} (have: ${all.map((s) => s.name).join(', ')})`);
   const suites = only ? all.filter((suite) => only.includes(suite.name)) : all;
 
   const suiteCleanups = [];
@@ -193,7 +198,9 @@ async function main() {
   // Only the start counts: by the end the run's own processes raise the load average.
   const loadAtStart = report.machine.loadAverageAtStart[0];
   if (loadAtStart > report.machine.cpus / 2) {
-    process.stdout.write(`\nwarning: load average was ${loadAtStart.toFixed(1)} on ${report.machine.cpus} CPUs at the start; other processes competed with this run\n`);
+    process.stdout.write(
+      `\nwarning: load average was ${loadAtStart.toFixed(1)} on ${report.machine.cpus} CPUs at the start; other processes competed with this run\n`,
+    );
   }
   await mkdir(new URL('./', resultsFile), { recursive: true });
   await writeFile(resultsFile, `${JSON.stringify(report, null, 2)}\n`);

@@ -22,7 +22,9 @@ const server = http.createServer((req, res) => {
 
 server.listen(Number(process.env.PORT ?? 0), process.env.HOST ?? '127.0.0.1', () => {
   const { port } = /** @type {import('node:net').AddressInfo} */ (server.address());
-  process.stdout.write(`${JSON.stringify({ level: 30, msg: 'listening', url: `http://127.0.0.1:${port}`, bodyBytes: Buffer.byteLength(body) })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ level: 30, msg: 'listening', url: `http://127.0.0.1:${port}`, bodyBytes: Buffer.byteLength(body) })}\n`,
+  );
 });
 
 process.on('SIGTERM', () => {

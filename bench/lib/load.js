@@ -13,7 +13,9 @@ export async function fire(options) {
   const ok = result['2xx'];
   const failed = result.non2xx + result.errors + result.timeouts;
   if (failed > 0) {
-    throw new Error(`${options.method ?? 'GET'} ${options.url}: ${failed} of ${ok + failed} requests failed (non-2xx ${result.non2xx}, errors ${result.errors}, timeouts ${result.timeouts})`);
+    throw new Error(
+      `${options.method ?? 'GET'} ${options.url}: ${failed} of ${ok + failed} requests failed (non-2xx ${result.non2xx}, errors ${result.errors}, timeouts ${result.timeouts})`,
+    );
   }
   return {
     reqPerSec: result.requests.average,

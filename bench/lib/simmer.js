@@ -31,7 +31,10 @@ export async function startSimmer(context, options = {}) {
   };
   // A server that dies mid-run turns every figure after it into errors: say why it died.
   void server.waitForExit().then((status) => {
-    if (!stopping) context.log(`server exited unexpectedly (code ${status.code}, signal ${status.signal}); last lines:\n${server.logs.slice(-15).join('\n')}`);
+    if (!stopping)
+      context.log(
+        `server exited unexpectedly (code ${status.code}, signal ${status.signal}); last lines:\n${server.logs.slice(-15).join('\n')}`,
+      );
   });
   context.defer(() => server.stop());
   return server;

@@ -44,7 +44,12 @@ export async function run(context) {
         unit: '×',
         target: { op: '>=', value: 0.25 },
       },
-      { key: 'ratioInterleaved', label: 'POST /jobs req/s ÷ bare server req/s, same rounds', value: perSecond(created) / perSecond(baseline), unit: '×' },
+      {
+        key: 'ratioInterleaved',
+        label: 'POST /jobs req/s ÷ bare server req/s, same rounds',
+        value: perSecond(created) / perSecond(baseline),
+        unit: '×',
+      },
     ],
     extra: { rounds: ROUNDS, roundS, simmer: created.rounds, bare: baseline.rounds },
   };

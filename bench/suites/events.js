@@ -7,7 +7,8 @@ export const description = 'GET /events: delivery latency from a change to 1,000
 
 /** BENCH_EVENT_SUBSCRIBERS overrides the count, to see how latency grows with it. */
 const SUBSCRIBERS = Number(process.env.BENCH_EVENT_SUBSCRIBERS ?? 1_000);
-if (!Number.isInteger(SUBSCRIBERS) || SUBSCRIBERS <= 0) throw new Error(`BENCH_EVENT_SUBSCRIBERS=${process.env.BENCH_EVENT_SUBSCRIBERS} must be a positive whole number`);
+if (!Number.isInteger(SUBSCRIBERS) || SUBSCRIBERS <= 0)
+  throw new Error(`BENCH_EVENT_SUBSCRIBERS=${process.env.BENCH_EVENT_SUBSCRIBERS} must be a positive whole number`);
 /** Jobs created at a steady pace, each one due 1-3 s later: a created and a resolved change each. */
 const JOBS_PER_SECOND = 20;
 const SECONDS = 10;
@@ -81,21 +82,41 @@ export async function run(context) {
     if (Date.now() > deadline) throw new Error(`only ${latencies.length} of ${expected} timed deliveries arrived within 60 s`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  const closedEarly = (await Promise.all(streams.map((stream) => Promise.race([stream.closed, Promise.resolve('open')])))).filter((state) => state !== 'open');
+  const closedEarly = (await Promise.all(streams.map((stream) => Promise.race([stream.closed, Promise.resolve('open')])))).filter(
+    (state) => state !== 'open',
+  );
   for (const stream of streams) stream.close();
   await server.stop();
 
   latencies.sort((a, b) => a - b);
   // The first subscriber to get a change shows the write and the hub; the rest is fan-out.
-  const firsts = [...changes.values()].filter((change) => change.at !== null).map((change) => change.first).sort((a, b) => a - b);
+  const firsts = [...changes.values()]
+    .filter((change) => change.at !== null)
+    .map((change) => change.first)
+    .sort((a, b) => a - b);
   return {
     figures: [
-      { key: 'p50Ms', label: `event delivery p50, change → client, ${SUBSCRIBERS.toLocaleString('en')} subscribers`, value: percentile(latencies, 50), unit: 'ms' },
-      { key: 'p99Ms', label: `event delivery p99, change → client, ${SUBSCRIBERS.toLocaleString('en')} subscribers`, value: percentile(latencies, 99), unit: 'ms' },
+      {
+        key: 'p50Ms',
+        label: `event delivery p50, change → client, ${SUBSCRIBERS.toLocaleString('en')} subscribers`,
+        value: percentile(latencies, 50),
+        unit: 'ms',
+      },
+      {
+        key: 'p99Ms',
+        label: `event delivery p99, change → client, ${SUBSCRIBERS.toLocaleString('en')} subscribers`,
+        value: percentile(latencies, 99),
+        unit: 'ms',
+      },
       { key: 'maxMs', label: 'event delivery max', value: latencies.at(-1), unit: 'ms' },
       { key: 'firstP50Ms', label: 'change → first of the subscribers, p50', value: percentile(firsts, 50), unit: 'ms' },
       { key: 'firstP99Ms', label: 'change → first of the subscribers, p99', value: percentile(firsts, 99), unit: 'ms' },
-      { key: 'eventsPerSec', label: 'events delivered per second, all subscribers', value: delivered / ((performance.now() - started) / 1000), unit: 'events/s' },
+      {
+        key: 'eventsPerSec',
+        label: 'events delivered per second, all subscribers',
+        value: delivered / ((performance.now() - started) / 1000),
+        unit: 'events/s',
+      },
     ],
     extra: { subscribers: SUBSCRIBERS, jobs, timedDeliveries: latencies.length, delivered, streamsDroppedEarly: closedEarly.length },
   };

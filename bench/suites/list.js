@@ -44,7 +44,12 @@ export async function run(context) {
         unit: '×',
         target: { op: '<=', value: 1.5 },
       },
-      { key: 'seedJobsPerSec', label: `seeding rate (POST /jobs, ${context.settings.connections} connections)`, value: large.jobs / (large.seedMs / 1000), unit: 'jobs/s' },
+      {
+        key: 'seedJobsPerSec',
+        label: `seeding rate (POST /jobs, ${context.settings.connections} connections)`,
+        value: large.jobs / (large.seedMs / 1000),
+        unit: 'jobs/s',
+      },
     ],
     extra: { readers: READERS, rounds: ROUNDS, atSmall, atLarge, seedMs: large.seedMs, rssAfterSeedingBytes: large.rssAfterSeedingBytes },
   };

@@ -33,10 +33,24 @@ export async function run(context) {
     figures: [
       { key: 'emptyRssMb', label: 'RSS, empty store', value: mb(emptyRss), unit: 'MB' },
       { key: 'fullRssMb', label: `RSS, ${jobs} pending jobs (after recovery)`, value: mb(fullRss), unit: 'MB' },
-      { key: 'bytesPerJob', label: 'RSS per pending job (after recovery)', value: perJob(fullRss), unit: 'B', target: { op: '<=', value: 2048 } },
+      {
+        key: 'bytesPerJob',
+        label: 'RSS per pending job (after recovery)',
+        value: perJob(fullRss),
+        unit: 'B',
+        target: { op: '<=', value: 2048 },
+      },
       ...(store.rssAfterSeedingBytes === null
         ? []
-        : [{ key: 'bytesPerJobAfterSeeding', label: `RSS per pending job (live, after ${jobs} POSTs)`, value: perJob(store.rssAfterSeedingBytes), unit: 'B', target: { op: '<=', value: 2048 } }]),
+        : [
+            {
+              key: 'bytesPerJobAfterSeeding',
+              label: `RSS per pending job (live, after ${jobs} POSTs)`,
+              value: perJob(store.rssAfterSeedingBytes),
+              unit: 'B',
+              target: { op: '<=', value: 2048 },
+            },
+          ]),
     ],
     extra: { emptyRssBytes: emptyRss, fullRssBytes: fullRss, rssAfterSeedingBytes: store.rssAfterSeedingBytes, jobs: store.jobs },
   };

@@ -47,7 +47,8 @@ async function waitForSettled(db, createdAfterMs, count, timeoutMs) {
       [createdAfterMs],
     );
     if (rows[0].done >= count) return;
-    if (Date.now() > deadline) throw new Error(`only ${rows[0].done} of ${count} jobs settled within ${timeoutMs} ms (${rows[0].total} created)`);
+    if (Date.now() > deadline)
+      throw new Error(`only ${rows[0].done} of ${count} jobs settled within ${timeoutMs} ms (${rows[0].total} created)`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
@@ -158,7 +159,12 @@ export async function run(context) {
   return {
     figures: runs.flatMap((r) => [
       { key: `jobsPerSec${r.workers}w`, label: `create → resolved, ${r.workers} worker(s)`, value: r.jobsPerSec, unit: 'jobs/s' },
-      { key: `drainPerSec${r.workers}w`, label: `workers drain (due at once), ${r.workers} worker(s)`, value: r.drainPerSec, unit: 'jobs/s' },
+      {
+        key: `drainPerSec${r.workers}w`,
+        label: `workers drain (due at once), ${r.workers} worker(s)`,
+        value: r.drainPerSec,
+        unit: 'jobs/s',
+      },
       { key: `latenessP99Ms${r.workers}w`, label: `resolved behind runAt p99, ${r.workers} worker(s)`, value: r.latenessP99Ms, unit: 'ms' },
     ]),
     extra: runs,

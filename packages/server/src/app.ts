@@ -39,6 +39,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   let closing = false;
 
   const app = Fastify({
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- widens pino's Logger so the app is a plain FastifyInstance
     loggerInstance: logger as FastifyBaseLogger,
     // Per-request logs would cost more than the requests; errors are logged by the error handler.
     logController: new LogController({ disableRequestLogging: true }),
@@ -52,6 +53,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     // Bad URLs and over-long path parameters, caught by the router before any route runs.
     frameworkErrors(error, _request, reply) {
       const status = error.statusCode ?? 400;
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- the router's reply type is narrower than FastifyReply
       void sendProblem(reply as FastifyReply, status, status === 414 ? 'The URL is too long.' : 'The URL is not valid.');
     },
     clientErrorHandler(error, socket) {

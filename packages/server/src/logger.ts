@@ -6,7 +6,16 @@ export function createLogger(config: Pick<Config, 'logLevel'>): Logger {
   return pino({
     level: config.logLevel,
     redact: {
-      paths: ['accessKey', '*.accessKey', 'unsplashAccessKey', '*.unsplashAccessKey', 'headers.authorization', '*.headers.authorization', 'databaseUrl', '*.databaseUrl'],
+      paths: [
+        'accessKey',
+        '*.accessKey',
+        'unsplashAccessKey',
+        '*.unsplashAccessKey',
+        'headers.authorization',
+        '*.headers.authorization',
+        'databaseUrl',
+        '*.databaseUrl',
+      ],
       censor: '[redacted]',
     },
     ...(process.stdout.isTTY ? { transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss.l' } } } : {}),

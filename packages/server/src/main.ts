@@ -58,7 +58,8 @@ async function main(): Promise<void> {
   logger.info({ url: `http://${host}:${port}`, port, role: config.role, store: config.store, imageSource: imageSource.name }, 'listening');
   scheduler?.start();
   // Warm the demo artwork now rather than on the first image request.
-  if (imageSource.name === 'demo' && config.role !== 'worker') void loadDemoArtwork().catch((error: unknown) => logger.warn({ err: error }, 'could not load the demo artwork'));
+  if (imageSource.name === 'demo' && config.role !== 'worker')
+    void loadDemoArtwork().catch((error: unknown) => logger.warn({ err: error }, 'could not load the demo artwork'));
 
   let stopping = false;
   const shutdown = async (signal: NodeJS.Signals) => {

@@ -41,7 +41,12 @@ export function createMetrics(): Metrics {
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
       registers,
     }),
-    jobsSettled: new Counter({ name: 'simmer_jobs_settled_total', help: 'Jobs settled by this process', labelNames: ['status'], registers }),
+    jobsSettled: new Counter({
+      name: 'simmer_jobs_settled_total',
+      help: 'Jobs settled by this process',
+      labelNames: ['status'],
+      registers,
+    }),
     unsplashCalls: new Counter({
       name: 'simmer_unsplash_calls_total',
       help: 'Calls to the Unsplash API',

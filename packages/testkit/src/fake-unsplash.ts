@@ -134,7 +134,9 @@ export async function startFakeUnsplash(options: FakeUnsplashOptions = {}): Prom
     }
     if (fault === '429' || fault === '403-quota') {
       const status = fault === '429' ? 429 : 403;
-      return answer(status, () => send(res, status, 'text/plain', 'Rate Limit Exceeded', { ...rateHeaders(), 'X-Ratelimit-Remaining': '0' }));
+      return answer(status, () =>
+        send(res, status, 'text/plain', 'Rate Limit Exceeded', { ...rateHeaders(), 'X-Ratelimit-Remaining': '0' }),
+      );
     }
 
     if (req.headers.authorization !== `Client-ID ${accessKey}`) {
@@ -242,8 +244,7 @@ export async function startFakeUnsplash(options: FakeUnsplashOptions = {}): Prom
     url,
     accessKey,
     calls,
-    waitForCalls: (count) =>
-      calls.length >= count ? Promise.resolve() : new Promise<void>((resolve) => waiters.push({ count, resolve })),
+    waitForCalls: (count) => (calls.length >= count ? Promise.resolve() : new Promise<void>((resolve) => waiters.push({ count, resolve }))),
     setFaults: (next) => {
       faults = { rate: Math.min(1, Math.max(0, next.rate)), kinds: [...next.kinds] };
       faultsLeft = next.count ?? Number.POSITIVE_INFINITY;

@@ -181,7 +181,13 @@ export async function startServerProcess(options: ServerProcessOptions = {}): Pr
   const spawnRun = (): Run => {
     const child = spawn(process.execPath, [...(options.nodeArgs ?? []), entry], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
     liveChildren.add(child);
-    const current: Run = { child, exited: Promise.resolve({ code: null, signal: null }), hasExited: false, entries: [], listeners: new Set() };
+    const current: Run = {
+      child,
+      exited: Promise.resolve({ code: null, signal: null }),
+      hasExited: false,
+      entries: [],
+      listeners: new Set(),
+    };
     let streamsOpen = 2;
     let exitStatus: ExitStatus | null = null;
     let settleExit: (status: ExitStatus) => void = () => {};
@@ -194,7 +200,7 @@ export async function startServerProcess(options: ServerProcessOptions = {}): Pr
       for (const listener of [...current.listeners]) listener(null);
       settleExit(exitStatus);
     };
-    for (const stream of [child.stdout!, child.stderr!]) {
+    for (const stream of [child.stdout, child.stderr]) {
       const lines = createInterface({ input: stream, crlfDelay: Infinity });
       lines.on('line', (line) => record(line, current));
       lines.on('close', () => {
@@ -215,7 +221,12 @@ export async function startServerProcess(options: ServerProcessOptions = {}): Pr
     const deadline = Date.now() + startTimeoutMs;
     let listening: LogEntry;
     try {
-      listening = await waitForEntry(current, (e) => e.msg === 'listening' && typeof e.url === 'string', startTimeoutMs, 'its "listening" line');
+      listening = await waitForEntry(
+        current,
+        (e) => e.msg === 'listening' && typeof e.url === 'string',
+        startTimeoutMs,
+        'its "listening" line',
+      );
     } catch (error) {
       current.child.kill('SIGKILL');
       throw error;

@@ -214,10 +214,13 @@ export function connectSse(url: string | URL, options: SseConnectOptions = {}): 
           };
           if (attempt()) return;
           const timer = Number.isFinite(deadline)
-            ? setTimeout(() => {
-                wakers.delete(waker);
-                rejectNext(new Error('timed out waiting for an event'));
-              }, Math.max(0, deadline - Date.now()))
+            ? setTimeout(
+                () => {
+                  wakers.delete(waker);
+                  rejectNext(new Error('timed out waiting for an event'));
+                },
+                Math.max(0, deadline - Date.now()),
+              )
             : null;
           const waker = (): void => {
             if (attempt()) {

@@ -116,7 +116,9 @@ describe('the job board in a real browser', () => {
     try {
       const page = await dark.newPage();
       await page.goto(server.url);
-      await expect.poll(() => page.locator('article[data-status="resolved"] img.is-loaded').count(), { timeout: 10_000 }).toBeGreaterThanOrEqual(6);
+      await expect
+        .poll(() => page.locator('article[data-status="resolved"] img.is-loaded').count(), { timeout: 10_000 })
+        .toBeGreaterThanOrEqual(6);
       expect(await seriousA11yViolations(page)).toEqual([]);
       // Two fresh jobs arrive over the live stream on top of the resolved ones: several states on one screen.
       for (let i = 0; i < 2; i++) await fetch(`${server.url}/jobs`, { method: 'POST' });
@@ -126,11 +128,19 @@ describe('the job board in a real browser', () => {
       await dark.close();
     }
 
-    const phone = await newContext(browser, { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2, reducedMotion: 'reduce' });
+    const phone = await newContext(browser, {
+      viewport: { width: 390, height: 844 },
+      isMobile: true,
+      hasTouch: true,
+      deviceScaleFactor: 2,
+      reducedMotion: 'reduce',
+    });
     try {
       const page = await phone.newPage();
       await page.goto(server.url);
-      await expect.poll(() => page.locator('article[data-status="resolved"] img.is-loaded').count(), { timeout: 10_000 }).toBeGreaterThanOrEqual(1);
+      await expect
+        .poll(() => page.locator('article[data-status="resolved"] img.is-loaded').count(), { timeout: 10_000 })
+        .toBeGreaterThanOrEqual(1);
       // One column, no sideways scrolling.
       expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
       expect(await seriousA11yViolations(page)).toEqual([]);

@@ -14,7 +14,10 @@ describe('10,000 jobs', () => {
 
   beforeAll(async () => {
     // Long delays: the list holds still while we scroll through it.
-    [server, browser] = await Promise.all([startSimmer({ JOB_DELAY_MIN_MS: '240000', JOB_DELAY_MAX_MS: '300000', JOB_DELAY_STEP_MS: '5000' }), launchBrowser()]);
+    [server, browser] = await Promise.all([
+      startSimmer({ JOB_DELAY_MIN_MS: '240000', JOB_DELAY_MAX_MS: '300000', JOB_DELAY_STEP_MS: '5000' }),
+      launchBrowser(),
+    ]);
     await seedJobs(server.url, JOBS);
   });
 
@@ -40,7 +43,8 @@ describe('10,000 jobs', () => {
       await expect.poll(() => page.getByRole('button', { name: /^All/ }).textContent()).toContain(JOBS.toLocaleString('en-GB'));
 
       const cardCount = () => page.locator('article').count();
-      const maxPosition = () => page.$$eval('article[aria-posinset]', (els) => Math.max(...els.map((el) => Number(el.getAttribute('aria-posinset')))));
+      const maxPosition = () =>
+        page.$$eval('article[aria-posinset]', (els) => Math.max(...els.map((el) => Number(el.getAttribute('aria-posinset')))));
 
       // Main-thread tasks over 50 ms while scrolling, reported (not asserted: timings are for benchmarks).
       await page.evaluate(() => {

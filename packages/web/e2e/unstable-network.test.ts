@@ -77,7 +77,11 @@ describe('live updates and the outbox over an unstable network', () => {
 
       // One more offline period while the jobs finish on the server.
       await context.setOffline(true);
-      await eventually(async () => (await listAllJobs(server.url)).every((job) => job.status === 'resolved'), 30_000, 'every job to resolve');
+      await eventually(
+        async () => (await listAllJobs(server.url)).every((job) => job.status === 'resolved'),
+        30_000,
+        'every job to resolve',
+      );
       await context.setOffline(false);
       const back = Date.now();
 
@@ -87,7 +91,9 @@ describe('live updates and the outbox over an unstable network', () => {
         .toBe(PRESSES);
       const catchUpMs = Date.now() - back;
       expect(await listAllJobs(server.url)).toHaveLength(PRESSES);
-      console.info(`unstable network: all ${PRESSES} photos shown ${catchUpMs} ms after the connection returned; proxy ${JSON.stringify(proxy.stats)}`);
+      console.info(
+        `unstable network: all ${PRESSES} photos shown ${catchUpMs} ms after the connection returned; proxy ${JSON.stringify(proxy.stats)}`,
+      );
       expect(catchUpMs).toBeLessThan(15_000);
     } finally {
       await context.close();

@@ -12,7 +12,10 @@ function validationDetail(error: FastifyError): string {
   const [first] = error.validation ?? [];
   if (!first) return error.message;
   const where = error.validationContext ?? 'request';
-  const field = first.instancePath.replace(/^\//, '') || (first.params as { missingProperty?: string; additionalProperty?: string }).additionalProperty || '';
+  const field =
+    first.instancePath.replace(/^\//, '') ||
+    (first.params as { missingProperty?: string; additionalProperty?: string }).additionalProperty ||
+    '';
   if (first.keyword === 'additionalProperties') {
     const extra = (first.params as { additionalProperty?: string }).additionalProperty;
     return `${where} has an unknown field "${extra}"`;
@@ -40,7 +43,11 @@ export function registerErrorHandlers(app: FastifyInstance): void {
     }
     switch (error.code) {
       case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-        return sendProblem(reply, 415, `Content-Type ${request.headers['content-type'] ?? ''} is not supported: send application/json or no body.`);
+        return sendProblem(
+          reply,
+          415,
+          `Content-Type ${request.headers['content-type'] ?? ''} is not supported: send application/json or no body.`,
+        );
       case 'FST_ERR_CTP_BODY_TOO_LARGE':
         return sendProblem(reply, 413, 'The request body is too large.');
       default:

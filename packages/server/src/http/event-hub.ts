@@ -158,10 +158,11 @@ export class EventHub {
     } catch (error) {
       // A store that is back may stay quiet for a while: do not wait for the next commit.
       this.options.logger.warn({ err: error }, `could not read changes for event streams; retrying in ${PUMP_RETRY_MS} ms`);
-      if (!this.closed) this.retryTimer ??= setTimeout(() => {
-        this.retryTimer = null;
-        void this.pump();
-      }, PUMP_RETRY_MS).unref();
+      if (!this.closed)
+        this.retryTimer ??= setTimeout(() => {
+          this.retryTimer = null;
+          void this.pump();
+        }, PUMP_RETRY_MS).unref();
     } finally {
       this.pumping = false;
     }

@@ -13,10 +13,14 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{ store: JobStore; metrics:
 ) => {
   app.get('/healthz', { schema: { summary: 'Liveness', response: { 200: Health } } }, async () => ({ status: 'ok' }));
 
-  app.get('/readyz', { schema: { summary: 'Readiness: store open and reachable', response: { 200: Health, 503: Health } } }, async (_request, reply) => {
-    const ready = store.isReady() && !isClosing();
-    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready' });
-  });
+  app.get(
+    '/readyz',
+    { schema: { summary: 'Readiness: store open and reachable', response: { 200: Health, 503: Health } } },
+    async (_request, reply) => {
+      const ready = store.isReady() && !isClosing();
+      return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready' });
+    },
+  );
 
   app.get('/metrics', { schema: { summary: 'Prometheus metrics', hide: true } }, async (_request, reply) => {
     try {

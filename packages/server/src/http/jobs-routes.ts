@@ -41,7 +41,7 @@ export const jobsRoutes: FastifyPluginAsyncTypebox<JobsRoutesDeps> = async (app,
       schema: {
         summary: 'Create a job',
         description:
-          'Creates a pending job due after a random delay. With an Idempotency-Key already used, returns that key\'s job ' +
+          "Creates a pending job due after a random delay. With an Idempotency-Key already used, returns that key's job " +
           'with `Idempotent-Replayed: true` and creates nothing. Acknowledged only once the job is durable.',
         headers: Type.Object({ 'idempotency-key': Type.Optional(Type.String({ pattern: IDEMPOTENCY_KEY_PATTERN })) }),
         body: Type.Optional(Type.Object({}, { additionalProperties: false })),
@@ -66,7 +66,8 @@ export const jobsRoutes: FastifyPluginAsyncTypebox<JobsRoutesDeps> = async (app,
     {
       schema: {
         summary: 'List jobs, newest first',
-        description: 'Resolved jobs carry their result, the others their status. Paginated with an RFC 8288 `Link: <...>; rel="next"` header.',
+        description:
+          'Resolved jobs carry their result, the others their status. Paginated with an RFC 8288 `Link: <...>; rel="next"` header.',
         querystring: ListJobsQuerySchema,
         response: { 200: Type.Array(JobSchema), 304: Type.Null(), ...problems(400, 503) },
       },
@@ -85,7 +86,7 @@ export const jobsRoutes: FastifyPluginAsyncTypebox<JobsRoutesDeps> = async (app,
       if (jobs.length > limit) {
         const next = new URLSearchParams({ limit: String(limit), cursor: page.at(-1)!.id });
         if (status) next.set('status', status);
-        reply.header('Link', `</jobs?${next}>; rel="next"`);
+        reply.header('Link', `</jobs?${next.toString()}>; rel="next"`);
       }
       return page.map(toJobView);
     },
@@ -121,7 +122,8 @@ export const jobsRoutes: FastifyPluginAsyncTypebox<JobsRoutesDeps> = async (app,
     async (request, reply) => {
       const job = await store.getJob(request.params.id);
       if (!job) return sendProblem(reply, 404, `There is no job ${request.params.id}.`);
-      if (job.status !== 'resolved' || !job.result) return sendProblem(reply, 409, `Job ${job.id} is ${job.status}: only a resolved job has a photo to download.`);
+      if (job.status !== 'resolved' || !job.result)
+        return sendProblem(reply, 409, `Job ${job.id} is ${job.status}: only a resolved job has a photo to download.`);
       const { photo, source } = job.result;
       if (source !== deps.imageSource.name) {
         return sendProblem(reply, 503, `This photo came from ${source}, which this server is not configured to reach.`);

@@ -57,8 +57,22 @@ async function readArtwork(): Promise<ReadonlyMap<string, Artwork>> {
 
 // Plain vector drawing only: no script, no foreign content, no external references, no styles.
 const ALLOWED_ELEMENTS = new Set([
-  'g', 'defs', 'path', 'circle', 'ellipse', 'rect', 'line', 'polyline', 'polygon', 'use', 'clipPath', 'mask',
-  'linearGradient', 'radialGradient', 'stop', 'symbol',
+  'g',
+  'defs',
+  'path',
+  'circle',
+  'ellipse',
+  'rect',
+  'line',
+  'polyline',
+  'polygon',
+  'use',
+  'clipPath',
+  'mask',
+  'linearGradient',
+  'radialGradient',
+  'stop',
+  'symbol',
 ]);
 
 /**

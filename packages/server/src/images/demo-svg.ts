@@ -55,7 +55,9 @@ export function renderDemoSvg(variant: DemoVariant, artwork: Artwork | undefined
     for (const place of layout.placements) {
       const { cx, cy, size, rotate, opacity } = place;
       if (!layout.plate) {
-        parts.push(`<ellipse cx="${cx}" cy="${cy + size * 0.44}" rx="${size * 0.38}" ry="${size * 0.07}" fill="url(#simmer-shadow)" opacity="${opacity}"/>`);
+        parts.push(
+          `<ellipse cx="${cx}" cy="${cy + size * 0.44}" rx="${size * 0.38}" ry="${size * 0.07}" fill="url(#simmer-shadow)" opacity="${opacity}"/>`,
+        );
       }
       parts.push(
         `<use href="#simmer-art" x="${cx - size / 2}" y="${cy - size / 2}" width="${size}" height="${size}" opacity="${opacity}"${rotate ? ` transform="rotate(${rotate} ${cx} ${cy})"` : ''}/>`,

@@ -40,9 +40,18 @@ export function createDemoSource(options: DemoSourceOptions = {}): ImageSource {
  * from a random start, consecutive variants differing in food and palette (and mostly layout).
  */
 export function createDemoSequence(random: () => number): () => DemoVariant {
-  const foods = shuffled(DEMO_FOODS.map(([name]) => name), random);
-  const palettes = shuffled(DEMO_PALETTES.map((p) => p.name), random);
-  const layouts = shuffled(DEMO_LAYOUTS.map((l) => l.name), random);
+  const foods = shuffled(
+    DEMO_FOODS.map(([name]) => name),
+    random,
+  );
+  const palettes = shuffled(
+    DEMO_PALETTES.map((p) => p.name),
+    random,
+  );
+  const layouts = shuffled(
+    DEMO_LAYOUTS.map((l) => l.name),
+    random,
+  );
   const combos = palettes.length * layouts.length;
   let next = Math.floor(random() * DEMO_VARIANT_COUNT);
 

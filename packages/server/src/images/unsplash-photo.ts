@@ -8,8 +8,7 @@ type Json = Record<string, unknown>;
 const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
 const text = (value: unknown): string | null => (typeof value === 'string' && value.length > 0 ? value : null);
 const optionalText = (value: unknown): string | null => (typeof value === 'string' && value.trim() !== '' ? value : null);
-const dimension = (value: unknown): number | null =>
-  typeof value === 'number' && Number.isInteger(value) && value > 0 ? value : null;
+const dimension = (value: unknown): number | null => (typeof value === 'number' && Number.isInteger(value) && value > 0 ? value : null);
 
 function httpUrl(value: unknown): string | null {
   const raw = text(value);

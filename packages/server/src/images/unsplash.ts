@@ -92,7 +92,7 @@ export function createUnsplashSource(options: UnsplashSourceOptions): ImageSourc
     onFailure: (error: TransientImageError) => void,
     keepGoing: () => boolean,
   ): Promise<T> {
-    for (let failures = 0; ; ) {
+    for (let failures = 0; ;) {
       const pause = quotaPausedUntil - Date.now();
       if (pause > 0) await abortableDelay(pause, signal);
       try {
@@ -255,16 +255,19 @@ function downloadUrl(photo: Photo, apiOrigin: string): string {
     throw new PermanentImageError('not_downloadable', `Photo ${photo.id} has a malformed download location`);
   }
   if (url.origin !== apiOrigin) {
-    throw new PermanentImageError('not_downloadable', `Photo ${photo.id}'s download location is not on the Unsplash API, so the key is not sent there`);
+    throw new PermanentImageError(
+      'not_downloadable',
+      `Photo ${photo.id}'s download location is not on the Unsplash API, so the key is not sent there`,
+    );
   }
   return url.href;
 }
 
 /** Settles like `promise`, or rejects with the signal's reason as soon as `signal` aborts. */
 function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
+  if (signal.aborted) return Promise.reject(abortReason(signal));
   return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason);
+    const onAbort = (): void => reject(abortReason(signal));
     signal.addEventListener('abort', onAbort, { once: true });
     promise.then(
       (value) => {
@@ -277,4 +280,8 @@ function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
       },
     );
   });
+}
+
+function abortReason(signal: AbortSignal): Error {
+  return signal.reason instanceof Error ? signal.reason : new Error('aborted', { cause: signal.reason });
 }

@@ -34,7 +34,10 @@ export async function runJob(job: StoredJob, deps: RunJobDeps, stop: AbortSignal
 function describeFailure(error: unknown, deadline: AbortSignal, retryLimitMs: number): JobError {
   if (error instanceof PermanentImageError) return { code: error.code, message: error.message };
   if (deadline.aborted) {
-    const last = error instanceof Error && error.name !== 'TimeoutError' && error.name !== 'AbortError' ? ` The last attempt failed with: ${error.message}` : '';
+    const last =
+      error instanceof Error && error.name !== 'TimeoutError' && error.name !== 'AbortError'
+        ? ` The last attempt failed with: ${error.message}`
+        : '';
     return {
       code: 'retry_limit_exceeded',
       message: `No photo could be fetched within ${Math.round(retryLimitMs / 1000)} s of retrying.${last}`,

@@ -1,5 +1,4 @@
 import type { Logger } from 'pino';
-import type { Clock } from '../clock.js';
 import type { Metrics } from '../metrics.js';
 import type { JobStore, Outcome, StoredJob } from '../store/job-store.js';
 import { runJob, type RunJobDeps } from './run-job.js';
@@ -84,7 +83,12 @@ export class Scheduler {
         this.wakeAgain = false;
         const free = this.options.concurrency - this.running.size;
         if (free > 0) {
-          const claimed = await store.claimDueJobs({ now: clock.now(), limit: free, leaseMs: this.options.leaseMs, owner: this.options.owner });
+          const claimed = await store.claimDueJobs({
+            now: clock.now(),
+            limit: free,
+            leaseMs: this.options.leaseMs,
+            owner: this.options.owner,
+          });
           for (const job of claimed) this.start1(job);
           if (claimed.length === free) this.wakeAgain = true;
         }

@@ -49,8 +49,7 @@ export interface ClaimOptions {
 }
 
 export type Outcome =
-  | { status: 'resolved'; result: JobResult; resolvedAt: number }
-  | { status: 'failed'; error: JobError; resolvedAt: number };
+  { status: 'resolved'; result: JobResult; resolvedAt: number } | { status: 'failed'; error: JobError; resolvedAt: number };
 
 export interface Changes {
   /** Jobs changed after the requested sequence, in sequence order, each once, as of now. */

@@ -85,9 +85,7 @@ export function describeJobStoreContract(name: string, open: () => Promise<Store
     });
 
     it('creates one job for concurrent creates with one idempotency key', async () => {
-      const outcomes = await Promise.all(
-        Array.from({ length: 20 }, () => store.createJob(newJob({ idempotencyKey: 'same' }))),
-      );
+      const outcomes = await Promise.all(Array.from({ length: 20 }, () => store.createJob(newJob({ idempotencyKey: 'same' }))));
       expect(new Set(outcomes.map((o) => o.job.id)).size).toBe(1);
       expect(outcomes.filter((o) => o.created)).toHaveLength(1);
       expect((await store.countJobs()).pending).toBe(1);

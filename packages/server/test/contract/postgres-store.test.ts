@@ -42,7 +42,8 @@ describe('PostgreSQL store across processes', () => {
     const api = workers[0]!;
     try {
       const ids = new Set<string>();
-      for (let i = 0; i < 300; i++) ids.add((await api.createJob({ id: uuidv7(), createdAt: T0, runAt: T0 + i, idempotencyKey: null })).job.id);
+      for (let i = 0; i < 300; i++)
+        ids.add((await api.createJob({ id: uuidv7(), createdAt: T0, runAt: T0 + i, idempotencyKey: null })).job.id);
 
       const claimed: string[] = [];
       await Promise.all(
@@ -76,8 +77,12 @@ describe('PostgreSQL store across processes', () => {
       const keys = Array.from({ length: 40 }, (_, i) => `key-${i}`);
       const outcomes = await Promise.all(
         apis.flatMap((store) => [
-          ...keys.map((idempotencyKey) => store.createJob({ id: uuidv7(), createdAt: T0, runAt: T0, idempotencyKey }).then((o) => ({ key: idempotencyKey, ...o }))),
-          ...Array.from({ length: 30 }, () => store.createJob({ id: uuidv7(), createdAt: T0, runAt: T0, idempotencyKey: null }).then((o) => ({ key: null, ...o }))),
+          ...keys.map((idempotencyKey) =>
+            store.createJob({ id: uuidv7(), createdAt: T0, runAt: T0, idempotencyKey }).then((o) => ({ key: idempotencyKey, ...o })),
+          ),
+          ...Array.from({ length: 30 }, () =>
+            store.createJob({ id: uuidv7(), createdAt: T0, runAt: T0, idempotencyKey: null }).then((o) => ({ key: null, ...o })),
+          ),
         ]),
       );
 
@@ -113,7 +118,21 @@ describe('PostgreSQL store across processes', () => {
       const outcome = (owner: string) => ({
         status: 'resolved' as const,
         resolvedAt: T0 + 3_000,
-        result: { source: 'demo' as const, photo: { id: owner, description: null, color: '#000000', blurHash: null, width: 1, height: 1, urls: { raw: '/', full: '/', regular: '/', small: '/', thumb: '/' }, link: '/', author: { name: owner, url: '/' }, downloadLocation: null } },
+        result: {
+          source: 'demo' as const,
+          photo: {
+            id: owner,
+            description: null,
+            color: '#000000',
+            blurHash: null,
+            width: 1,
+            height: 1,
+            urls: { raw: '/', full: '/', regular: '/', small: '/', thumb: '/' },
+            link: '/',
+            author: { name: owner, url: '/' },
+            downloadLocation: null,
+          },
+        },
       });
       const [fromA, fromB] = await Promise.all([
         Promise.all(claimedByA.map((job) => a!.settleJob(job.id, job.claimToken!, outcome('a')))),
@@ -138,7 +157,9 @@ describe('PostgreSQL store across processes', () => {
     await old.connect();
     try {
       await old.query(MIGRATIONS[0]!.sql);
-      await old.query(`CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
+      await old.query(
+        `CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`,
+      );
       await old.query(`INSERT INTO schema_migrations (version, name) VALUES (1, 'jobs and the change counter')`);
       await old.query(`
         INSERT INTO jobs (id, status, created_at, run_at, updated_seq, attempts, resolved_at, result)
@@ -165,7 +186,11 @@ describe('PostgreSQL store across processes', () => {
     };
     try {
       expect(await a!.countJobs()).toEqual({ pending: 7, running: 0, resolved: 3, failed: 0 });
-      await Promise.all(Array.from({ length: 40 }, (_, i) => (i % 2 ? a : b)!.createJob({ id: uuidv7(), createdAt: T0, runAt: T0 + i, idempotencyKey: i % 4 === 0 ? `k${i % 8}` : null })));
+      await Promise.all(
+        Array.from({ length: 40 }, (_, i) =>
+          (i % 2 ? a : b)!.createJob({ id: uuidv7(), createdAt: T0, runAt: T0 + i, idempotencyKey: i % 4 === 0 ? `k${i % 8}` : null }),
+        ),
+      );
       const claimed = await a!.claimDueJobs({ now: Date.now() + 60_000, limit: 30, leaseMs: 60_000, owner: 'a' });
       await a!.renewLease(claimed[0]!.id, claimed[0]!.claimToken!, Date.now() + 120_000);
       const failure = { status: 'failed' as const, resolvedAt: T0, error: { code: 'internal' as const, message: 'x' } };
@@ -202,7 +227,7 @@ describe('PostgreSQL store across processes', () => {
       await Promise.all(
         stores.flatMap((store, s) => [
           // Creates, half of them never due, so a skipped create would never be repaired by a later change.
-          ...Array.from({ length: 4 }, async (_, loop) => {
+          ...Array.from({ length: 4 }, async () => {
             for (let i = 0; i < 60; i++) {
               await store.createJob({ id: uuidv7(), createdAt: T0, runAt: i % 2 === 0 ? T0 : T0 + 3_600_000, idempotencyKey: null });
             }
@@ -234,11 +259,11 @@ describe('PostgreSQL store across processes', () => {
     const [a, b] = await Promise.all([openPostgresStore({ databaseUrl, logger }), openPostgresStore({ databaseUrl, logger })]);
     try {
       const heardByB: number[] = [];
-      b!.onCommit((seq) => heardByB.push(seq));
-      const { job } = await a!.createJob({ id: uuidv7(), createdAt: T0, runAt: T0, idempotencyKey: null });
+      b.onCommit((seq) => heardByB.push(seq));
+      const { job } = await a.createJob({ id: uuidv7(), createdAt: T0, runAt: T0, idempotencyKey: null });
       await expect.poll(() => heardByB.at(-1)).toBe(job.updatedSeq);
     } finally {
-      await Promise.all([a!.close(), b!.close()]);
+      await Promise.all([a.close(), b.close()]);
     }
   });
 
@@ -275,14 +300,16 @@ describe('PostgreSQL store across processes', () => {
     await admin.connect();
     try {
       const heardByB: number[] = [];
-      b!.onCommit((seq) => heardByB.push(seq));
-      await admin.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'simmer-listener' AND datname = current_database()`);
-      const { job } = await a!.createJob({ id: uuidv7(), createdAt: T0, runAt: T0, idempotencyKey: null });
+      b.onCommit((seq) => heardByB.push(seq));
+      await admin.query(
+        `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'simmer-listener' AND datname = current_database()`,
+      );
+      const { job } = await a.createJob({ id: uuidv7(), createdAt: T0, runAt: T0, idempotencyKey: null });
       await expect.poll(() => heardByB.at(-1), { timeout: 10_000 }).toBe(job.updatedSeq);
-      await expect.poll(() => b!.isReady(), { timeout: 10_000 }).toBe(true);
+      await expect.poll(() => b.isReady(), { timeout: 10_000 }).toBe(true);
     } finally {
       await admin.end();
-      await Promise.all([a!.close(), b!.close()]);
+      await Promise.all([a.close(), b.close()]);
     }
   });
 
@@ -298,7 +325,9 @@ describe('PostgreSQL store across processes', () => {
       try {
         await expect.poll(() => store.isReady(), { timeout: 10_000 }).toBe(false);
         await expect(store.getJob(before.id)).rejects.toBeInstanceOf(StoreUnavailableError);
-        await expect(store.createJob({ id: uuidv7(), createdAt: T0, runAt: T0, idempotencyKey: null })).rejects.toMatchObject({ statusCode: 503 });
+        await expect(store.createJob({ id: uuidv7(), createdAt: T0, runAt: T0, idempotencyKey: null })).rejects.toMatchObject({
+          statusCode: 503,
+        });
       } finally {
         await server.start();
       }

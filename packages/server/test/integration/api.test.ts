@@ -113,7 +113,12 @@ describe('jobs API (real server process)', () => {
       const response = await fetch(`${server.url}${path}`);
       expect(response.status).toBe(200);
       const csp = response.headers.get('content-security-policy') ?? '';
-      const directives = new Map(csp.split(';').map((d) => d.trim().split(/\s+/)).map(([name, ...values]) => [name, values]));
+      const directives = new Map(
+        csp
+          .split(';')
+          .map((d) => d.trim().split(/\s+/))
+          .map(([name, ...values]) => [name, values]),
+      );
       expect(directives.get('script-src')).toEqual(["'self'"]);
       expect(directives.get('default-src')).toEqual(["'self'"]);
       expect(directives.get('img-src')).toEqual(["'self'", 'data:', 'blob:', 'https://images.unsplash.com']);
@@ -130,7 +135,7 @@ describe('jobs API (real server process)', () => {
     // Swagger UI brings its own, looser policy for its own pages only.
     const docs = await fetch(`${server.url}/docs`);
     expect(docs.status).toBe(200);
-    expect(docs.headers.get('content-security-policy')).toContain('img-src \'self\' data: validator.swagger.io');
+    expect(docs.headers.get('content-security-policy')).toContain("img-src 'self' data: validator.swagger.io");
   });
 
   it('keeps jobs and idempotency keys across a graceful restart, and runs pending jobs at their original runAt', async () => {

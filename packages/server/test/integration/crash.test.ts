@@ -68,7 +68,9 @@ describe('crash safety (SIGKILL under load)', () => {
       await server.restart();
       const ids = [...result.acknowledged.values()];
       for (let i = 0; i < ids.length; i += 50) {
-        const statuses = await Promise.all(ids.slice(i, i + 50).map(async (id) => [id, (await fetch(`${server.url}/jobs/${id}`)).status] as const));
+        const statuses = await Promise.all(
+          ids.slice(i, i + 50).map(async (id) => [id, (await fetch(`${server.url}/jobs/${id}`)).status] as const),
+        );
         for (const [id, status] of statuses) expect(status, `acknowledged job ${id} (round ${round}) after restart`).toBe(200);
       }
     }

@@ -51,7 +51,9 @@ describe('live events (GET /events)', () => {
       );
       streams.push(...batch);
     }
-    await expect.poll(() => received.every((events) => events.some((event) => event.event === EVENT_READY)), { timeout: 20_000 }).toBe(true);
+    await expect
+      .poll(() => received.every((events) => events.some((event) => event.event === EVENT_READY)), { timeout: 20_000 })
+      .toBe(true);
     expect(streams.every((stream) => stream.headers['content-type']?.startsWith('text/event-stream'))).toBe(true);
     expect(streams[0]!.headers['x-accel-buffering']).toBe('no');
 
@@ -116,7 +118,9 @@ describe('live events (GET /events)', () => {
 
   it('tells a client to reload when it is too far behind to replay', async () => {
     // The replay limit is 5,000 changes; by now the store holds over 1,000, so ask with a tiny limit via a fresh server.
-    const small = await startServerProcess({ env: { JOB_DELAY_MIN_MS: '3600000', JOB_DELAY_MAX_MS: '3600000', EVENTS_REPLAY_LIMIT: '10' } });
+    const small = await startServerProcess({
+      env: { JOB_DELAY_MIN_MS: '3600000', JOB_DELAY_MAX_MS: '3600000', EVENTS_REPLAY_LIMIT: '10' },
+    });
     try {
       await createJobs(small, 11, 1);
       const stream = await connectSse(`${small.url}/events`, { lastEventId: '0' });

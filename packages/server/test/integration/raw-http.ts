@@ -18,7 +18,8 @@ export function sendRaw(url: string, bytes: string | Buffer, timeoutMs = 5_000):
       const text = Buffer.concat(chunks).toString('latin1');
       const [head = '', body = ''] = text.split('\r\n\r\n', 2);
       const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(head)?.[1] ?? 0);
-      if (status === 0) reject(new Error(`no HTTP answer to ${JSON.stringify(bytes.toString().slice(0, 80))}: ${JSON.stringify(text.slice(0, 200))}`));
+      if (status === 0)
+        reject(new Error(`no HTTP answer to ${JSON.stringify(bytes.toString().slice(0, 80))}: ${JSON.stringify(text.slice(0, 200))}`));
       else resolve({ status, head, body });
     };
     const timer = setTimeout(finish, timeoutMs);

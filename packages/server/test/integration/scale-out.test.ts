@@ -78,7 +78,11 @@ class EventFollower {
 async function createJob(apiUrl: string, key: string): Promise<Job> {
   for (let attempt = 0; ; attempt++) {
     try {
-      const res = await fetch(`${apiUrl}/jobs`, { method: 'POST', headers: { 'idempotency-key': key }, signal: AbortSignal.timeout(10_000) });
+      const res = await fetch(`${apiUrl}/jobs`, {
+        method: 'POST',
+        headers: { 'idempotency-key': key },
+        signal: AbortSignal.timeout(10_000),
+      });
       if (res.status === 202 || res.status === 200) return (await res.json()) as Job;
       if (res.status < 500) throw new Error(`POST /jobs answered ${res.status}: ${await res.text()}`);
     } catch (error) {
@@ -144,7 +148,7 @@ describe('scale-out on PostgreSQL', () => {
       if (result.status === 'fulfilled') (i < API_PROCESSES ? apis : workers).push(result.value);
     });
     const failed = started.find((result) => result.status === 'rejected');
-    if (failed) throw (failed as PromiseRejectedResult).reason;
+    if (failed) throw failed.reason;
   });
 
   afterAll(async () => {
@@ -183,7 +187,9 @@ describe('scale-out on PostgreSQL', () => {
     // The victim's claims must be taken again when their leases end.
     const victim = workers[0]!;
     const victimClaims = async () =>
-      (await query<{ id: string }>(`SELECT id FROM jobs WHERE status = 'running' AND claimed_by LIKE $1`, [`%:${victim.pid}`])).map((r) => r.id);
+      (await query<{ id: string }>(`SELECT id FROM jobs WHERE status = 'running' AND claimed_by LIKE $1`, [`%:${victim.pid}`])).map(
+        (r) => r.id,
+      );
     unsplash.setFaults({ rate: 1, kinds: ['stall'] });
     await expect.poll(async () => (await victimClaims()).length, { timeout: 30_000, interval: 50 }).toBeGreaterThanOrEqual(JOB_CONCURRENCY);
     victim.kill('SIGKILL');
@@ -193,13 +199,18 @@ describe('scale-out on PostgreSQL', () => {
     expect(orphaned.length).toBeGreaterThan(0);
 
     // Restart PostgreSQL while jobs are being created, claimed and settled.
-    await expect.poll(async () => Number((await query<{ n: string }>('SELECT count(*) AS n FROM jobs'))[0]!.n), { timeout: 30_000, interval: 50 }).toBeGreaterThan(JOBS * 0.6);
+    await expect
+      .poll(async () => Number((await query<{ n: string }>('SELECT count(*) AS n FROM jobs'))[0]!.n), { timeout: 30_000, interval: 50 })
+      .toBeGreaterThan(JOBS * 0.6);
     await postgres.restart({ mode: 'immediate' });
     const jobs = [...firstHalf, ...(await secondHalf)];
 
     // Every job resolves.
     await expect
-      .poll(async () => Number((await query<{ n: string }>(`SELECT count(*) AS n FROM jobs WHERE status = 'resolved'`))[0]!.n), { timeout: 90_000, interval: 250 })
+      .poll(async () => Number((await query<{ n: string }>(`SELECT count(*) AS n FROM jobs WHERE status = 'resolved'`))[0]!.n), {
+        timeout: 90_000,
+        interval: 250,
+      })
       .toBe(JOBS);
 
     // Exactly one job per idempotency key: retried creates created nothing twice.

@@ -70,7 +70,7 @@ async function createJobs(server: ServerProcess, count: number, clients = 64): P
 async function listAllJobs(server: ServerProcess): Promise<{ jobs: Job[]; bodies: string[] }> {
   const jobs: Job[] = [];
   const bodies: string[] = [];
-  for (let path: string | null = '/jobs?limit=1000'; path !== null; ) {
+  for (let path: string | null = '/jobs?limit=1000'; path !== null;) {
     const response: Response = await fetch(`${server.url}${path}`);
     expect(response.status).toBe(200);
     const body = await response.text();
@@ -83,9 +83,7 @@ async function listAllJobs(server: ServerProcess): Promise<{ jobs: Job[]; bodies
 
 /** Waits until every job the server holds is settled, `expected` of them in all. */
 async function settled(server: ServerProcess, expected: { resolved: number; failed: number }, timeout = 30_000): Promise<void> {
-  await expect
-    .poll(async () => (await stats(server)).counts, { timeout, interval: 100 })
-    .toEqual({ pending: 0, running: 0, ...expected });
+  await expect.poll(async () => (await stats(server)).counts, { timeout, interval: 100 }).toEqual({ pending: 0, running: 0, ...expected });
 }
 
 const randomCalls = (fake: FakeUnsplash) => fake.calls.filter((call) => call.path.startsWith('/photos/random'));
@@ -133,7 +131,9 @@ describe('Unsplash upstream (real server process, stand-in Unsplash)', () => {
     console.info(`upstream cost: 1000 jobs resolved in ${Math.round(elapsedMs)} ms for ${calls.length} calls to /photos/random`);
     expect(calls.length).toBeLessThanOrEqual(40);
     expect(calls.every((call) => call.outcome === 200 && call.path === '/photos/random?query=food&count=30')).toBe(true);
-    expect(calls.every((call) => call.headers.authorization === `Client-ID ${fake.accessKey}` && call.headers['accept-version'] === 'v1')).toBe(true);
+    expect(
+      calls.every((call) => call.headers.authorization === `Client-ID ${fake.accessKey}` && call.headers['accept-version'] === 'v1'),
+    ).toBe(true);
   });
 
   it('resolves 1,000 jobs while 40 % of calls fail in every way, wasting no photo and making a bounded number of calls', async () => {
@@ -158,7 +158,9 @@ describe('Unsplash upstream (real server process, stand-in Unsplash)', () => {
     const badJson = outcome('bad_response');
     const timedOut = outcome('timeout');
     const byOutcome = Object.fromEntries(
-      [...new Set(calls.map((call) => String(call.outcome)))].sort().map((o) => [o, calls.filter((call) => String(call.outcome) === o).length]),
+      [...new Set(calls.map((call) => String(call.outcome)))]
+        .sort()
+        .map((o) => [o, calls.filter((call) => String(call.outcome) === o).length]),
     );
     console.info(
       `upstream faults: 1000 jobs resolved in ${Math.round(elapsedMs)} ms; /photos/random calls: ${ok} successful of ${calls.length} ` +

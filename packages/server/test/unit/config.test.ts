@@ -40,7 +40,9 @@ describe('loadConfig', () => {
   });
 
   it('never echoes a database URL, which may hold a password', () => {
-    expect(() => loadConfig({ STORE: 'postgres', DATABASE_URL: 'postgres://u:secret@ho st/db' })).toThrow(/DATABASE_URL is not a valid URL/);
+    expect(() => loadConfig({ STORE: 'postgres', DATABASE_URL: 'postgres://u:secret@ho st/db' })).toThrow(
+      /DATABASE_URL is not a valid URL/,
+    );
     try {
       loadConfig({ STORE: 'postgres', DATABASE_URL: 'postgres://u:secret@ho st/db' });
     } catch (error) {

@@ -18,7 +18,7 @@ describe('pickDelayMs', () => {
 
   it('is uniform: each step gets about the same share', () => {
     let state = 42;
-    const random = () => ((state = (state * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
+    const random = () => (state = (state * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
     const counts = new Map<number, number>();
     for (let i = 0; i < 60_000; i++) {
       const delay = pickDelayMs(BRIEF, random);

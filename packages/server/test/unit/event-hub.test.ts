@@ -37,7 +37,13 @@ describe('EventHub', () => {
 
   beforeEach(async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'simmer-event-hub-'));
-    store = await FileStore.open({ dataDir, logger, onFatal: (error) => { throw error; } });
+    store = await FileStore.open({
+      dataDir,
+      logger,
+      onFatal: (error) => {
+        throw error;
+      },
+    });
   });
 
   afterEach(async () => {
@@ -53,7 +59,8 @@ describe('EventHub', () => {
     let failures = 1;
     const flaky: JobStore = Object.create(store, {
       changesSince: {
-        value: (after: number, limit: number) => (failures-- > 0 ? Promise.reject(new Error('connection lost')) : store.changesSince(after, limit)),
+        value: (after: number, limit: number) =>
+          failures-- > 0 ? Promise.reject(new Error('connection lost')) : store.changesSince(after, limit),
       },
     });
     hub = new EventHub({ store: flaky, logger, metrics: createMetrics() });

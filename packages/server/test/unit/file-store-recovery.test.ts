@@ -22,7 +22,14 @@ describe('file store recovery', () => {
       },
       ...options,
     });
-  const journalPath = async () => join(dataDir, (await readdir(dataDir)).filter((name) => name.startsWith('journal-')).sort().at(-1)!);
+  const journalPath = async () =>
+    join(
+      dataDir,
+      (await readdir(dataDir))
+        .filter((name) => name.startsWith('journal-'))
+        .sort()
+        .at(-1)!,
+    );
   const create = (store: FileStore, runAt = T0 + 5000) => store.createJob({ id: uuidv7(), createdAt: T0, runAt, idempotencyKey: null });
 
   beforeEach(async () => {

@@ -1,7 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { CorruptDataError, decodeRecordAt, encodeRecord, scanRecords } from '../../src/store/file/record-codec.js';
 
-const records = [{ t: 'a', n: 1 }, { t: 'b', text: 'ünïcödé ✓' }, { t: 'c', nested: { list: [1, 2, 3] } }];
+const records = [
+  { t: 'a', n: 1 },
+  { t: 'b', text: 'ünïcödé ✓' },
+  { t: 'c', nested: { list: [1, 2, 3] } },
+];
 const file = Buffer.concat(records.map((record) => encodeRecord(record)));
 
 describe('journal record framing', () => {
@@ -22,7 +26,10 @@ describe('journal record framing', () => {
 
   it('cuts off damage at the end (a torn write) but refuses damage with valid records after it', () => {
     const tornAtEnd = Buffer.concat([file, encodeRecord({ t: 'd' }).subarray(0, 9)]);
-    expect(scanRecords(tornAtEnd, 'f', { headerBytes: 0, tolerateTornTail: true })).toMatchObject({ validLength: file.length, tornBytes: 9 });
+    expect(scanRecords(tornAtEnd, 'f', { headerBytes: 0, tolerateTornTail: true })).toMatchObject({
+      validLength: file.length,
+      tornBytes: 9,
+    });
 
     const damagedMiddle = Buffer.from(file);
     const secondFrame = encodeRecord(records[0]).length;
@@ -31,6 +38,8 @@ describe('journal record framing', () => {
   });
 
   it('refuses any damage when a torn tail is impossible (a closed journal or a snapshot)', () => {
-    expect(() => scanRecords(file.subarray(0, file.length - 1), 'snapshot', { headerBytes: 0, tolerateTornTail: false })).toThrow(CorruptDataError);
+    expect(() => scanRecords(file.subarray(0, file.length - 1), 'snapshot', { headerBytes: 0, tolerateTornTail: false })).toThrow(
+      CorruptDataError,
+    );
   });
 });

@@ -50,7 +50,13 @@ describe('Scheduler', () => {
 
   beforeEach(async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'simmer-scheduler-'));
-    store = await FileStore.open({ dataDir, logger, onFatal: (error) => { throw error; } });
+    store = await FileStore.open({
+      dataDir,
+      logger,
+      onFatal: (error) => {
+        throw error;
+      },
+    });
   });
 
   afterEach(async () => {

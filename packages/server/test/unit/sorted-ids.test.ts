@@ -7,7 +7,10 @@ describe('SortedIds', () => {
     const next = seededRandom(42);
     const ids = new SortedIds();
     const model = new Set<string>();
-    const id = () => Math.floor(next() * 6_000).toString(36).padStart(4, '0');
+    const id = () =>
+      Math.floor(next() * 6_000)
+        .toString(36)
+        .padStart(4, '0');
     for (let step = 0; step < 20_000; step++) {
       const value = id();
       if (next() < 0.65) {

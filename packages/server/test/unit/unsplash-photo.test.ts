@@ -51,7 +51,16 @@ describe('mapUnsplashPhoto', () => {
   });
 
   it('returns null, never throws, for photos missing what the page needs', () => {
-    for (const broken of [null, 'x', [], {}, { ...raw, id: 7 }, { ...raw, width: -1 }, { ...raw, urls: { ...raw.urls, small: 'javascript:alert(1)' } }, { ...raw, user: { name: 'A' } }]) {
+    for (const broken of [
+      null,
+      'x',
+      [],
+      {},
+      { ...raw, id: 7 },
+      { ...raw, width: -1 },
+      { ...raw, urls: { ...raw.urls, small: 'javascript:alert(1)' } },
+      { ...raw, user: { name: 'A' } },
+    ]) {
       expect(mapUnsplashPhoto(broken)).toBeNull();
     }
   });

@@ -280,7 +280,13 @@ describe('Unsplash source: malformed answers', () => {
     blur_hash: 'LHLnVT}ooc=v}ps-j@oKocj@a|fQ',
     description: null,
     alt_description: 'a bowl of soup',
-    urls: { raw: 'https://i.test/a', full: 'https://i.test/b', regular: 'https://i.test/c', small: 'https://i.test/d', thumb: 'https://i.test/e' },
+    urls: {
+      raw: 'https://i.test/a',
+      full: 'https://i.test/b',
+      regular: 'https://i.test/c',
+      small: 'https://i.test/d',
+      thumb: 'https://i.test/e',
+    },
     links: { html: 'https://unsplash.com/photos/abc123', download_location: 'https://api.unsplash.com/photos/abc123/download?ixid=x' },
     user: { name: 'Ann Cook', links: { html: 'https://unsplash.com/@ann' } },
   };

@@ -85,10 +85,7 @@ describe('fault proxy', () => {
   it('keeps bytes in order under jitter and backpressure', async () => {
     const p = await start({ delayMs: [0, 5] });
     const upload = randomBytes(4 * 1024 * 1024);
-    const [echoed, big] = await Promise.all([
-      request(p.url, { method: 'POST', body: upload }),
-      request(p.url, { path: '/big' }),
-    ]);
+    const [echoed, big] = await Promise.all([request(p.url, { method: 'POST', body: upload }), request(p.url, { path: '/big' })]);
     expect(sha(echoed.body)).toBe(sha(upload));
     expect(sha(big.body)).toBe(sha(bigBody));
   });
@@ -125,7 +122,10 @@ describe('fault proxy', () => {
     pending.catch(() => {});
     // Absence of an answer can only be shown by waiting a bounded while.
     const outcome = await Promise.race([
-      pending.then(() => 'answered', () => 'failed'),
+      pending.then(
+        () => 'answered',
+        () => 'failed',
+      ),
       new Promise((resolve) => setTimeout(() => resolve('stalled'), 300)),
     ]);
     expect(outcome).toBe('stalled');
@@ -145,10 +145,17 @@ describe('fault proxy', () => {
 
   it('draws the same fates for the same seed', async () => {
     const outcomes = async (seed: number): Promise<string> => {
-      const p = await startFaultProxy({ target: { host: '127.0.0.1', port: targetPort }, faults: { resetRate: 0.5, faultWindowBytes: 1 }, seed });
+      const p = await startFaultProxy({
+        target: { host: '127.0.0.1', port: targetPort },
+        faults: { resetRate: 0.5, faultWindowBytes: 1 },
+        seed,
+      });
       let pattern = '';
       for (let i = 0; i < 24; i += 1) {
-        pattern += await request(p.url).then(() => 'o', () => 'x');
+        pattern += await request(p.url).then(
+          () => 'o',
+          () => 'x',
+        );
       }
       await p.close();
       return pattern;
@@ -176,6 +183,8 @@ describe('fault proxy', () => {
   });
 
   it('rejects rates that add up to more than one', async () => {
-    await expect(startFaultProxy({ target: { host: '127.0.0.1', port: targetPort }, faults: { resetRate: 0.6, cutRate: 0.6 } })).rejects.toThrow(RangeError);
+    await expect(
+      startFaultProxy({ target: { host: '127.0.0.1', port: targetPort }, faults: { resetRate: 0.6, cutRate: 0.6 } }),
+    ).rejects.toThrow(RangeError);
   });
 });

@@ -116,7 +116,10 @@ describe('Outbox', () => {
 
   it('sends what an earlier page load left behind', async () => {
     const storage = new MemoryStorage();
-    storage.setItem('simmer.outbox.v1', JSON.stringify([{ key: 'from-before', createdAt: '2026-01-01T00:00:00Z', attempts: 2, lastError: 'x' }]));
+    storage.setItem(
+      'simmer.outbox.v1',
+      JSON.stringify([{ key: 'from-before', createdAt: '2026-01-01T00:00:00Z', attempts: 2, lastError: 'x' }]),
+    );
     const { outbox, sent } = setup(async () => ({ kind: 'sent', value: 'job' }), storage);
     expect(outbox.getSnapshot().entries).toHaveLength(1);
     outbox.start();

@@ -3,16 +3,7 @@ import { mkdir, readFile, readdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { JobStatus } from '@simmer/contracts';
 import type { Logger } from 'pino';
-import type {
-  Changes,
-  ClaimOptions,
-  CreateOutcome,
-  JobStore,
-  ListJobsOptions,
-  NewJob,
-  Outcome,
-  StoredJob,
-} from '../job-store.js';
+import type { Changes, ClaimOptions, CreateOutcome, JobStore, ListJobsOptions, NewJob, Outcome, StoredJob } from '../job-store.js';
 import { lockDataDir } from './data-dir-lock.js';
 import { applyRecord, isJournalRecord, type JournalRecord } from './journal-records.js';
 import { FILE_HEADER_BYTES, JournalWriter, checkFileHeader, type SyncFile } from './journal-writer.js';
@@ -113,7 +104,14 @@ export class FileStore implements JobStore {
       if (inFlight) return { job: (await inFlight).job, created: false };
     }
     if (this.table.get(input.id)) throw new Error(`job id ${input.id} already exists`);
-    const record: JournalRecord = { t: 'create', seq: ++this.allocatedSeq, id: input.id, createdAt: input.createdAt, runAt: input.runAt, key };
+    const record: JournalRecord = {
+      t: 'create',
+      seq: ++this.allocatedSeq,
+      id: input.id,
+      createdAt: input.createdAt,
+      runAt: input.runAt,
+      key,
+    };
     const outcome = this.commit([record]).then(([job]) => ({ job: job!, created: true }));
     if (key !== null) {
       this.creatingKeys.set(key, outcome);
@@ -145,7 +143,14 @@ export class FileStore implements JobStore {
     if (due.length === 0) return [];
     const records: JournalRecord[] = due.map((job) => {
       this.busy.add(job.id);
-      return { t: 'claim', seq: ++this.allocatedSeq, id: job.id, token: randomUUID(), leaseUntil: now + leaseMs, attempts: job.attempts + 1 };
+      return {
+        t: 'claim',
+        seq: ++this.allocatedSeq,
+        id: job.id,
+        token: randomUUID(),
+        leaseUntil: now + leaseMs,
+        attempts: job.attempts + 1,
+      };
     });
     const applied = await this.commit(records);
     return applied.filter((job): job is StoredJob => job !== undefined);
@@ -356,7 +361,7 @@ async function recover(options: FileStoreOptions): Promise<{
     const scan = scanRecords(buffer, path, { headerBytes: FILE_HEADER_BYTES, tolerateTornTail: isLast });
     for (const record of scan.records) {
       if (!isJournalRecord(record)) throw new CorruptDataError(path, -1, `unknown record ${JSON.stringify(record).slice(0, 80)}`);
-      applyRecord(table, record as JournalRecord);
+      applyRecord(table, record);
     }
     journalRecords += scan.records.length;
     if (isLast) {

@@ -29,7 +29,13 @@ export class Batcher<Input, Output> {
       const batch = this.queue.splice(0, this.maxBatch);
       try {
         const outputs = await this.send(batch.map((call) => call.input));
-        batch.forEach((call, i) => void Promise.resolve(outputs[i]!).then(call.resolve, call.reject));
+        batch.forEach(
+          (call, i) =>
+            void Promise.resolve(outputs[i]!).then(
+              (output) => call.resolve(output),
+              (error: unknown) => call.reject(error),
+            ),
+        );
       } catch (error) {
         for (const call of batch) call.reject(error);
       }

@@ -32,16 +32,7 @@
 import pg from 'pg';
 import type { Logger } from 'pino';
 import type { JobStatus } from '@simmer/contracts';
-import type {
-  Changes,
-  ClaimOptions,
-  CreateOutcome,
-  JobStore,
-  ListJobsOptions,
-  NewJob,
-  Outcome,
-  StoredJob,
-} from '../job-store.js';
+import type { Changes, ClaimOptions, CreateOutcome, JobStore, ListJobsOptions, NewJob, Outcome, StoredJob } from '../job-store.js';
 import { Batcher } from './batcher.js';
 import { CHANGES_CHANNEL, ChangeListener } from './change-listener.js';
 import { jobColumns, toStoredJob, toTimestamp, type JobRow } from './job-row.js';
@@ -226,7 +217,11 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
 async function migrateWithRetry(options: PostgresStoreOptions, logger: Logger): Promise<void> {
   const deadline = Date.now() + (options.connectTimeoutMs ?? 30_000);
   for (let attempt = 1; ; attempt++) {
-    const client = new pg.Client({ connectionString: options.databaseUrl, application_name: 'simmer-migrate', connectionTimeoutMillis: 5_000 });
+    const client = new pg.Client({
+      connectionString: options.databaseUrl,
+      application_name: 'simmer-migrate',
+      connectionTimeoutMillis: 5_000,
+    });
     client.on('error', () => undefined); // reported through the rejected query instead
     try {
       await client.connect();
@@ -334,9 +329,7 @@ class PostgresJobStore implements JobStore {
       return stored ? Promise.resolve({ job: stored, created: true }) : this.createOne(job);
     });
     let next = 0;
-    return leaderOf.map((leader) =>
-      leader === -1 ? outcomes[next++]! : outcomes[leader]!.then(({ job }) => ({ job, created: false })),
-    );
+    return leaderOf.map((leader) => (leader === -1 ? outcomes[next++]! : outcomes[leader]!.then(({ job }) => ({ job, created: false }))));
   }
 
   /** One create on its own, looking up the job that holds its key when that key is taken. */

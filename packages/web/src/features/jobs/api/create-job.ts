@@ -23,7 +23,10 @@ export async function sendCreateJob(entry: OutboxEntry): Promise<SendOutcome<Job
   try {
     return { kind: 'sent', value: await createJob(entry.key) };
   } catch (error) {
-    const retry = isTransient(error) || (error instanceof ApiError && error.status === 409) || (error instanceof DOMException && error.name === 'TimeoutError');
+    const retry =
+      isTransient(error) ||
+      (error instanceof ApiError && error.status === 409) ||
+      (error instanceof DOMException && error.name === 'TimeoutError');
     return retry ? { kind: 'retry', error } : { kind: 'rejected', error };
   }
 }

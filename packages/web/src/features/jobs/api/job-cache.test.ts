@@ -4,7 +4,15 @@ import { applyJobChanges, furtherAlong, type JobsPages } from './job-cache';
 
 function job(n: number, status: JobStatus = 'pending'): Job {
   const id = `0193d9a4-0000-7000-8000-${String(n).padStart(12, '0')}`;
-  return { id, status, createdAt: '2026-01-01T00:00:00.000Z', runAt: '2026-01-01T00:01:00.000Z', resolvedAt: null, result: null, error: null };
+  return {
+    id,
+    status,
+    createdAt: '2026-01-01T00:00:00.000Z',
+    runAt: '2026-01-01T00:01:00.000Z',
+    resolvedAt: null,
+    result: null,
+    error: null,
+  };
 }
 
 function pages(...groups: [number[], string | null][]): JobsPages {
@@ -31,7 +39,10 @@ describe('applyJobChanges', () => {
 
   it('inserts a job at its place inside the loaded range', () => {
     const next = applyJobChanges(pages([[9, 7], 'c'], [[5, 3], 'd']), [job(4, 'resolved')], 'resolved');
-    expect(ids(next)).toEqual([[9, 7], [5, 4, 3]]);
+    expect(ids(next)).toEqual([
+      [9, 7],
+      [5, 4, 3],
+    ]);
   });
 
   it('leaves a job older than everything loaded for the page that will bring it', () => {

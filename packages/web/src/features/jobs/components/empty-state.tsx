@@ -26,7 +26,8 @@ export function EmptyState({ filter, onShowAll }: { filter: Filter; onShowAll: (
         Nothing is simmering yet
       </h2>
       <p className="empty__text">
-        Press <strong>New job</strong>. Each job waits a little while (a few seconds to five minutes), then serves a food photo right here, live.
+        Press <strong>New job</strong>. Each job waits a little while (a few seconds to five minutes), then serves a food photo right here,
+        live.
       </p>
       <NewJobButton />
     </section>

@@ -39,7 +39,9 @@ export function JobBoard() {
   }, [filter, outbox.entries, list.data]);
 
   const counts = stats.data?.counts;
-  const total = counts ? (filter ? counts[filter] : counts.pending + counts.running + counts.resolved + counts.failed) + outbox.entries.length : -1;
+  const total = counts
+    ? (filter ? counts[filter] : counts.pending + counts.running + counts.resolved + counts.failed) + outbox.entries.length
+    : -1;
 
   const { hasNextPage, isFetchingNextPage, fetchNextPage } = list;
   const loadMore = useCallback(() => {
@@ -104,13 +106,17 @@ export function JobBoard() {
             <h2 id="error-title" className="empty__title">
               Can't reach the kitchen
             </h2>
-            <p className="empty__text">The server did not answer. Jobs show up here as soon as it does; new jobs you create meanwhile wait on this device.</p>
+            <p className="empty__text">
+              The server did not answer. Jobs show up here as soon as it does; new jobs you create meanwhile wait on this device.
+            </p>
             <button type="button" className="button button--ghost" onClick={() => void refetch()}>
               Try again
             </button>
           </section>
         )}
-        {!loading && !failedToLoad && items.length === 0 && list.isSuccess && <EmptyState filter={filter} onShowAll={() => setFilter(null)} />}
+        {!loading && !failedToLoad && items.length === 0 && list.isSuccess && (
+          <EmptyState filter={filter} onShowAll={() => setFilter(null)} />
+        )}
         {items.length > 0 && (
           <JobGrid
             items={items}

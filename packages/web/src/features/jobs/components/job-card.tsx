@@ -23,7 +23,14 @@ export const JobCard = memo(function JobCard({ job, mine, width, position, setSi
   const titleId = `job-${job.id}`;
   const color = job.result?.photo.color ?? undefined;
   return (
-    <article className={`card card--${job.status}`} aria-labelledby={titleId} aria-posinset={position} aria-setsize={setSize} data-job-id={job.id} data-status={job.status}>
+    <article
+      className={`card card--${job.status}`}
+      aria-labelledby={titleId}
+      aria-posinset={position}
+      aria-setsize={setSize}
+      data-job-id={job.id}
+      data-status={job.status}
+    >
       <div className="card__media" style={color ? { backgroundColor: color } : undefined}>
         {job.status === 'pending' && <PendingMedia job={job} />}
         {job.status === 'running' && <RunningMedia />}
@@ -61,7 +68,8 @@ function caption(job: Job): string {
 
 function CardMeta({ job }: { job: Job }) {
   if (job.status === 'resolved' && job.result) return <PhotoCredit result={job.result} className="card__meta" compact />;
-  if (job.status === 'failed') return <p className="card__meta">{job.resolvedAt ? `Gave up at ${formatClock(job.resolvedAt)}` : 'Gave up'}</p>;
+  if (job.status === 'failed')
+    return <p className="card__meta">{job.resolvedAt ? `Gave up at ${formatClock(job.resolvedAt)}` : 'Gave up'}</p>;
   if (job.status === 'running') return <p className="card__meta">Due at {formatClock(job.runAt)}</p>;
   return <CreatedAgo job={job} />;
 }
@@ -212,13 +220,25 @@ export function explainError(error: JobError | null): { reason: string; hint: st
   if (!error) return { reason: 'The job failed without a reason.', hint: null };
   const text = `${error.code} ${error.message}`.toLowerCase();
   let hint: string | null = null;
-  if (/unauthori[sz]ed|\b401\b|access.?key|oauth/.test(text)) hint = 'Check the server\'s UNSPLASH_ACCESS_KEY.';
-  else if (/rate.?limit|quota|\b429\b/.test(text)) hint = 'Unsplash\'s hourly quota ran out; new jobs wait for it.';
+  if (/unauthori[sz]ed|\b401\b|access.?key|oauth/.test(text)) hint = "Check the server's UNSPLASH_ACCESS_KEY.";
+  else if (/rate.?limit|quota|\b429\b/.test(text)) hint = "Unsplash's hourly quota ran out; new jobs wait for it.";
   else if (/timeout|timed.?out|unreachable|network/.test(text)) hint = 'Unsplash could not be reached in time.';
   return { reason: error.message || error.code, hint };
 }
 
-export function QueuedCard({ entry, sending, online, position, setSize }: { entry: OutboxEntry; sending: boolean; online: boolean; position: number; setSize: number }) {
+export function QueuedCard({
+  entry,
+  sending,
+  online,
+  position,
+  setSize,
+}: {
+  entry: OutboxEntry;
+  sending: boolean;
+  online: boolean;
+  position: number;
+  setSize: number;
+}) {
   const label = sending ? 'Sending' : 'Queued';
   const detail = !online
     ? 'Offline: saved on this device, it will be sent when you are back online.'
@@ -228,7 +248,13 @@ export function QueuedCard({ entry, sending, online, position, setSize }: { entr
         ? `Could not reach the server (${entry.attempts} ${entry.attempts === 1 ? 'try' : 'tries'}); trying again shortly.`
         : 'Waiting to be sent.';
   return (
-    <article className="card card--queued" aria-label={`${label} job`} aria-posinset={position} aria-setsize={setSize} data-outbox-key={entry.key}>
+    <article
+      className="card card--queued"
+      aria-label={`${label} job`}
+      aria-posinset={position}
+      aria-setsize={setSize}
+      data-outbox-key={entry.key}
+    >
       <div className="card__media">
         <div className="queued">
           <svg viewBox="0 0 24 24" className="queued__icon" aria-hidden="true">

@@ -74,7 +74,14 @@ export function JobGrid({ items, sendingKey, online, hasMore, loadingMore, onLoa
   }, [hasMore, loadingMore, lastRow, rowCount, onLoadMore]);
 
   return (
-    <div ref={ref} className="grid" role="feed" aria-label="Jobs, newest first" aria-busy={loadingMore} style={{ height: virtualizer.getTotalSize() }}>
+    <div
+      ref={ref}
+      className="grid"
+      role="feed"
+      aria-label="Jobs, newest first"
+      aria-busy={loadingMore}
+      style={{ height: virtualizer.getTotalSize() }}
+    >
       {rows.map((row) => (
         <div
           key={row.key}
@@ -88,9 +95,24 @@ export function JobGrid({ items, sendingKey, online, hasMore, loadingMore, onLoa
           {items.slice(row.index * columns, row.index * columns + columns).map((item, i) => {
             const position = row.index * columns + i + 1;
             return item.kind === 'queued' ? (
-              <QueuedCard key={item.entry.key} entry={item.entry} sending={item.entry.key === sendingKey} online={online} position={position} setSize={total} />
+              <QueuedCard
+                key={item.entry.key}
+                entry={item.entry}
+                sending={item.entry.key === sendingKey}
+                online={online}
+                position={position}
+                setSize={total}
+              />
             ) : (
-              <JobCard key={item.job.id} job={item.job} mine={myJobs.has(item.job.id)} width={cardWidth} position={position} setSize={total} onOpen={onOpen} />
+              <JobCard
+                key={item.job.id}
+                job={item.job}
+                mine={myJobs.has(item.job.id)}
+                width={cardWidth}
+                position={position}
+                setSize={total}
+                onOpen={onOpen}
+              />
             );
           })}
         </div>

@@ -36,7 +36,9 @@ export function PhotoDialog({ job, onClose }: { job: Job | null; onClose: () => 
       if (result?.source === 'demo' && error instanceof ApiError && (error.status === 404 || error.status === 409)) {
         url = photo.urls.full;
       } else {
-        setMessage(error instanceof ApiError ? `Download failed: ${error.message}` : 'Download failed: the server could not be reached. Try again.');
+        setMessage(
+          error instanceof ApiError ? `Download failed: ${error.message}` : 'Download failed: the server could not be reached. Try again.',
+        );
         return;
       }
     }
@@ -52,7 +54,13 @@ export function PhotoDialog({ job, onClose }: { job: Job | null; onClose: () => 
   }
 
   return (
-    <dialog ref={ref} className="dialog" aria-labelledby="photo-dialog-title" onClose={onClose} onClick={(e) => e.target === ref.current && onClose()}>
+    <dialog
+      ref={ref}
+      className="dialog"
+      aria-labelledby="photo-dialog-title"
+      onClose={onClose}
+      onClick={(e) => e.target === ref.current && onClose()}
+    >
       {job && photo && result && (
         <div className="dialog__content">
           <div className="dialog__media" style={photo.color ? { backgroundColor: photo.color } : undefined}>

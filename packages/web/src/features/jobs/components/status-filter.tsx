@@ -11,7 +11,15 @@ const OPTIONS: { value: Filter; label: string }[] = [
 ];
 
 /** The filter by status, which also shows the count of each (from /stats). */
-export function StatusFilter({ value, counts, onChange }: { value: Filter; counts: JobCounts | undefined; onChange: (filter: Filter) => void }) {
+export function StatusFilter({
+  value,
+  counts,
+  onChange,
+}: {
+  value: Filter;
+  counts: JobCounts | undefined;
+  onChange: (filter: Filter) => void;
+}) {
   const total = counts ? counts.pending + counts.running + counts.resolved + counts.failed : undefined;
   return (
     <div className="filter" role="group" aria-label="Show jobs by status">

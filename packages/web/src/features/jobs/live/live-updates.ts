@@ -1,5 +1,12 @@
 import { onlineManager, type QueryClient } from '@tanstack/react-query';
-import type { EVENT_JOB as EventJob, EVENT_READY as EventReady, EVENT_RESET as EventReset, Job, ResetEvent, Stats } from '@simmer/contracts';
+import type {
+  EVENT_JOB as EventJob,
+  EVENT_READY as EventReady,
+  EVENT_RESET as EventReset,
+  Job,
+  ResetEvent,
+  Stats,
+} from '@simmer/contracts';
 import { EventStream, type StreamState } from '../../../lib/event-stream';
 import { announce } from '../../../lib/announcer';
 import { applyJobChanges, type JobsPages } from '../api/job-cache';
@@ -78,7 +85,11 @@ export class LiveUpdates {
         announce(online ? 'Back online.' : 'You are offline. New jobs wait on this device and are sent when the connection returns.');
       }),
       this.queryClient.getQueryCache().subscribe((event) => {
-        if (event.type === 'updated' && event.action.type === 'success' && event.query.queryKey[0] === statsKey[0]) {
+        if (
+          event.type === 'updated' &&
+          event.action.type === 'success' &&
+          (event.query.queryKey as readonly unknown[])[0] === statsKey[0]
+        ) {
           this.onStats(event.query.state.data as Stats);
         }
       }),
