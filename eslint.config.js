@@ -64,7 +64,9 @@ export default tseslint.config(
     },
     settings: {
       // Resolves `./x.js` to `./x.ts`, as TypeScript does, so zones and cycles see every import.
-      'import-x/resolver-next': [createTypeScriptImportResolver({ project: ['packages/*/tsconfig.json', 'tsconfig.test.json'], noWarnOnMultipleProjects: true })],
+      'import-x/resolver-next': [
+        createTypeScriptImportResolver({ project: ['packages/*/tsconfig.json', 'tsconfig.test.json'], noWarnOnMultipleProjects: true }),
+      ],
     },
     rules: {
       'import-x/no-cycle': ['error', { ignoreExternal: true }],

@@ -1,5 +1,6 @@
 /** The only reader of process.env: every setting, its default and its validation. */
 
+import { isIP } from 'node:net';
 import type { StoreKind } from './store/job-store.js';
 
 export type Role = 'all' | 'api' | 'worker';
@@ -37,6 +38,30 @@ export interface Config {
   logLevel: LogLevel;
   /** Directory of the built web page; null serves no page. */
   webRoot: string | null;
+
+  // Limits and bounds (docs/design.md, "Limits and bounds").
+  /** Whose X-Forwarded-For is believed, as Fastify's `trustProxy` takes it; false: the socket's address is the client. */
+  trustProxy: boolean | number | string[];
+  /** POST /jobs per client address per minute; 0: no limit. */
+  rateLimitCreates: number;
+  /** POST /jobs/{id}/download per client address per minute; 0: no limit. */
+  rateLimitDownloads: number;
+  /** Jobs pending or running; past it, creates get 503. */
+  maxPendingJobs: number;
+  /** Open /events streams in this process; past it, 503. */
+  eventsMaxStreams: number;
+  /** Open /events streams per client address; past it, 429. */
+  eventsMaxStreamsPerClient: number;
+  /** Settled jobs resolved longer ago than this are removed; 0 keeps them forever. */
+  jobRetentionMs: number;
+  /** After this an idempotency key no longer returns its job (the job stays). */
+  idempotencyKeyTtlMs: number;
+  /** Below this much free space on DATA_DIR, creates get 503 (file store). */
+  dataDirMinFreeBytes: number;
+  /** When set, /metrics needs `Authorization: Bearer <token>`; otherwise it answers loopback clients only. */
+  metricsToken: string | null;
+  /** Other origins whose pages may make state-changing requests (e.g. https://example.com). */
+  allowedOrigins: string[];
 }
 
 export class ConfigError extends Error {
@@ -121,6 +146,18 @@ export function loadConfig(env: Env, defaults: { webRoot?: string | null } = {})
   const logLevel = oneOf<LogLevel>('LOG_LEVEL', 'info', LOG_LEVELS);
   const webRoot = env.WEB_ROOT === undefined ? (defaults.webRoot ?? null) : env.WEB_ROOT || null;
 
+  const trustProxy = parseTrustProxy(env.TRUST_PROXY, problems);
+  const rateLimitCreates = integer('RATE_LIMIT_CREATES', 600, 0, 1_000_000_000);
+  const rateLimitDownloads = integer('RATE_LIMIT_DOWNLOADS', 30, 0, 1_000_000_000);
+  const maxPendingJobs = integer('MAX_PENDING_JOBS', 1_000_000, 1, 1_000_000_000);
+  const eventsMaxStreams = integer('EVENTS_MAX_STREAMS', 10_000, 1, 1_000_000);
+  const eventsMaxStreamsPerClient = integer('EVENTS_MAX_STREAMS_PER_CLIENT', 20, 1, 1_000_000);
+  const jobRetentionMs = integer('JOB_RETENTION_MS', 30 * DAY_MS, 0, 100 * 365 * DAY_MS);
+  const idempotencyKeyTtlMs = integer('IDEMPOTENCY_KEY_TTL_MS', DAY_MS, 1_000, 100 * 365 * DAY_MS);
+  const dataDirMinFreeBytes = integer('DATA_DIR_MIN_FREE_BYTES', 128 * 1024 * 1024, 0, Number.MAX_SAFE_INTEGER);
+  const metricsToken = env.METRICS_TOKEN?.trim() || null;
+  const allowedOrigins = parseOrigins(env.ALLOWED_ORIGINS, problems);
+
   if (jobDelayMinMs > jobDelayMaxMs) {
     problems.push(`JOB_DELAY_MIN_MS (${jobDelayMinMs}) must not exceed JOB_DELAY_MAX_MS (${jobDelayMaxMs})`);
   }
@@ -160,5 +197,64 @@ export function loadConfig(env: Env, defaults: { webRoot?: string | null } = {})
     eventsHeartbeatMs,
     logLevel,
     webRoot,
+    trustProxy,
+    rateLimitCreates,
+    rateLimitDownloads,
+    maxPendingJobs,
+    eventsMaxStreams,
+    eventsMaxStreamsPerClient,
+    jobRetentionMs,
+    idempotencyKeyTtlMs,
+    dataDirMinFreeBytes,
+    metricsToken,
+    allowedOrigins,
   });
+}
+
+const DAY_MS = 24 * 3600_000;
+
+/** `true`/`false`, a hop count, or comma-separated addresses and CIDR ranges (Fastify's `trustProxy`). */
+function parseTrustProxy(raw: string | undefined, problems: string[]): boolean | number | string[] {
+  const value = raw?.trim() ?? '';
+  if (value === '' || value === 'false') return false;
+  if (value === 'true') return true;
+  if (/^\d+$/.test(value)) return Number(value);
+  const entries = value.split(',').map((entry) => entry.trim());
+  const bad = entries.filter((entry) => !isAddressOrRange(entry));
+  if (bad.length > 0) {
+    problems.push(
+      `TRUST_PROXY has ${bad.map((entry) => JSON.stringify(entry)).join(', ')}: use true, a hop count, or addresses and CIDR ranges`,
+    );
+    return false;
+  }
+  return entries;
+}
+
+function isAddressOrRange(entry: string): boolean {
+  const [address = '', bits, ...rest] = entry.split('/');
+  const version = isIP(address);
+  if (version === 0 || rest.length > 0) return false;
+  if (bits === undefined) return true;
+  return /^\d{1,3}$/.test(bits) && Number(bits) <= (version === 4 ? 32 : 128);
+}
+
+/** Comma-separated origins (scheme://host[:port]), as browsers send them in `Origin`. */
+function parseOrigins(raw: string | undefined, problems: string[]): string[] {
+  const entries = (raw ?? '')
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== '');
+  const origins: string[] = [];
+  for (const entry of entries) {
+    let origin: string | null = null;
+    try {
+      const url = new URL(entry);
+      if ((url.protocol === 'http:' || url.protocol === 'https:') && url.origin === entry.replace(/\/$/, '')) origin = url.origin;
+    } catch {
+      // reported below
+    }
+    if (origin === null) problems.push(`ALLOWED_ORIGINS has ${JSON.stringify(entry)}: an origin is scheme://host[:port], nothing more`);
+    else origins.push(origin);
+  }
+  return origins;
 }

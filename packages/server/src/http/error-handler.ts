@@ -1,4 +1,5 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
+import { StoreClosedError, StoreError, StoreFullError, StoreOverloadedError, StoreUnavailableError } from '../store/store-errors.js';
 import { sendProblem } from './problem.js';
 
 /** Clear words for the fields whose schema is a pattern, in place of the pattern itself. */
@@ -24,6 +25,14 @@ function validationDetail(error: FastifyError): string {
   return `${where}${field ? `/${field}` : ''} ${first.message ?? 'is invalid'}`;
 }
 
+function storeErrorDetail(error: StoreError): string {
+  if (error instanceof StoreFullError) return 'The server is short of disk space and takes no new jobs for now; existing jobs go on.';
+  if (error instanceof StoreOverloadedError) return 'The job store is busy; try again shortly.';
+  if (error instanceof StoreClosedError) return 'The server is shutting down; try again shortly.';
+  if (error instanceof StoreUnavailableError) return 'The job store is unavailable right now; try again shortly.';
+  return 'The job store cannot serve this request right now; try again shortly.';
+}
+
 /**
  * Every error becomes a problem document. 4xx details say what was wrong; 5xx details never
  * leak internals (they are logged instead).
@@ -31,12 +40,17 @@ function validationDetail(error: FastifyError): string {
 export function registerErrorHandlers(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     if (error.validation) return sendProblem(reply, 400, validationDetail(error));
+    if (error instanceof StoreError) {
+      request.log.warn({ err: error }, 'the job store refused a request');
+      reply.header('Retry-After', String(Math.ceil(error.retryAfterMs / 1000)));
+      return sendProblem(reply, 503, storeErrorDetail(error));
+    }
     const status = error.statusCode ?? 500;
     if (status >= 500) {
       if (status === 503) {
-        request.log.warn({ err: error }, 'service unavailable');
+        // Fastify's own 503 (return503OnClosing): the server is shutting down.
         reply.header('Retry-After', '2');
-        return sendProblem(reply, 503, 'The job store is unavailable right now; try again shortly.');
+        return sendProblem(reply, 503, 'The server is shutting down; try again shortly.');
       }
       request.log.error({ err: error }, 'request failed');
       return sendProblem(reply, 500, 'Something went wrong on our side; the request may be retried.');

@@ -1,8 +1,8 @@
 import type { ServerResponse } from 'node:http';
-import { EVENT_JOB, EVENT_READY, EVENT_RESET } from '@simmer/contracts';
+import { EVENT_JOB, EVENT_READY, EVENT_REMOVED, EVENT_RESET } from '@simmer/contracts';
 import type { Logger } from 'pino';
 import type { Metrics } from '../metrics.js';
-import type { JobStore, StoredJob } from '../store/job-store.js';
+import type { Change, JobStore } from '../store/job-store.js';
 import { toJobView } from './job-view.js';
 
 export interface EventHubOptions {
@@ -34,9 +34,12 @@ const PUMP_RETRY_MS = 1_000;
 
 const joinFrames = (frames: Frame[]): string => (frames.length === 1 ? frames[0]!.text : frames.map((frame) => frame.text).join(''));
 
-const jobFrame = (job: StoredJob): Frame => ({
-  seq: job.updatedSeq,
-  text: `id: ${job.updatedSeq}\nevent: ${EVENT_JOB}\ndata: ${JSON.stringify(toJobView(job))}\n\n`,
+const changeFrame = (change: Change): Frame => ({
+  seq: change.seq,
+  text:
+    change.kind === 'job'
+      ? `id: ${change.seq}\nevent: ${EVENT_JOB}\ndata: ${JSON.stringify(toJobView(change.job))}\n\n`
+      : `id: ${change.seq}\nevent: ${EVENT_REMOVED}\ndata: ${JSON.stringify({ id: change.id })}\n\n`,
 });
 
 /**
@@ -110,8 +113,8 @@ export class EventHub {
         const reason = after > this.hubSeq ? 'unknown-sequence' : 'too-many-changes';
         this.send(subscriber, `event: ${EVENT_RESET}\ndata: ${JSON.stringify({ lastSeq: this.hubSeq, reason })}\n\n`);
       } else {
-        for (const job of changes.jobs) {
-          const frame = jobFrame(job);
+        for (const change of changes.changes) {
+          const frame = changeFrame(change);
           if (!subscriber.res.write(frame.text)) await waitForDrain(subscriber.res);
           subscriber.cursor = frame.seq;
           if (subscriber.res.destroyed) return;
@@ -148,8 +151,8 @@ export class EventHub {
           }
           continue;
         }
-        if (changes.jobs.length === 0) continue;
-        const frames = changes.jobs.map(jobFrame);
+        if (changes.changes.length === 0) continue;
+        const frames = changes.changes.map(changeFrame);
         this.hubSeq = frames.at(-1)!.seq;
         // One string for every subscriber that is up to date: a burst costs its size once, not per client.
         const text = joinFrames(frames);

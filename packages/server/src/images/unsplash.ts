@@ -1,7 +1,7 @@
 import type { Photo } from '@simmer/contracts';
 import type { Logger } from 'pino';
 import type { Metrics } from '../metrics.js';
-import { abortableDelay, type BackoffOptions, fullJitterDelay } from './backoff.js';
+import { abortableDelay, backoffDelay, type BackoffOptions } from '../backoff.js';
 import { type ImageSource, PermanentImageError, TransientImageError } from './image-source.js';
 import { createUnsplashGet, RATE_LIMITED, type UnsplashEndpoint } from './unsplash-http.js';
 import { mapUnsplashPhoto } from './unsplash-photo.js';
@@ -105,7 +105,7 @@ export function createUnsplashSource(options: UnsplashSourceOptions): ImageSourc
           pauseForQuota(error.message);
           continue;
         }
-        const delayMs = fullJitterDelay(failures, backoff, random);
+        const delayMs = backoffDelay(failures, backoff, random);
         failures += 1;
         log.warn({ endpoint, code: error.code, failures, retryInMs: delayMs }, `Unsplash call failed: ${error.message}`);
         await abortableDelay(delayMs, signal);

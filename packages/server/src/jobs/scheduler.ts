@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { backoffDelay } from '../backoff.js';
 import type { Metrics } from '../metrics.js';
 import type { JobStore, Outcome, StoredJob } from '../store/job-store.js';
 import { runJob, type RunJobDeps } from './run-job.js';
@@ -157,7 +158,7 @@ export class Scheduler {
         return;
       } catch (error) {
         logger.warn({ err: error, attempt }, 'could not write the outcome; retrying');
-        await new Promise((resolve) => setTimeout(resolve, Math.min(5_000, 100 * 2 ** attempt)));
+        await new Promise((resolve) => setTimeout(resolve, backoffDelay(attempt, { baseMs: 200, maxMs: 5_000 })));
       }
     }
   }

@@ -25,6 +25,11 @@ export interface NewJob {
   createdAt: number;
   runAt: number;
   idempotencyKey: string | null;
+  /**
+   * Keys of jobs created before this time (epoch ms) have expired (IDEMPOTENCY_KEY_TTL_MS): such a
+   * key no longer returns its job, and creates a new one. Absent: keys never expire.
+   */
+  keysExpireBefore?: number;
 }
 
 export interface CreateOutcome {
@@ -51,11 +56,28 @@ export interface ClaimOptions {
 export type Outcome =
   { status: 'resolved'; result: JobResult; resolvedAt: number } | { status: 'failed'; error: JobError; resolvedAt: number };
 
+/** One entry of "changes since N": a job in its latest state, or the removal of a job. */
+export type Change = { kind: 'job'; seq: number; job: StoredJob } | { kind: 'removed'; seq: number; id: string };
+
 export interface Changes {
-  /** Jobs changed after the requested sequence, in sequence order, each once, as of now. */
-  jobs: StoredJob[];
+  /** What changed after the requested sequence, in sequence order, each job once, as of now. */
+  changes: Change[];
   /** true when the requested point cannot be replayed (too old, or ahead of this store): reload instead. */
   reset: boolean;
+}
+
+export interface RemoveSettledOptions {
+  /** Settled jobs whose resolvedAt is at or before this (epoch ms) are removed. */
+  resolvedBefore: number;
+  /** At most this many in one call. */
+  limit: number;
+}
+
+export interface ExpireKeysOptions {
+  /** Keys of jobs created before this (epoch ms) are forgotten; the jobs stay. */
+  createdBefore: number;
+  /** At most this many in one call. */
+  limit: number;
 }
 
 export type StoreKind = 'file' | 'postgres';
@@ -102,8 +124,22 @@ export interface JobStore {
   /** The earliest time a pending job falls due or a running lease ends; null if there is none. */
   nextWakeAt(): Promise<number | null>;
 
-  /** Jobs changed after sequence `after`, in sequence order, at most `limit` (reset when more, or when `after` is unknown). */
+  /**
+   * What changed after sequence `after`, in sequence order, at most `limit` entries (reset when
+   * more, when `after` is ahead of the store, or when removals after `after` are no longer known).
+   */
   changesSince(after: number, limit: number): Promise<Changes>;
+
+  /**
+   * Removes settled (resolved or failed) jobs resolved at or before `resolvedBefore`, oldest first,
+   * at most `limit`. Each removal is a change: it takes the next sequence number and
+   * `changesSince` reports it as `removed`; the job is gone from get, list and counts, for good
+   * (across reopen and crash). Safe to call from many processes at once. Returns how many it removed.
+   */
+  removeSettledJobs(options: RemoveSettledOptions): Promise<number>;
+
+  /** Forgets the idempotency keys of jobs created before `createdBefore`, at most `limit`; returns how many. */
+  expireIdempotencyKeys(options: ExpireKeysOptions): Promise<number>;
 
   /**
    * Calls `listener` after changes are committed, by this process or (for shared stores) any other,

@@ -1,6 +1,6 @@
 import { v7 as uuidv7 } from 'uuid';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { JobStore, NewJob, Outcome } from '../../src/store/job-store.js';
+import type { Changes, JobStore, NewJob, Outcome, StoredJob } from '../../src/store/job-store.js';
 
 /** A store under test, and how to open it again over the same data (persistence checks). */
 export interface StoreHarness {
@@ -10,6 +10,11 @@ export interface StoreHarness {
 }
 
 const T0 = Date.UTC(2026, 10, 23, 10, 0, 0);
+
+/** The jobs a replay carries, in order (removals left out). */
+export function jobsOf(changes: Changes): StoredJob[] {
+  return changes.changes.flatMap((change) => (change.kind === 'job' ? [change.job] : []));
+}
 
 function newJob(overrides: Partial<NewJob> = {}): NewJob {
   return { id: uuidv7(), createdAt: T0, runAt: T0 + 5_000, idempotencyKey: null, ...overrides };
@@ -188,11 +193,11 @@ export function describeJobStoreContract(name: string, open: () => Promise<Store
 
       const changes = await store.changesSince(mark, 100);
       expect(changes.reset).toBe(false);
-      expect(changes.jobs.map((j) => j.id)).toEqual([b.id, a.id, c.id]);
-      const seqs = changes.jobs.map((j) => j.updatedSeq);
+      expect(jobsOf(changes).map((j) => j.id)).toEqual([b.id, a.id, c.id]);
+      const seqs = jobsOf(changes).map((j) => j.updatedSeq);
       expect(seqs).toEqual([...seqs].sort((x, y) => x - y));
-      expect((await store.changesSince(await store.lastSeq(), 100)).jobs).toEqual([]);
-      expect((await store.changesSince(0, 100)).jobs.map((j) => j.id)).toEqual([b.id, a.id, c.id]);
+      expect((await store.changesSince(await store.lastSeq(), 100)).changes).toEqual([]);
+      expect(jobsOf(await store.changesSince(0, 100)).map((j) => j.id)).toEqual([b.id, a.id, c.id]);
     });
 
     it('asks for a reset when a replay would exceed its limit or starts ahead of the store', async () => {
@@ -225,6 +230,135 @@ export function describeJobStoreContract(name: string, open: () => Promise<Store
       expect(replay).toMatchObject({ created: false, job: { id: keyed.id } });
       const fresh = (await store.createJob(newJob())).job;
       expect(fresh.updatedSeq).toBeGreaterThan(seq);
+    });
+
+    describe('retention', () => {
+      /** Creates a job, claims it and settles it at `resolvedAt` (failed for odd `n`). */
+      async function settledJob(resolvedAt: number, n = 0, key: string | null = null): Promise<StoredJob> {
+        const { job } = await store.createJob(newJob({ runAt: T0, idempotencyKey: key }));
+        const [claim] = await store.claimDueJobs({ now: T0 + 1, limit: 1, leaseMs: 60_000, owner: 'w' });
+        expect(claim!.id).toBe(job.id);
+        const outcome: Outcome =
+          n % 2 === 0 ? resolved(resolvedAt) : { status: 'failed', resolvedAt, error: { code: 'upstream_unavailable', message: 'm' } };
+        return (await store.settleJob(job.id, claim!.claimToken!, outcome))!;
+      }
+
+      it('removes settled jobs resolved at or before the cutoff, oldest first, at most limit, and nothing else', async () => {
+        const old = [await settledJob(T0 + 100, 0), await settledJob(T0 + 200, 1), await settledJob(T0 + 300, 0)];
+        const recent = await settledJob(T0 + 10_000, 0);
+        const pending = (await store.createJob(newJob({ runAt: T0 + 3_600_000 }))).job;
+
+        expect(await store.removeSettledJobs({ resolvedBefore: T0 + 300, limit: 2 })).toBe(2);
+        expect(await store.getJob(old[0]!.id)).toBeUndefined();
+        expect(await store.getJob(old[1]!.id)).toBeUndefined();
+        expect(await store.getJob(old[2]!.id)).toEqual(old[2]);
+        expect(await store.removeSettledJobs({ resolvedBefore: T0 + 300, limit: 2 })).toBe(1);
+        expect(await store.removeSettledJobs({ resolvedBefore: T0 + 300, limit: 2 })).toBe(0);
+
+        expect(await store.getJob(recent.id)).toEqual(recent);
+        expect(await store.getJob(pending.id)).toEqual(pending);
+        expect((await store.listJobs({ limit: 10 })).map((j) => j.id)).toEqual([pending.id, recent.id]);
+        expect(await store.listJobs({ limit: 10, status: 'failed' })).toEqual([]);
+        expect(await store.countJobs()).toEqual({ pending: 1, running: 0, resolved: 1, failed: 0 });
+      });
+
+      it('numbers each removal as a change and replays it as removed, in sequence order', async () => {
+        const a = await settledJob(T0 + 100);
+        const b = await settledJob(T0 + 200);
+        const mark = await store.lastSeq();
+        const later = (await store.createJob(newJob({ runAt: T0 + 3_600_000 }))).job;
+        expect(await store.removeSettledJobs({ resolvedBefore: T0 + 1_000, limit: 10 })).toBe(2);
+        const head = await store.lastSeq();
+        expect(head).toBeGreaterThan(later.updatedSeq);
+
+        const { changes, reset } = await store.changesSince(mark, 100);
+        expect(reset).toBe(false);
+        expect(changes.map((c) => (c.kind === 'job' ? c.job.id : `removed:${c.id}`))).toEqual([
+          later.id,
+          `removed:${a.id}`,
+          `removed:${b.id}`,
+        ]);
+        const seqs = changes.map((c) => c.seq);
+        expect(seqs).toEqual([...seqs].sort((x, y) => x - y));
+        expect(new Set(seqs).size).toBe(seqs.length);
+        expect(seqs.at(-1)).toBe(head);
+        expect(seqs[0]).toBeGreaterThan(mark);
+        // A reader that was up to date before the removals hears only the removals.
+        const removals = (await store.changesSince(later.updatedSeq, 100)).changes;
+        expect(removals.map((c) => c.kind)).toEqual(['removed', 'removed']);
+        expect(new Set(removals.map((c) => (c.kind === 'removed' ? c.id : '')))).toEqual(new Set([a.id, b.id]));
+      });
+
+      it('tells commit listeners about removals', async () => {
+        await settledJob(T0 + 100);
+        const seen: number[] = [];
+        const stop = store.onCommit((seq) => seen.push(seq));
+        await store.removeSettledJobs({ resolvedBefore: T0 + 1_000, limit: 10 });
+        const head = await store.lastSeq();
+        await expect.poll(() => seen.at(-1)).toBe(head);
+        stop();
+      });
+
+      it('removes each job once when many sweepers run at once', async () => {
+        const ids = new Set<string>();
+        for (let i = 0; i < 30; i++) ids.add((await settledJob(T0 + i, i)).id);
+        const mark = await store.lastSeq();
+        let removed = 0;
+        for (let round = 0; round < 20 && removed < 30; round++) {
+          const counts = await Promise.all([1, 2, 3].map(() => store.removeSettledJobs({ resolvedBefore: T0 + 1_000, limit: 7 })));
+          removed += counts.reduce((sum, n) => sum + n, 0);
+        }
+        expect(removed).toBe(30);
+        const { changes } = await store.changesSince(mark, 100);
+        expect(changes).toHaveLength(30);
+        expect(new Set(changes.map((c) => (c.kind === 'removed' ? c.id : 'not a removal')))).toEqual(ids);
+        expect(await store.countJobs()).toEqual({ pending: 0, running: 0, resolved: 0, failed: 0 });
+      });
+
+      it('keeps removals across a reopen', async () => {
+        const gone = await settledJob(T0 + 100, 0, 'gone-key');
+        const kept = await settledJob(T0 + 50_000);
+        await store.removeSettledJobs({ resolvedBefore: T0 + 1_000, limit: 10 });
+        const head = await store.lastSeq();
+        await store.close();
+
+        store = await harness.reopen();
+        expect(await store.getJob(gone.id)).toBeUndefined();
+        expect(await store.getJob(kept.id)).toEqual(kept);
+        expect(await store.lastSeq()).toBe(head);
+        expect(await store.countJobs()).toEqual({ pending: 0, running: 0, resolved: 1, failed: 0 });
+        // The removed job's key went with it.
+        const again = await store.createJob(newJob({ idempotencyKey: 'gone-key' }));
+        expect(again.created).toBe(true);
+        expect(again.job.updatedSeq).toBeGreaterThan(head);
+      });
+
+      it('treats a key whose job was created before keysExpireBefore as unused', async () => {
+        const first = (await store.createJob(newJob({ idempotencyKey: 'k', createdAt: T0 }))).job;
+        const within = await store.createJob(newJob({ idempotencyKey: 'k', createdAt: T0 + 500, keysExpireBefore: T0 }));
+        expect(within).toMatchObject({ created: false, job: { id: first.id } });
+
+        const after = await store.createJob(newJob({ idempotencyKey: 'k', createdAt: T0 + 2_000, keysExpireBefore: T0 + 1_000 }));
+        expect(after.created).toBe(true);
+        expect(after.job.id).not.toBe(first.id);
+        expect(await store.getJob(first.id)).toMatchObject({ id: first.id, status: 'pending' });
+        const replay = await store.createJob(newJob({ idempotencyKey: 'k', createdAt: T0 + 2_500, keysExpireBefore: T0 + 1_000 }));
+        expect(replay).toMatchObject({ created: false, job: { id: after.job.id } });
+        expect((await store.countJobs()).pending).toBe(2);
+      });
+
+      it('forgets expired keys for good, keeping their jobs', async () => {
+        const old = (await store.createJob(newJob({ idempotencyKey: 'old', createdAt: T0 }))).job;
+        const young = (await store.createJob(newJob({ idempotencyKey: 'young', createdAt: T0 + 5_000 }))).job;
+        expect(await store.expireIdempotencyKeys({ createdBefore: T0 + 1_000, limit: 10 })).toBe(1);
+        expect(await store.expireIdempotencyKeys({ createdBefore: T0 + 1_000, limit: 10 })).toBe(0);
+        await store.close();
+
+        store = await harness.reopen();
+        expect(await store.getJob(old.id)).toMatchObject({ id: old.id, status: 'pending' });
+        expect(await store.createJob(newJob({ idempotencyKey: 'old' }))).toMatchObject({ created: true });
+        expect(await store.createJob(newJob({ idempotencyKey: 'young' }))).toMatchObject({ created: false, job: { id: young.id } });
+      });
     });
   });
 }

@@ -3,7 +3,21 @@ import { mkdir, readFile, readdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { JobStatus } from '@simmer/contracts';
 import type { Logger } from 'pino';
-import type { Changes, ClaimOptions, CreateOutcome, JobStore, ListJobsOptions, NewJob, Outcome, StoredJob } from '../job-store.js';
+import { changesOrReset, jobChange } from '../changes.js';
+import { CommitNotifier } from '../commit-notifier.js';
+import type {
+  Changes,
+  ClaimOptions,
+  CreateOutcome,
+  ExpireKeysOptions,
+  JobStore,
+  ListJobsOptions,
+  NewJob,
+  Outcome,
+  RemoveSettledOptions,
+  StoredJob,
+} from '../job-store.js';
+import { StoreClosedError } from '../store-errors.js';
 import { lockDataDir } from './data-dir-lock.js';
 import { applyRecord, isJournalRecord, type JournalRecord } from './journal-records.js';
 import { FILE_HEADER_BYTES, JournalWriter, checkFileHeader, type SyncFile } from './journal-writer.js';
@@ -53,13 +67,12 @@ export class FileStore implements JobStore {
   readonly kind = 'file' as const;
   private readonly busy = new Set<string>();
   private readonly creatingKeys = new Map<string, Promise<CreateOutcome>>();
-  private readonly listeners = new Set<(lastSeq: number) => void>();
   private commits: PendingCommit[] = [];
   private commitsHead = 0;
-  private notifyScheduled = false;
   private recordsSinceSnapshot = 0;
   private snapshotting: Promise<void> | null = null;
   private closed = false;
+  private readonly notifier: CommitNotifier;
 
   private constructor(
     private readonly options: FileStoreOptions & { snapshotEvery: number },
@@ -69,7 +82,10 @@ export class FileStore implements JobStore {
     private allocatedSeq: number,
     private readonly releaseLock: () => Promise<void>,
     readonly recovery: RecoveryReport,
-  ) {}
+  ) {
+    this.notifier = new CommitNotifier(options.logger);
+    this.notifier.seed(table.lastSeq);
+  }
 
   /** Opens (creating if needed) and recovers the store in `dataDir`, holding its lock until close. */
   static async open(options: FileStoreOptions): Promise<FileStore> {
@@ -189,14 +205,21 @@ export class FileStore implements JobStore {
   }
 
   async changesSince(after: number, limit: number): Promise<Changes> {
-    if (after > this.table.lastSeq) return { jobs: [], reset: true };
-    const jobs = this.table.changesSince(after, limit);
-    return jobs.length > limit ? { jobs: [], reset: true } : { jobs, reset: false };
+    const head = this.table.lastSeq;
+    const read = after > head ? [] : this.table.changesSince(after, limit).map(jobChange);
+    return changesOrReset({ after, head, forgottenThrough: 0, limit, read });
+  }
+
+  async removeSettledJobs(_options: RemoveSettledOptions): Promise<number> {
+    throw new Error('TODO(issue 10): retention in the file store');
+  }
+
+  async expireIdempotencyKeys(_options: ExpireKeysOptions): Promise<number> {
+    throw new Error('TODO(issue 10): key expiry in the file store');
   }
 
   onCommit(listener: (lastSeq: number) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    return this.notifier.subscribe(listener);
   }
 
   isReady(): boolean {
@@ -211,6 +234,7 @@ export class FileStore implements JobStore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.notifier.close();
     await this.snapshotting;
     await this.journal.close();
     await this.releaseLock();
@@ -250,7 +274,7 @@ export class FileStore implements JobStore {
     }
     if (applied === 0) return;
     this.recordsSinceSnapshot += applied;
-    this.scheduleNotify();
+    this.notifier.report(this.table.lastSeq);
     if (this.recordsSinceSnapshot >= this.options.snapshotEvery && !this.snapshotting && !this.closed) {
       this.recordsSinceSnapshot = 0;
       this.snapshotting = this.rotateAndSnapshot()
@@ -259,22 +283,6 @@ export class FileStore implements JobStore {
           this.snapshotting = null;
         });
     }
-  }
-
-  private scheduleNotify(): void {
-    if (this.notifyScheduled) return;
-    this.notifyScheduled = true;
-    setImmediate(() => {
-      this.notifyScheduled = false;
-      const seq = this.table.lastSeq;
-      for (const listener of this.listeners) {
-        try {
-          listener(seq);
-        } catch (error) {
-          this.options.logger.error({ err: error }, 'commit listener failed');
-        }
-      }
-    });
   }
 
   /**
@@ -312,7 +320,7 @@ export class FileStore implements JobStore {
   }
 
   private assertOpen(): void {
-    if (this.closed) throw new Error('the store is closed');
+    if (this.closed) throw new StoreClosedError('file');
   }
 }
 

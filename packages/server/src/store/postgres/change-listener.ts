@@ -2,6 +2,7 @@
 
 import pg from 'pg';
 import type { Logger } from 'pino';
+import { backoffDelay } from '../../backoff.js';
 
 /** The NOTIFY channel every write transaction signals with its latest change sequence number. */
 export const CHANGES_CHANNEL = 'simmer_changes';
@@ -106,8 +107,7 @@ export class ChangeListener {
       this.options.logger.warn({ err: error ?? undefined }, 'change listener lost its database connection; reconnecting');
     }
     this.attempt += 1;
-    const ceiling = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** Math.min(this.attempt - 1, 10));
-    const delay = ceiling / 2 + Math.random() * (ceiling / 2);
+    const delay = backoffDelay(this.attempt - 1, { baseMs: BACKOFF_MIN_MS, maxMs: BACKOFF_MAX_MS });
     this.retryTimer = setTimeout(() => void this.connect(), delay);
     this.retryTimer.unref();
   }

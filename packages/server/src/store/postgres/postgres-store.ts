@@ -32,12 +32,27 @@
 import pg from 'pg';
 import type { Logger } from 'pino';
 import type { JobStatus } from '@simmer/contracts';
-import type { Changes, ClaimOptions, CreateOutcome, JobStore, ListJobsOptions, NewJob, Outcome, StoredJob } from '../job-store.js';
+import { backoffDelay } from '../../backoff.js';
+import { changesOrReset, jobChange } from '../changes.js';
+import { CommitNotifier } from '../commit-notifier.js';
+import type {
+  Changes,
+  ClaimOptions,
+  CreateOutcome,
+  ExpireKeysOptions,
+  JobStore,
+  ListJobsOptions,
+  NewJob,
+  Outcome,
+  RemoveSettledOptions,
+  StoredJob,
+} from '../job-store.js';
+import { StoreClosedError, StoreUnavailableError } from '../store-errors.js';
 import { Batcher } from './batcher.js';
 import { CHANGES_CHANNEL, ChangeListener } from './change-listener.js';
 import { jobColumns, toStoredJob, toTimestamp, type JobRow } from './job-row.js';
 import { migrate } from './migrations.js';
-import { StoreUnavailableError, isConnectionError } from './store-unavailable-error.js';
+import { isConnectionError } from './connection-errors.js';
 
 export interface PostgresStoreOptions {
   databaseUrl: string;
@@ -57,7 +72,12 @@ interface QueuedSettle {
   outcome: Outcome;
 }
 
-/** Commit reports to listeners are throttled to one per this interval (see `report`). */
+/**
+ * Commit reports to listeners are throttled to one per this interval. Every process hears every
+ * commit in the cluster, and each report makes every worker look for due jobs and every API
+ * process read changes: without the throttle that work grows with commits × processes; with it,
+ * each process does it at most 1000 / REPORT_INTERVAL_MS times a second, whatever the load.
+ */
 const REPORT_INTERVAL_MS = 25;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -230,7 +250,7 @@ async function migrateWithRetry(options: PostgresStoreOptions, logger: Logger): 
     } catch (error) {
       const cause = (error as Error).cause ?? error;
       if (!isConnectionError(cause) || Date.now() >= deadline) throw error;
-      const delay = Math.min(2_000, 100 * 2 ** attempt);
+      const delay = backoffDelay(attempt, { baseMs: 200, maxMs: 2_000 });
       logger.warn({ err: error, attempt }, `database not reachable; retrying in ${delay} ms`);
       await new Promise((resolve) => setTimeout(resolve, delay));
     } finally {
@@ -244,14 +264,7 @@ class PostgresJobStore implements JobStore {
 
   private readonly pool: pg.Pool;
   private readonly listener: ChangeListener;
-  private readonly listeners = new Set<(lastSeq: number) => void>();
-  /** The highest sequence number reported to listeners: reports only ever go up. */
-  private reportedSeq = 0;
-  /** The highest number heard but not yet reported (throttling, see `report`). */
-  private heardSeq = 0;
-  private forceReport = false;
-  private reportTimer: NodeJS.Timeout | null = null;
-  private lastReportAt = 0;
+  private readonly notifier: CommitNotifier;
   /** false after a query failed for want of a connection, until one succeeds again. */
   private poolHealthy = true;
   private probing = false;
@@ -264,6 +277,7 @@ class PostgresJobStore implements JobStore {
     options: PostgresStoreOptions,
     private readonly logger: Logger,
   ) {
+    this.notifier = new CommitNotifier(logger, REPORT_INTERVAL_MS);
     this.pool = new pg.Pool({
       connectionString: options.databaseUrl,
       max: options.poolSize ?? 10,
@@ -283,7 +297,7 @@ class PostgresJobStore implements JobStore {
     this.listener = new ChangeListener({
       databaseUrl: options.databaseUrl,
       logger: this.logger,
-      onSeq: (seq) => this.report(seq),
+      onSeq: (seq) => this.notifier.report(seq),
       onConnected: () => {
         this.poolHealthy = true;
         void this.catchUp();
@@ -293,9 +307,7 @@ class PostgresJobStore implements JobStore {
 
   async start(): Promise<void> {
     await this.listener.start();
-    const head = await this.lastSeq();
-    this.reportedSeq = Math.max(this.reportedSeq, head);
-    this.heardSeq = Math.max(this.heardSeq, head);
+    this.notifier.seed(await this.lastSeq());
   }
 
   /** Concurrent creates share one statement (see `Batcher`). */
@@ -341,7 +353,7 @@ class PostgresJobStore implements JobStore {
       const row = inserted.rows[0];
       if (row) {
         const stored = toStoredJob(row);
-        this.report(stored.updatedSeq);
+        this.notifier.report(stored.updatedSeq);
         return { job: stored, created: true };
       }
       if (job.idempotencyKey === null) break;
@@ -390,7 +402,7 @@ class PostgresJobStore implements JobStore {
     const { rows } = await this.query<JobRow>(SQL.claim, [now, limit, leaseMs, owner]);
     const jobs = rows.map(toStoredJob).sort((a, b) => a.updatedSeq - b.updatedSeq);
     const last = jobs.at(-1);
-    if (last) this.report(last.updatedSeq);
+    if (last) this.notifier.report(last.updatedSeq);
     return jobs;
   }
 
@@ -431,14 +443,20 @@ class PostgresJobStore implements JobStore {
     const from = Math.max(0, Math.floor(after));
     const { rows } = await this.query<JobRow & { head: string }>(SQL.changes, [from, Math.max(0, limit) + 1]);
     const head = Number(rows[0]?.head ?? 0);
-    const changed = rows.filter((row) => row.id !== null);
-    if (from > head || changed.length > limit) return { jobs: [], reset: true };
-    return { jobs: changed.map(toStoredJob), reset: false };
+    const read = rows.filter((row) => row.id !== null).map((row) => jobChange(toStoredJob(row)));
+    return changesOrReset({ after: from, head, forgottenThrough: 0, limit, read });
+  }
+
+  async removeSettledJobs(_options: RemoveSettledOptions): Promise<number> {
+    throw new Error('TODO(issue 10): retention in the PostgreSQL store');
+  }
+
+  async expireIdempotencyKeys(_options: ExpireKeysOptions): Promise<number> {
+    throw new Error('TODO(issue 10): key expiry in the PostgreSQL store');
   }
 
   onCommit(listener: (lastSeq: number) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    return this.notifier.subscribe(listener);
   }
 
   isReady(): boolean {
@@ -451,8 +469,7 @@ class PostgresJobStore implements JobStore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    if (this.reportTimer) clearTimeout(this.reportTimer);
-    this.listeners.clear();
+    this.notifier.close();
     await this.listener.close();
     await this.pool.end();
   }
@@ -469,7 +486,7 @@ class PostgresJobStore implements JobStore {
   }
 
   private async query<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values: unknown[]): Promise<pg.QueryResult<R>> {
-    if (this.closed) throw new Error('the PostgreSQL job store is closed');
+    if (this.closed) throw new StoreClosedError('PostgreSQL');
     try {
       const result = await this.pool.query<R>(text, values);
       this.poolHealthy = true;
@@ -485,45 +502,7 @@ class PostgresJobStore implements JobStore {
 
   private reportHighest(jobs: StoredJob[]): void {
     const highest = jobs.reduce((max, job) => Math.max(max, job.updatedSeq), 0);
-    if (highest > 0) this.report(highest);
-  }
-
-  /**
-   * Tells listeners about a committed sequence number: always rising, and at most once per
-   * REPORT_INTERVAL_MS (the first at once, later ones folded into one report at the end of the
-   * interval). Every process hears every commit in the cluster, and each report makes every
-   * worker look for due jobs and every API process read changes: without the throttle that work
-   * grows with commits × processes; with it, each process does it at most 1000 / REPORT_INTERVAL_MS
-   * times a second, whatever the load. Nothing is lost: a report carries the latest number, and
-   * listeners read everything up to it.
-   */
-  private report(seq: number, force = false): void {
-    if (!force && seq <= this.reportedSeq && this.heardSeq <= this.reportedSeq) return;
-    if (seq > this.heardSeq) this.heardSeq = seq;
-    if (force) this.forceReport = true;
-    if (this.reportTimer || this.closed) return;
-    const wait = this.lastReportAt + REPORT_INTERVAL_MS - Date.now();
-    if (wait <= 0) {
-      this.flushReport();
-    } else {
-      this.reportTimer = setTimeout(() => this.flushReport(), wait);
-    }
-  }
-
-  private flushReport(): void {
-    this.reportTimer = null;
-    if (this.closed) return;
-    if (this.heardSeq <= this.reportedSeq && !this.forceReport) return;
-    this.forceReport = false;
-    this.lastReportAt = Date.now();
-    this.reportedSeq = Math.max(this.reportedSeq, this.heardSeq);
-    for (const listener of this.listeners) {
-      try {
-        listener(this.reportedSeq);
-      } catch (error) {
-        this.logger.error({ err: error }, 'an onCommit listener threw');
-      }
-    }
+    if (highest > 0) this.notifier.report(highest);
   }
 
   /**
@@ -534,7 +513,7 @@ class PostgresJobStore implements JobStore {
    */
   private async catchUp(): Promise<void> {
     try {
-      this.report(await this.lastSeq(), true);
+      this.notifier.report(await this.lastSeq(), true);
     } catch (error) {
       this.logger.warn({ err: error }, 'could not read the change head after reconnecting');
     }

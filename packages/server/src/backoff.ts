@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 
-/** Exponential backoff bounds for retrying an upstream call. */
+/** Exponential backoff bounds for retrying a call that failed (upstream, database, disk). */
 export interface BackoffOptions {
   /** The ceiling of the first retry's delay. */
   baseMs: number;
@@ -13,7 +13,7 @@ export interface BackoffOptions {
  * uniformly random between 0 and min(maxMs, baseMs · 2^attempt). Jitter keeps many
  * processes that failed together from retrying together.
  */
-export function fullJitterDelay(attempt: number, options: BackoffOptions, random: () => number): number {
+export function backoffDelay(attempt: number, options: BackoffOptions, random: () => number = Math.random): number {
   const ceiling = Math.min(options.maxMs, options.baseMs * 2 ** Math.min(attempt, 30));
   return Math.floor(random() * ceiling);
 }

@@ -1,20 +1,5 @@
 /** Telling "the database cannot be reached right now" apart from every other database error. */
 
-/**
- * The store cannot serve this call now (database down, restarting, unreachable, out of
- * connections). Retrying later may succeed. Carries `statusCode: 503` so an HTTP error handler that
- * honours `statusCode` (Fastify's default does) answers 503 Service Unavailable without knowing us.
- */
-export class StoreUnavailableError extends Error {
-  readonly statusCode = 503;
-  readonly code = 'STORE_UNAVAILABLE';
-
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'StoreUnavailableError';
-  }
-}
-
 const NETWORK_CODES = new Set([
   'ECONNREFUSED',
   'ECONNRESET',
