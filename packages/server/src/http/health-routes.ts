@@ -4,7 +4,7 @@ import Type from 'typebox';
 import type { Metrics } from '../metrics.js';
 import type { JobStore } from '../store/job-store.js';
 
-const Health = Type.Object({ status: Type.String() });
+const Health = Type.Object({ status: Type.String(), reason: Type.Optional(Type.String()) });
 
 /** /healthz (the process answers), /readyz (the store can serve), /metrics (Prometheus). */
 export const healthRoutes: FastifyPluginAsyncTypebox<{ store: JobStore; metrics: Metrics; isClosing: () => boolean }> = async (
@@ -15,10 +15,12 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{ store: JobStore; metrics:
 
   app.get(
     '/readyz',
-    { schema: { summary: 'Readiness: store open and reachable', response: { 200: Health, 503: Health } } },
+    { schema: { summary: 'Readiness: store open, reachable and taking new jobs', response: { 200: Health, 503: Health } } },
     async (_request, reply) => {
-      const ready = store.isReady() && !isClosing();
-      return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready' });
+      if (isClosing()) return reply.code(503).send({ status: 'not ready', reason: 'shutting down' });
+      const health = store.health();
+      if (health.ready && health.acceptingCreates) return { status: 'ready' };
+      return reply.code(503).send({ status: 'not ready', reason: health.reason ?? 'the store cannot serve' });
     },
   );
 

@@ -82,6 +82,15 @@ export interface ExpireKeysOptions {
 
 export type StoreKind = 'file' | 'postgres';
 
+export interface StoreHealth {
+  /** false while the store cannot serve (closed, or its database unreachable). */
+  ready: boolean;
+  /** false while creates are refused (for example, the disk is short of space); reads and settles may go on. */
+  acceptingCreates: boolean;
+  /** Why it is not ready or not accepting creates, in words for /readyz and the logs; null when all is well. */
+  reason: string | null;
+}
+
 /**
  * Where jobs live. Every implementation passes `test/contract/job-store-contract.ts`.
  *
@@ -147,8 +156,8 @@ export interface JobStore {
    */
   onCommit(listener: (lastSeq: number) => void): () => void;
 
-  /** false while the store cannot serve (for example, its database connection is down). */
-  isReady(): boolean;
+  /** Whether the store can serve now, and whether it takes new jobs; cheap enough for every /readyz. */
+  health(): StoreHealth;
 
   /** Finishes pending writes and releases files, locks and connections. */
   close(): Promise<void>;

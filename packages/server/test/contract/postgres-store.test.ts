@@ -276,7 +276,7 @@ describe('PostgreSQL store across processes', () => {
       const { rows } = await clients[0]!.query<{ version: number }>('SELECT version FROM schema_migrations ORDER BY version');
       expect(rows.map((r) => r.version)).toEqual(MIGRATIONS.map((m) => m.version));
       const stores = await Promise.all(Array.from({ length: 5 }, () => openPostgresStore({ databaseUrl, logger, poolSize: 2 })));
-      expect(stores.every((s) => s.isReady())).toBe(true);
+      expect(stores.every((s) => s.health().ready)).toBe(true);
       await Promise.all(stores.map((s) => s.close()));
     } finally {
       await Promise.all(clients.map((c) => c.end()));
@@ -306,7 +306,7 @@ describe('PostgreSQL store across processes', () => {
       );
       const { job } = await a.createJob({ id: uuidv7(), createdAt: T0, runAt: T0, idempotencyKey: null });
       await expect.poll(() => heardByB.at(-1), { timeout: 10_000 }).toBe(job.updatedSeq);
-      await expect.poll(() => b.isReady(), { timeout: 10_000 }).toBe(true);
+      await expect.poll(() => b.health().ready, { timeout: 10_000 }).toBe(true);
     } finally {
       await admin.end();
       await Promise.all([a.close(), b.close()]);
@@ -319,11 +319,11 @@ describe('PostgreSQL store across processes', () => {
     const store = await openPostgresStore({ databaseUrl, logger });
     try {
       const before = (await store.createJob({ id: uuidv7(), createdAt: T0, runAt: T0, idempotencyKey: 'outage' })).job;
-      expect(store.isReady()).toBe(true);
+      expect(store.health().ready).toBe(true);
 
       await server.stopServer('fast');
       try {
-        await expect.poll(() => store.isReady(), { timeout: 10_000 }).toBe(false);
+        await expect.poll(() => store.health().ready, { timeout: 10_000 }).toBe(false);
         await expect(store.getJob(before.id)).rejects.toBeInstanceOf(StoreUnavailableError);
         await expect(store.createJob({ id: uuidv7(), createdAt: T0, runAt: T0, idempotencyKey: null })).rejects.toBeInstanceOf(
           StoreUnavailableError,
@@ -332,7 +332,7 @@ describe('PostgreSQL store across processes', () => {
         await server.start();
       }
 
-      await expect.poll(() => store.isReady(), { timeout: 15_000, interval: 100 }).toBe(true);
+      await expect.poll(() => store.health().ready, { timeout: 15_000, interval: 100 }).toBe(true);
       expect(await store.getJob(before.id)).toEqual(before);
       const again = await store.createJob({ id: uuidv7(), createdAt: T0, runAt: T0, idempotencyKey: 'outage' });
       expect(again).toMatchObject({ created: false, job: { id: before.id } });

@@ -15,6 +15,7 @@ import type {
   NewJob,
   Outcome,
   RemoveSettledOptions,
+  StoreHealth,
   StoredJob,
 } from '../job-store.js';
 import { StoreClosedError } from '../store-errors.js';
@@ -222,8 +223,10 @@ export class FileStore implements JobStore {
     return this.notifier.subscribe(listener);
   }
 
-  isReady(): boolean {
-    return !this.closed;
+  health(): StoreHealth {
+    return this.closed
+      ? { ready: false, acceptingCreates: false, reason: 'the store is closed' }
+      : { ready: true, acceptingCreates: true, reason: null };
   }
 
   /** Jobs in memory; for metrics and benchmarks. */

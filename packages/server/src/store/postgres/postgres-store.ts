@@ -45,6 +45,7 @@ import type {
   NewJob,
   Outcome,
   RemoveSettledOptions,
+  StoreHealth,
   StoredJob,
 } from '../job-store.js';
 import { StoreClosedError, StoreUnavailableError } from '../store-errors.js';
@@ -459,11 +460,18 @@ class PostgresJobStore implements JobStore {
     return this.notifier.subscribe(listener);
   }
 
-  isReady(): boolean {
+  health(): StoreHealth {
     // Readiness must heal by itself: a process that says "not ready" gets no traffic, so without
     // this probe nothing would ever run the query that shows the pool works again.
     if (!this.poolHealthy) this.probePool();
-    return !this.closed && this.poolHealthy && this.listener.isConnected;
+    const reason = this.closed
+      ? 'the store is closed'
+      : !this.poolHealthy
+        ? 'the database cannot be reached'
+        : !this.listener.isConnected
+          ? 'the change listener is reconnecting to the database'
+          : null;
+    return { ready: reason === null, acceptingCreates: reason === null, reason };
   }
 
   async close(): Promise<void> {
