@@ -14,7 +14,7 @@ import { EventHub } from './http/event-hub.js';
 import { eventsRoutes } from './http/events-routes.js';
 import { healthRoutes } from './http/health-routes.js';
 import { jobsRoutes } from './http/jobs-routes.js';
-import { registerCrossSiteGuard } from './http/limits/cross-site.js';
+import { registerAllowedOrigins, registerCrossSiteGuard } from './http/limits/cross-site.js';
 import { metricsAccess } from './http/limits/metrics-access.js';
 import { DEFAULT_OVERLOAD_LIMITS, registerOverloadShedding, type OverloadLimits } from './http/limits/overload.js';
 import { PendingCap } from './http/limits/pending-cap.js';
@@ -99,6 +99,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   securityHeaders(app);
   await registerOverloadShedding(app, deps.overload ?? DEFAULT_OVERLOAD_LIMITS, metrics);
   registerCrossSiteGuard(app, config.allowedOrigins, metrics);
+  await registerAllowedOrigins(app, config.allowedOrigins);
   const rateLimits = await registerRateLimits(app, { creates: config.rateLimitCreates, downloads: config.rateLimitDownloads }, metrics);
   await docsRoutes(app);
 

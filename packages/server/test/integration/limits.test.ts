@@ -101,6 +101,23 @@ describe('limits: one server, many clients', () => {
     expect(await metric(server, 'simmer_requests_refused_total', 'reason="cross_site"')).toBe(5);
   });
 
+  it("lets an allowed origin's page call the API from the browser (CORS), and no other", async () => {
+    const preflight = (origin: string) =>
+      requestFrom(client(5), `${server.url}/jobs`, {
+        method: 'OPTIONS',
+        headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type,idempotency-key' },
+      });
+    const allowed = await preflight(PARTNER);
+    expect(allowed.status).toBe(204);
+    expect(allowed.headers['access-control-allow-origin']).toBe(PARTNER);
+    expect(allowed.headers['access-control-allow-headers']).toMatch(/Idempotency-Key/);
+    expect((await preflight('https://evil.example')).headers['access-control-allow-origin']).toBeUndefined();
+    const created = await post(server, client(11), '/jobs', { 'content-type': 'application/json', origin: PARTNER }, '{}');
+    expect(created.status).toBe(202);
+    expect(created.headers['access-control-allow-origin']).toBe(PARTNER);
+    expect(created.headers['access-control-expose-headers']).toMatch(/Location/);
+  });
+
   it('caps event streams per client (429) and per process (503), and frees a slot when a stream ends', async () => {
     const open = async (from: string) => {
       const stream = await connectSse(`${server.url}/events`, { localAddress: from });

@@ -1,3 +1,4 @@
+import cors from '@fastify/cors';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Metrics } from '../../metrics.js';
 import { Refusal } from './refusal.js';
@@ -33,6 +34,31 @@ export function registerCrossSiteGuard(
       return done(new Refusal(415, `Content-Type ${type} is not supported: send application/json or no body.`));
     }
     done();
+  });
+}
+
+/**
+ * CORS for ALLOWED_ORIGINS (@fastify/cors), so their pages can call the API from the browser:
+ * preflights answered, the API's own headers readable. Not registered without any: the page
+ * itself is same-origin and needs none.
+ */
+export async function registerAllowedOrigins(app: FastifyInstance, allowedOrigins: readonly string[]): Promise<void> {
+  if (allowedOrigins.length === 0) return;
+  await app.register(cors, {
+    origin: [...allowedOrigins],
+    methods: ['GET', 'HEAD', 'POST'],
+    allowedHeaders: ['Content-Type', 'Idempotency-Key', 'Last-Event-ID', 'If-None-Match'],
+    exposedHeaders: [
+      'Location',
+      'Link',
+      'ETag',
+      'Idempotent-Replayed',
+      'Retry-After',
+      'RateLimit-Limit',
+      'RateLimit-Remaining',
+      'RateLimit-Reset',
+    ],
+    maxAge: 600,
   });
 }
 
