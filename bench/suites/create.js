@@ -1,4 +1,5 @@
 import { fire } from '../lib/load.js';
+import { readCpuMs } from '../lib/rss.js';
 import { startSimmer } from '../lib/simmer.js';
 import { startBareServer } from './baseline.js';
 
@@ -27,12 +28,22 @@ export async function run(context) {
   for (const side of sides) await fire({ ...request, url: `${side.server.url}/jobs`, duration: warmupS });
   const roundS = Math.max(1, Math.round(durationS / ROUNDS));
   for (let round = 0; round < ROUNDS; round += 1) {
-    for (const side of sides) side.rounds.push(await fire({ ...request, url: `${side.server.url}/jobs`, duration: roundS }));
+    for (const side of sides) {
+      const cpuBefore = await readCpuMs(side.server.pid);
+      const result = await fire({ ...request, url: `${side.server.url}/jobs`, duration: roundS });
+      const cpuAfter = await readCpuMs(side.server.pid);
+      side.rounds.push({ ...result, cpuMs: cpuBefore === null || cpuAfter === null ? null : cpuAfter - cpuBefore });
+    }
   }
   await limited.stop();
   await unlimited.stop();
   await bare.stop();
 
+  /** Server CPU per request over every round, in µs: the limiter's cost, whatever else the machine does. */
+  const cpuPerRequestUs = (side) =>
+    side.rounds.some((r) => r.cpuMs === null)
+      ? null
+      : (1000 * side.rounds.reduce((sum, r) => sum + r.cpuMs, 0)) / side.rounds.reduce((sum, r) => sum + r.requests, 0);
   const perSecond = (side) => side.rounds.reduce((sum, r) => sum + r.requests, 0) / (ROUNDS * roundS);
   const medianP99 = (side) => side.rounds.map((r) => r.p99Ms).sort((a, b) => a - b)[Math.floor(ROUNDS / 2)];
   const [created, withoutLimiter, baseline] = sides;
@@ -47,6 +58,13 @@ export async function run(context) {
         label: 'limiter on ÷ limiter off, same rounds',
         value: perSecond(created) / perSecond(withoutLimiter),
         unit: '×',
+      },
+      { key: 'cpuPerRequestUs', label: 'server CPU per POST /jobs, limiter on', value: cpuPerRequestUs(created), unit: 'µs' },
+      {
+        key: 'limiterOffCpuPerRequestUs',
+        label: 'server CPU per POST /jobs, limiter off',
+        value: cpuPerRequestUs(withoutLimiter),
+        unit: 'µs',
       },
       { key: 'baselineReqPerSec', label: 'bare server req/s, same rounds', value: perSecond(baseline), unit: 'req/s' },
       // The target is judged against the standalone baseline: in alternating rounds the server's
