@@ -1,0 +1,78 @@
+import type { Logger } from 'pino';
+import type { DataFiles } from './data-files.js';
+import type { FreeSpace } from './free-space.js';
+import type { JobTable } from './job-table.js';
+
+export interface CompactionOptions {
+  logger: Logger;
+  /** Snapshot after this many journal records, to bound recovery time. */
+  snapshotEvery: number;
+  /** Compact only once the files hold at least this many bytes. */
+  compactMinBytes: number;
+}
+
+/** How often to look whether a snapshot is due with nothing being written. */
+const CHECK_INTERVAL_MS = 5_000;
+
+/**
+ * When to snapshot. After `snapshotEvery` records (bounding recovery time), or as compaction when
+ * the files hold at least twice what a snapshot of the table would: removals then give their
+ * space back within seconds (a check runs on every commit and every few seconds). The snapshot's
+ * size is estimated from the table, calibrated by the last snapshot's real size. With the disk
+ * short of space only a compaction that fits in half the reserve runs (it frees more than it
+ * takes); otherwise snapshots wait, and the journal keeps every change meanwhile.
+ */
+export class Compaction {
+  private recordsSinceSnapshot = 0;
+  /** Snapshot bytes per estimated table byte, as the last snapshot measured it. */
+  private ratio = 1;
+  private running: Promise<void> | null = null;
+  private stopped = false;
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(
+    private readonly options: CompactionOptions,
+    private readonly table: JobTable,
+    private readonly files: DataFiles,
+    private readonly space: FreeSpace,
+  ) {
+    this.timer = setInterval(() => this.consider(), CHECK_INTERVAL_MS);
+    this.timer.unref();
+  }
+
+  /** Records applied: a snapshot may be due. */
+  applied(records: number): void {
+    this.recordsSinceSnapshot += records;
+    this.consider();
+  }
+
+  /** Starts a snapshot if one is due and there is room for it. */
+  consider(): void {
+    if (this.running || this.stopped) return;
+    const stored = this.files.storedBytes;
+    const liveBytes = this.table.liveBytes;
+    const estimate = Math.ceil(liveBytes * this.ratio);
+    const compacts = stored >= this.options.compactMinBytes && estimate * 2 <= stored;
+    if (!compacts && this.recordsSinceSnapshot < this.options.snapshotEvery) return;
+    const fits = this.space.short ? compacts && this.space.roomFor(estimate, this.space.minFreeBytes / 2) : this.space.roomFor(estimate);
+    if (!fits) return;
+    this.recordsSinceSnapshot = 0;
+    this.running = this.files
+      .snapshot(this.table)
+      .then((bytes) => {
+        if (liveBytes > 0) this.ratio = bytes / liveBytes;
+        return this.space.check();
+      })
+      .catch((error: unknown) => this.options.logger.error({ err: error }, 'snapshot failed; the journal still holds every change'))
+      .finally(() => {
+        this.running = null;
+      });
+  }
+
+  /** Stops looking and waits for a snapshot under way. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.timer);
+    await this.running;
+  }
+}
