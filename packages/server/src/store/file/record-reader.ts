@@ -40,7 +40,8 @@ export async function readRecordFile(path: string, options: ReadFileOptions): Pr
     if (size < options.headerBytes) return { complete: false, records: 0, validLength: 0, tornBytes: size };
     options.checkHeader(await readAt(handle, 0, options.headerBytes));
 
-    let buffer = Buffer.alloc(0);
+    let storage = Buffer.allocUnsafe(Math.min(chunkBytes, size));
+    let buffer = storage.subarray(0, 0);
     /** File offset of buffer[0]. */
     let bufferStart = options.headerBytes;
     let offset = 0;
@@ -57,9 +58,15 @@ export async function readRecordFile(path: string, options: ReadFileOptions): Pr
       const bufferEnd = bufferStart + buffer.length;
       if (step.kind === 'truncated' && bufferEnd < size) {
         // Keep the unread tail and read on: at least a chunk, and at least the whole frame.
-        const announced = buffer.length - offset >= FRAME_HEADER_BYTES ? buffer.readUInt32LE(offset) + FRAME_HEADER_BYTES : 0;
-        const want = Math.min(size - bufferEnd, Math.max(chunkBytes, announced - (buffer.length - offset)));
-        buffer = Buffer.concat([buffer.subarray(offset), await readAt(handle, bufferEnd, want)]);
+        // One buffer serves the whole file (grown only for a record larger than it), so reading
+        // leaves no trail of freed chunks behind in the allocator.
+        const kept = buffer.length - offset;
+        const announced = kept >= FRAME_HEADER_BYTES ? buffer.readUInt32LE(offset) + FRAME_HEADER_BYTES : 0;
+        const want = Math.min(size - bufferEnd, Math.max(chunkBytes, announced - kept));
+        if (kept + want > storage.length) storage = Buffer.concat([storage], kept + want);
+        buffer.copy(storage, 0, offset);
+        const read = await readInto(handle, storage, kept, want, bufferEnd);
+        buffer = storage.subarray(0, kept + read);
         bufferStart = fileOffset;
         offset = 0;
         continue;
@@ -78,13 +85,18 @@ export async function readRecordFile(path: string, options: ReadFileOptions): Pr
 
 async function readAt(handle: FileHandle, position: number, length: number): Promise<Buffer> {
   const buffer = Buffer.allocUnsafe(length);
+  return buffer.subarray(0, await readInto(handle, buffer, 0, length, position));
+}
+
+/** Reads up to `length` bytes at `position` into `target` from `offset`; returns how many (fewer only at the end of the file). */
+async function readInto(handle: FileHandle, target: Buffer, offset: number, length: number, position: number): Promise<number> {
   let read = 0;
   while (read < length) {
-    const { bytesRead } = await handle.read(buffer, read, length - read, position + read);
-    if (bytesRead === 0) return buffer.subarray(0, read);
+    const { bytesRead } = await handle.read(target, offset + read, length - read, position + read);
+    if (bytesRead === 0) break;
     read += bytesRead;
   }
-  return buffer;
+  return read;
 }
 
 /**
