@@ -28,6 +28,8 @@ export class Compaction {
   private ratio = 1;
   private running: Promise<void> | null = null;
   private stopped = false;
+  /** The last due snapshot found no room: commits stop asking until the next timed look. */
+  private waitingForRoom = false;
   private readonly timer: NodeJS.Timeout;
 
   constructor(
@@ -36,7 +38,10 @@ export class Compaction {
     private readonly files: DataFiles,
     private readonly space: FreeSpace,
   ) {
-    this.timer = setInterval(() => this.consider(), CHECK_INTERVAL_MS);
+    this.timer = setInterval(() => {
+      this.waitingForRoom = false;
+      this.consider();
+    }, CHECK_INTERVAL_MS);
     this.timer.unref();
   }
 
@@ -46,23 +51,10 @@ export class Compaction {
     this.consider();
   }
 
-  /** Starts a snapshot if one is due and there is room for it. */
+  /** Starts a snapshot if one is due and, by a fresh statfs, there is room for it. */
   consider(): void {
-    if (this.running || this.stopped) return;
-    const stored = this.files.storedBytes;
-    const liveBytes = this.table.liveBytes;
-    const estimate = Math.ceil(liveBytes * this.ratio);
-    const compacts = stored >= this.options.compactMinBytes && estimate * 2 <= stored;
-    if (!compacts && this.recordsSinceSnapshot < this.options.snapshotEvery) return;
-    const fits = this.space.short ? compacts && this.space.roomFor(estimate, this.space.minFreeBytes / 2) : this.space.roomFor(estimate);
-    if (!fits) return;
-    this.recordsSinceSnapshot = 0;
-    this.running = this.files
-      .snapshot(this.table)
-      .then((bytes) => {
-        if (liveBytes > 0) this.ratio = bytes / liveBytes;
-        return this.space.check();
-      })
+    if (this.running || this.stopped || this.waitingForRoom || !this.due()) return;
+    this.running = this.snapshotIfRoom()
       .catch((error: unknown) => this.options.logger.error({ err: error }, 'snapshot failed; the journal still holds every change'))
       .finally(() => {
         this.running = null;
@@ -74,5 +66,33 @@ export class Compaction {
     this.stopped = true;
     clearInterval(this.timer);
     await this.running;
+  }
+
+  private estimate(): number {
+    return Math.ceil(this.table.liveBytes * this.ratio);
+  }
+
+  private compacts(): boolean {
+    const stored = this.files.storedBytes;
+    return stored >= this.options.compactMinBytes && this.estimate() * 2 <= stored;
+  }
+
+  private due(): boolean {
+    return this.compacts() || this.recordsSinceSnapshot >= this.options.snapshotEvery;
+  }
+
+  private async snapshotIfRoom(): Promise<void> {
+    await this.space.check();
+    const estimate = this.estimate();
+    const fits = this.space.short
+      ? this.compacts() && this.space.roomFor(estimate, this.space.minFreeBytes / 2)
+      : this.space.roomFor(estimate);
+    this.waitingForRoom = !fits;
+    if (this.stopped || !fits) return;
+    this.recordsSinceSnapshot = 0;
+    const liveBytes = this.table.liveBytes;
+    const bytes = await this.files.snapshot(this.table);
+    if (liveBytes > 0) this.ratio = bytes / liveBytes;
+    await this.space.check();
   }
 }
