@@ -39,7 +39,6 @@ export async function run(context) {
       JOB_DELAY_MIN_MS: '1000',
       JOB_DELAY_MAX_MS: '5000',
       JOB_DELAY_STEP_MS: '1000',
-      LOG_LEVEL: 'warn',
     },
   });
 

@@ -210,7 +210,10 @@ export class FileStore implements JobStore {
         error: outcome.status === 'failed' ? outcome.error : null,
       },
     ]);
-    return settled && toStoredJob(settled);
+    if (!settled) return undefined;
+    // The caller's result object is the stored one: no need to parse it back from the table's string.
+    const { resultJson: _serialised, ...rest } = settled;
+    return { ...rest, result: outcome.status === 'resolved' ? outcome.result : null };
   }
 
   async nextWakeAt(): Promise<number | null> {
