@@ -28,8 +28,8 @@ export class Compaction {
   private ratio = 1;
   private running: Promise<void> | null = null;
   private stopped = false;
-  /** The last due snapshot found no room: commits stop asking until the next timed look. */
-  private waitingForRoom = false;
+  /** The last due snapshot found no room, or failed: commits stop asking until the next timed look. */
+  private holdingOff = false;
   private readonly timer: NodeJS.Timeout;
 
   constructor(
@@ -39,7 +39,7 @@ export class Compaction {
     private readonly space: FreeSpace,
   ) {
     this.timer = setInterval(() => {
-      this.waitingForRoom = false;
+      this.holdingOff = false;
       this.consider();
     }, CHECK_INTERVAL_MS);
     this.timer.unref();
@@ -53,9 +53,12 @@ export class Compaction {
 
   /** Starts a snapshot if one is due and, by a fresh statfs, there is room for it. */
   consider(): void {
-    if (this.running || this.stopped || this.waitingForRoom || !this.due()) return;
+    if (this.running || this.stopped || this.holdingOff || !this.due()) return;
     this.running = this.snapshotIfRoom()
-      .catch((error: unknown) => this.options.logger.error({ err: error }, 'snapshot failed; the journal still holds every change'))
+      .catch((error: unknown) => {
+        this.holdingOff = true;
+        this.options.logger.error({ err: error }, 'snapshot failed; the journal still holds every change');
+      })
       .finally(() => {
         this.running = null;
       });
@@ -87,7 +90,7 @@ export class Compaction {
     const fits = this.space.short
       ? this.compacts() && this.space.roomFor(estimate, this.space.minFreeBytes / 2)
       : this.space.roomFor(estimate);
-    this.waitingForRoom = !fits;
+    this.holdingOff = !fits;
     if (this.stopped || !fits) return;
     this.recordsSinceSnapshot = 0;
     const liveBytes = this.table.liveBytes;
