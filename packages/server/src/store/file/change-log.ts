@@ -6,7 +6,7 @@ export interface LoggedChange {
 }
 
 /** Removals remembered for "changes since N"; a reader further back than these reloads instead. */
-export const TOMBSTONES_KEPT = 50_000;
+export const TOMBSTONES_KEPT = 10_000;
 
 /**
  * "Changes since N" for the file store: (seq, id) of every change in sequence order. An entry is
