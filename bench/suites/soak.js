@@ -66,10 +66,15 @@ export async function run(context) {
     }
   }, 100);
   const sampler = setInterval(() => {
-    void Promise.all([readRss(server.pid), dataDirBytes(dataDir)]).then(([rss, bytes]) => {
+    const stats = fetch(`${server.url}/stats`).then(async (response) => (await response.json()).counts);
+    void Promise.all([readRss(server.pid), dataDirBytes(dataDir), stats]).then(([rss, bytes, counts]) => {
       const atS = Math.round((performance.now() - started) / 1000);
-      samples.push({ atS, rss, bytes });
-      context.log(`soak t=${atS}s rss=${(rss / 2 ** 20).toFixed(1)} MB dataDir=${(bytes / 2 ** 20).toFixed(2)} MB sent=${sent}`);
+      // Jobs stored: flat once removals keep pace with creates; rising means the server fell behind.
+      const jobs = counts.pending + counts.running + counts.resolved + counts.failed;
+      samples.push({ atS, rss, bytes, jobs });
+      context.log(
+        `soak t=${atS}s rss=${(rss / 2 ** 20).toFixed(1)} MB dataDir=${(bytes / 2 ** 20).toFixed(2)} MB jobs=${jobs} (pending ${counts.pending}) sent=${sent}`,
+      );
     });
   }, SAMPLE_MS);
   await new Promise((resolve) => setTimeout(resolve, end - performance.now()));
@@ -88,6 +93,7 @@ export async function run(context) {
   const lastQuarter = quarter(3);
   return {
     figures: [
+      { key: 'jobsGrowth', label: 'jobs stored, last quarter ÷ second quarter', value: ratio('jobs'), unit: '×' },
       { key: 'jobsSent', label: `jobs created (${rate}/s for ${durationS} s), failed`, value: sent, unit: `(${failed} failed)` },
       {
         key: 'rssLastQuarterMb',
