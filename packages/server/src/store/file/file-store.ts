@@ -156,7 +156,7 @@ export class FileStore implements JobStore {
   }
 
   async listJobs(options: ListJobsOptions): Promise<StoredJob[]> {
-    return this.table.list(options).map(toStoredJob);
+    return this.table.list(options).map((job) => toStoredJob(job));
   }
 
   async countJobs(): Promise<Record<JobStatus, number>> {
@@ -210,10 +210,8 @@ export class FileStore implements JobStore {
         error: outcome.status === 'failed' ? outcome.error : null,
       },
     ]);
-    if (!settled) return undefined;
     // The caller's result object is the stored one: no need to parse it back from the table's string.
-    const { resultJson: _serialised, ...rest } = settled;
-    return { ...rest, result: outcome.status === 'resolved' ? outcome.result : null };
+    return settled && toStoredJob(settled, outcome.status === 'resolved' ? outcome.result : null);
   }
 
   async nextWakeAt(): Promise<number | null> {
@@ -293,5 +291,5 @@ export class FileStore implements JobStore {
 }
 
 function storedJobs(applied: (TableJob | undefined)[]): StoredJob[] {
-  return applied.filter((job): job is TableJob => job !== undefined).map(toStoredJob);
+  return applied.filter((job): job is TableJob => job !== undefined).map((job) => toStoredJob(job));
 }

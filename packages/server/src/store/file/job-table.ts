@@ -5,15 +5,34 @@ import { MinHeap } from './min-heap.js';
 import { SortedIds } from './sorted-ids.js';
 
 /**
- * A job as the table holds it: a StoredJob whose result stays serialised. A result is most of a
- * resolved job's size and is read rarely (a page of the list, a GET), so one string instead of a
- * tree of objects and strings keeps a resolved job under 2 KB of memory.
+ * A job as the table holds it: a StoredJob whose result stays serialised in `resultJson` (its
+ * `result` is always null here). A result is most of a resolved job's size and is read rarely (a
+ * page of the list, a GET), so one string instead of a tree of objects and strings keeps a
+ * resolved job under 2 KB of memory.
  */
-export type TableJob = Omit<StoredJob, 'result'> & { resultJson: string | null };
+export type TableJob = StoredJob & { result: null; resultJson: string | null };
 
-export function toStoredJob(job: TableJob): StoredJob {
-  const { resultJson, ...rest } = job;
-  return { ...rest, result: resultJson === null ? null : (JSON.parse(resultJson) as StoredJob['result']) };
+/**
+ * The job as readers see it. A job without a result is handed out as it is (no copy per listed
+ * job); one with a result gets it parsed, or `result` when the caller already holds it.
+ */
+export function toStoredJob(job: TableJob, result?: StoredJob['result']): StoredJob {
+  if (job.resultJson === null) return job;
+  // Spelled out: object rest (`{ resultJson, ...rest }`) takes V8's slow path.
+  return {
+    id: job.id,
+    status: job.status,
+    createdAt: job.createdAt,
+    runAt: job.runAt,
+    resolvedAt: job.resolvedAt,
+    result: result ?? (JSON.parse(job.resultJson) as StoredJob['result']),
+    error: job.error,
+    idempotencyKey: job.idempotencyKey,
+    updatedSeq: job.updatedSeq,
+    claimToken: job.claimToken,
+    leaseUntil: job.leaseUntil,
+    attempts: job.attempts,
+  };
 }
 
 interface TimedEntry {

@@ -40,6 +40,7 @@ export function applyRecord(table: JobTable, record: JournalRecord): TableJob | 
         createdAt: record.createdAt,
         runAt: record.runAt,
         resolvedAt: null,
+        result: null,
         resultJson: null,
         error: null,
         idempotencyKey: record.key,

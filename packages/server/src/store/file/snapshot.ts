@@ -128,6 +128,5 @@ export async function readSnapshot(
 }
 
 function fromVersion1(job: StoredJob): TableJob {
-  const { result, ...rest } = job;
-  return { ...rest, resultJson: result === null ? null : JSON.stringify(result) };
+  return { ...job, result: null, resultJson: job.result === null ? null : JSON.stringify(job.result) };
 }
