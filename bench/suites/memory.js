@@ -2,8 +2,7 @@ import { settledRss } from '../lib/rss.js';
 import { seedResolvedStore, seededStore, startSimmer } from '../lib/simmer.js';
 
 export const name = 'memory';
-export const description =
-  'RSS per pending and per resolved job: the server recovered on a seeded store minus the same server empty';
+export const description = 'RSS per pending and per resolved job: the server recovered on a seeded store minus the same server empty';
 
 /** The same light traffic on both servers, so both have loaded the same code paths. */
 async function warmUp(url) {
@@ -78,6 +77,12 @@ export async function run(context) {
             },
           ]),
     ],
-    extra: { emptyRssBytes: emptyRss, fullRssBytes: fullRss, resolvedRssBytes: resolvedRss, rssAfterSeedingBytes: store.rssAfterSeedingBytes, jobs: store.jobs },
+    extra: {
+      emptyRssBytes: emptyRss,
+      fullRssBytes: fullRss,
+      resolvedRssBytes: resolvedRss,
+      rssAfterSeedingBytes: store.rssAfterSeedingBytes,
+      jobs: store.jobs,
+    },
   };
 }
