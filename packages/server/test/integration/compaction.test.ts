@@ -7,7 +7,8 @@ const JOBS = 3_000;
 
 async function dataDirBytes(dir: string): Promise<number> {
   let total = 0;
-  for (const name of await readdir(dir)) total += (await stat(join(dir, name))).size;
+  // A file can go between readdir and stat (a snapshot renamed into place, an old journal removed).
+  for (const name of await readdir(dir)) total += (await stat(join(dir, name)).catch(() => ({ size: 0 }))).size;
   return total;
 }
 
