@@ -138,6 +138,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       rateLimits,
       pendingCap,
       delay: { minMs: config.jobDelayMinMs, maxMs: config.jobDelayMaxMs, stepMs: config.jobDelayStepMs },
+      keyTtlMs: config.idempotencyKeyTtlMs,
     });
     await app.register(eventsRoutes, { hub });
     await app.register(demoImagesRoutes);

@@ -27,6 +27,7 @@ export interface JobsRoutesDeps {
   store: JobStore;
   clock: Clock;
   delay: DelaySettings;
+  keyTtlMs: number;
   imageSource: ImageSource;
   metrics: Metrics;
   rateLimits: RateLimits;
