@@ -8,6 +8,8 @@ export interface FaultyStore extends JobStore {
   fail(method: StoreMethod, error: Error | null): void;
   /** From now on `health()` answers this; `null` gives the real store's answer again. */
   setHealth(health: StoreHealth | null): void;
+  /** Lets every call through again and gives the real health. */
+  heal(): void;
 }
 
 /** Wraps `store`: every call goes through to it unless the test said otherwise. */
@@ -22,10 +24,14 @@ export function withFaults(store: JobStore): FaultyStore {
     setHealth: (next: StoreHealth | null) => {
       health = next;
     },
+    heal: () => {
+      faults.clear();
+      health = null;
+    },
   };
   return new Proxy(store, {
     get(target, property, receiver) {
-      if (property === 'fail' || property === 'setHealth') return controls[property];
+      if (property === 'fail' || property === 'setHealth' || property === 'heal') return controls[property];
       const error = faults.get(property);
       if (error) return () => Promise.reject(error);
       if (property === 'health' && health) return () => health;

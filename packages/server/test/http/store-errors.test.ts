@@ -1,15 +1,19 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { StoreClosedError, StoreFullError, StoreOverloadedError, StoreUnavailableError } from '../../src/store/store-errors.js';
 import { buildTestApp, type TestApp } from './test-app.js';
 
 describe('store refusals over HTTP (in-process, a store made to refuse)', () => {
   let t: TestApp;
 
-  beforeEach(async () => {
+  beforeAll(async () => {
     t = await buildTestApp();
   });
 
-  afterEach(async () => {
+  afterEach(() => {
+    t.store.heal();
+  });
+
+  afterAll(async () => {
     await t?.close();
   });
 
