@@ -85,7 +85,9 @@ describe('jobs API (in-process)', () => {
 
   it('serves health, readiness, metrics and the OpenAPI document', async () => {
     expect((await t.app.inject({ url: '/healthz' })).statusCode).toBe(200);
-    expect((await t.app.inject({ url: '/readyz' })).json()).toEqual({ status: 'ready' });
+    const ready = await t.app.inject({ url: '/readyz' });
+    expect(ready.statusCode).toBe(200);
+    expect(ready.json()).toEqual({ status: 'ready' });
     const metrics = (await t.app.inject({ url: '/metrics' })).body;
     expect(metrics).toMatch(/simmer_jobs\{status="pending"\} \d+/);
     expect(metrics).toMatch(/simmer_job_create_seconds_count \d+/);
