@@ -9,6 +9,7 @@ import { makeTempDir, removeTempDir } from '@simmer/testkit/temp-dir';
 import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
 import { buildApp } from '../../src/app.js';
+import { DEFAULT_OVERLOAD_LIMITS } from '../../src/http/limits/overload.js';
 import type { Clock } from '../../src/clock.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import type { ImageSource } from '../../src/images/image-source.js';
@@ -76,7 +77,10 @@ export async function buildTestApp(options: TestAppOptions = {}): Promise<TestAp
     }),
   );
   const imageSource = options.imageSource ?? fakeImageSource();
-  const app = await buildApp({ config, store, imageSource, clock, logger, metrics });
+  // The app shares its event loop with the test runner, whose own pauses (imports, other files)
+  // must not read as overload: shedding is tested on a real process, not here.
+  const overload = { ...DEFAULT_OVERLOAD_LIMITS, maxEventLoopDelayMs: 60_000 };
+  const app = await buildApp({ config, store, imageSource, clock, logger, metrics, overload });
   const scheduler = options.runJobs
     ? new Scheduler({
         store,
