@@ -2,7 +2,8 @@ import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { JobBoard } from '../features/jobs/components/job-board';
 import { LiveAnnouncer } from './live-announcer';
-import { Providers, createJobsRuntime, createQueryClient } from './providers';
+import { createJobsRuntime } from '../features/jobs/runtime/create-jobs-runtime';
+import { Providers, createQueryClient } from './providers';
 import './styles.css';
 
 const queryClient = createQueryClient();

@@ -1,4 +1,4 @@
-import { useLiveStatus } from '../jobs-runtime';
+import { useLiveStatus } from '../runtime/jobs-runtime';
 
 /** Live / reconnecting / offline, from the browser's online state and the event stream's. */
 export function ConnectionIndicator() {

@@ -4,6 +4,7 @@ import { fullJitterDelay } from '../../../lib/backoff';
 import { describeDuration, formatAgo, formatClock, formatCountdown, shortId } from '../../../lib/format';
 import { useNow } from '../../../lib/use-now';
 import type { OutboxEntry } from '../../../lib/outbox';
+import { STATUS_LABEL } from '../job-status';
 import { BlurhashCanvas } from './blurhash-canvas';
 import { PhotoCredit } from './photo-credit';
 
@@ -16,8 +17,6 @@ export interface JobCardProps {
   setSize: number;
   onOpen: (job: Job) => void;
 }
-
-const STATUS_LABEL = { pending: 'Pending', running: 'Running', resolved: 'Resolved', failed: 'Failed' } as const;
 
 export const JobCard = memo(function JobCard({ job, mine, width, position, setSize, onOpen }: JobCardProps) {
   const titleId = `job-${job.id}`;
