@@ -4,6 +4,7 @@ import { isTransient } from '../lib/api-client';
 import { fullJitterDelay } from '../lib/backoff';
 import type { JobsRuntime } from '../features/jobs/runtime/create-jobs-runtime';
 import { JobsRuntimeProvider } from '../features/jobs/runtime/jobs-runtime';
+import './providers.css';
 
 export function createQueryClient(): QueryClient {
   return new QueryClient({

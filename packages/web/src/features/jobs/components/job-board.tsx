@@ -12,6 +12,7 @@ import { JobGrid, type GridItem } from './job-grid';
 import { NewJobButton } from './new-job-button';
 import { PhotoDialog } from './photo-dialog';
 import { StatusFilter, type Filter } from './status-filter';
+import './job-board.css';
 
 /** The page: header, notices, the status filter with counts, and the live grid of jobs. */
 export function JobBoard() {

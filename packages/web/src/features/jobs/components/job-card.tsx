@@ -7,6 +7,13 @@ import type { OutboxEntry } from '../../../lib/outbox';
 import { STATUS_LABEL } from '../job-status';
 import { BlurhashCanvas } from './blurhash-canvas';
 import { PhotoCredit } from './photo-credit';
+import './status-tone.css';
+import './job-card.css';
+import './job-card-pending.css';
+import './job-card-running.css';
+import './job-card-resolved.css';
+import './job-card-failed.css';
+import './job-card-queued.css';
 
 export interface JobCardProps {
   job: Job;

@@ -4,6 +4,7 @@ import type { Job } from '@simmer/contracts';
 import type { OutboxEntry } from '../../../lib/outbox';
 import { useJobsRuntime } from '../runtime/jobs-runtime';
 import { JobCard, QueuedCard } from './job-card';
+import './job-grid.css';
 
 export type GridItem = { kind: 'queued'; entry: OutboxEntry } | { kind: 'job'; job: Job };
 

@@ -1,6 +1,8 @@
 import type { JobCounts } from '@simmer/contracts';
 import { JOB_STATUSES, type JobStatus } from '@simmer/contracts/constants';
 import { countAll, STATUS_LABEL } from '../job-status';
+import './status-tone.css';
+import './status-filter.css';
 
 export type Filter = JobStatus | null;
 
