@@ -6,6 +6,7 @@ import { systemClock } from './clock.js';
 import { ConfigError, loadConfig } from './config.js';
 import { createImageSource } from './images/create-image-source.js';
 import { loadDemoArtwork } from './images/demo-artwork.js';
+import { RetentionSweeper } from './jobs/retention-sweeper.js';
 import { Scheduler } from './jobs/scheduler.js';
 import { createLogger } from './logger.js';
 import { createMetrics } from './metrics.js';
@@ -51,12 +52,19 @@ async function main(): Promise<void> {
           owner: `${hostname()}:${process.pid}`,
         });
 
+  // Every process that runs jobs sweeps; the store makes concurrent sweeps safe.
+  const sweeper =
+    config.role === 'api'
+      ? null
+      : new RetentionSweeper({ store, clock, logger, retentionMs: config.jobRetentionMs, keyTtlMs: config.idempotencyKeyTtlMs });
+
   await app.listen({ port: config.port, host: config.host });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   logger.info({ url: `http://${host}:${port}`, port, role: config.role, store: config.store, imageSource: imageSource.name }, 'listening');
   scheduler?.start();
+  sweeper?.start();
   // Warm the demo artwork now rather than on the first image request.
   if (imageSource.name === 'demo' && config.role !== 'worker')
     void loadDemoArtwork().catch((error: unknown) => logger.warn({ err: error }, 'could not load the demo artwork'));
@@ -72,6 +80,7 @@ async function main(): Promise<void> {
     try {
       await app.close();
       await scheduler?.stop();
+      await sweeper?.stop();
       await imageSource.close();
       await store.close();
       logger.info('shut down cleanly');

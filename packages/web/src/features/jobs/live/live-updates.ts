@@ -1,9 +1,9 @@
 import { matchQuery, onlineManager, type QueryClient } from '@tanstack/react-query';
-import type { Job, ResetEvent, Stats } from '@simmer/contracts';
-import { EVENT_JOB, EVENT_READY, EVENT_RESET, JOB_STATUSES } from '@simmer/contracts/constants';
+import type { Job, RemovedEvent, ResetEvent, Stats } from '@simmer/contracts';
+import { EVENT_JOB, EVENT_READY, EVENT_REMOVED, EVENT_RESET, JOB_STATUSES } from '@simmer/contracts/constants';
 import { EventStream, type StreamState } from '../../../lib/event-stream';
 import { announce } from '../../../lib/announcer';
-import { applyJobChanges, type JobsPages } from '../api/job-cache';
+import { applyJobChanges, removeJobs, type JobsPages } from '../api/job-cache';
 import { jobKeys } from '../api/job-keys';
 import { statsQueryOptions } from '../api/get-stats';
 import type { KnownJobs } from '../runtime/known-jobs';
@@ -37,6 +37,8 @@ export class LiveUpdates {
   private readonly listeners = new Set<() => void>();
   private snap: LiveSnapshot;
   private buffer: Job[] = [];
+  /** Ids of jobs the server removed (retention), applied with the next flush. */
+  private removedBuffer: string[] = [];
   private flushTimer: ReturnType<typeof setTimeout> | null = null;
   /** Counts follow the changes (events and creates), at most once a second. */
   private readonly statsRefresh = new Throttle(STATS_THROTTLE_MS, () => {
@@ -138,6 +140,15 @@ export class LiveUpdates {
     this.statsRefresh.request();
   }
 
+  /** Drops jobs the server removed (retention) from every cached list; counts follow. */
+  applyRemovals(ids: readonly string[]): void {
+    if (ids.length === 0) return;
+    const gone = new Set(ids);
+    for (const id of gone) this.knownJobs.forget(id);
+    this.queryClient.setQueriesData<JobsPages>({ queryKey: jobKeys.lists() }, (data) => removeJobs(data, gone));
+    this.statsRefresh.request();
+  }
+
   private publish(patch: Partial<LiveSnapshot>): void {
     const next = { ...this.snap, ...patch };
     next.polling = next.online && next.stream.status !== 'live' && next.stream.failures >= 2;
@@ -173,6 +184,12 @@ export class LiveUpdates {
       if (!this.replaying && seq !== null && previous !== null && seq > previous + 1) this.resync.request();
       this.buffer.push(job);
       this.flushTimer ??= setTimeout(() => this.flush(), FLUSH_MS);
+    } else if (event.event === EVENT_REMOVED) {
+      const removed = parseJson<RemovedEvent>(event.data);
+      if (!removed?.id) return;
+      if (!this.replaying && seq !== null && previous !== null && seq > previous + 1) this.resync.request();
+      this.removedBuffer.push(removed.id);
+      this.flushTimer ??= setTimeout(() => this.flush(), FLUSH_MS);
     } else if (event.event === EVENT_READY) {
       this.replaying = false;
     } else if (event.event === EVENT_RESET) {
@@ -187,6 +204,10 @@ export class LiveUpdates {
     const jobs = this.buffer;
     this.buffer = [];
     this.applyJobs(jobs);
+    // After the jobs: a job that changed and then went away within one flush ends up gone.
+    const removed = this.removedBuffer;
+    this.removedBuffer = [];
+    this.applyRemovals(removed);
     const { lastSeq } = this.stream.snapshot;
     if (lastSeq !== null) storeSeq(lastSeq);
   }

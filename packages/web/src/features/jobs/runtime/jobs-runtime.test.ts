@@ -51,10 +51,12 @@ describe('the jobs runtime', () => {
     const first = start(new QueryClient());
     first.knownJobs.remember(job(1, 'resolved'));
     first.myJobs.add(job(1).id);
+    first.knownJobs.forget(job(5).id);
 
     const second = start(new QueryClient());
     expect(second.knownJobs.get(job(1).id)).toBeUndefined();
     expect(second.myJobs.has(job(1).id)).toBe(false);
+    expect(second.knownJobs.isRemoved(job(5).id)).toBe(false);
     expect(second.knownJobs.remember(job(1, 'pending')).status).toBe('pending');
     expect(first.knownJobs.get(job(1).id)?.status).toBe('resolved');
   });

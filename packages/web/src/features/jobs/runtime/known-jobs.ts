@@ -10,6 +10,8 @@ const LIMIT = 50_000;
  */
 export class KnownJobs {
   private readonly jobs = new Map<string, Job>();
+  /** Jobs the server removed (retention): a page fetched before the removal must not bring them back. */
+  private readonly removed = new Set<string>();
 
   constructor(private readonly limit = LIMIT) {}
 
@@ -30,5 +32,19 @@ export class KnownJobs {
 
   get(id: string): Job | undefined {
     return this.jobs.get(id);
+  }
+
+  /** The server removed this job for good. */
+  forget(id: string): void {
+    this.jobs.delete(id);
+    this.removed.add(id);
+    if (this.removed.size > this.limit) {
+      const oldest = this.removed.values().next().value;
+      if (oldest !== undefined) this.removed.delete(oldest);
+    }
+  }
+
+  isRemoved(id: string): boolean {
+    return this.removed.has(id);
   }
 }
