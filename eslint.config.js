@@ -103,6 +103,21 @@ export default tseslint.config(
   {
     files: ['packages/web/src/**/*.{ts,tsx}'],
     languageOptions: { globals: { ...globals.browser } },
+    rules: {
+      // The page takes the contract's values from its typebox-free entry; the schemas would weigh down the bundle.
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            {
+              name: '@simmer/contracts',
+              allowTypeImports: true,
+              message: "the page imports values from '@simmer/contracts/constants' (no typebox in the bundle); types may come from here",
+            },
+          ],
+        },
+      ],
+    },
   },
   {
     // Plain JavaScript (bench, configs): no type information to lean on.

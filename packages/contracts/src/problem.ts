@@ -12,5 +12,3 @@ export const ProblemSchema = Type.Object(
   { $id: 'Problem' },
 );
 export type Problem = Static<typeof ProblemSchema>;
-
-export const PROBLEM_CONTENT_TYPE = 'application/problem+json';

@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
+import { PROBLEM_CONTENT_TYPE } from '@simmer/contracts';
 import { loadDemoArtwork } from '../images/demo-artwork.js';
 import { DEMO_VARIANT_NAME, findDemoVariant } from '../images/demo-catalog.js';
 import { renderDemoSvg } from '../images/demo-svg.js';
@@ -50,5 +51,5 @@ export async function demoImagesRoutes(app: FastifyInstance): Promise<void> {
 }
 
 function problem(reply: FastifyReply, status: number, title: string, detail: string): FastifyReply {
-  return reply.code(status).type('application/problem+json').send({ type: 'about:blank', title, status, detail });
+  return reply.code(status).type(PROBLEM_CONTENT_TYPE).send({ type: 'about:blank', title, status, detail });
 }

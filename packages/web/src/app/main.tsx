@@ -1,9 +1,14 @@
+// The page-wide styles first: every component's own stylesheet (imported beside it) comes after them.
+import './styles/tokens.css';
+import './styles/base.css';
+import './styles/buttons.css';
+import './styles/motion.css';
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { JobBoard } from '../features/jobs/components/job-board';
 import { LiveAnnouncer } from './live-announcer';
-import { Providers, createJobsRuntime, createQueryClient } from './providers';
-import './styles.css';
+import { createJobsRuntime } from '../features/jobs/runtime/create-jobs-runtime';
+import { Providers, createQueryClient } from './providers';
 
 const queryClient = createQueryClient();
 const runtime = createJobsRuntime(queryClient);

@@ -1,14 +1,10 @@
-import { QueryClient, QueryClientProvider, onlineManager } from '@tanstack/react-query';
-import { Component, useEffect, type ErrorInfo, type ReactNode } from 'react';
-import type { Job } from '@simmer/contracts';
-import { ApiError, isTransient } from '../lib/api-client';
-import { announce } from '../lib/announcer';
+import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
+import { Component, type ErrorInfo, type ReactNode } from 'react';
+import { isTransient } from '../lib/api-client';
 import { fullJitterDelay } from '../lib/backoff';
-import { Outbox, OUTBOX_STORAGE_KEY } from '../lib/outbox';
-import { sendCreateJob } from '../features/jobs/api/create-job';
-import { myJobs } from '../features/jobs/api/my-jobs';
-import { LiveUpdates } from '../features/jobs/live/live-updates';
-import { JobsRuntimeProvider, type JobsRuntime } from '../features/jobs/jobs-runtime';
+import type { JobsRuntime } from '../features/jobs/runtime/create-jobs-runtime';
+import { JobsRuntimeProvider } from '../features/jobs/runtime/jobs-runtime';
+import './providers.css';
 
 export function createQueryClient(): QueryClient {
   return new QueryClient({
@@ -22,51 +18,11 @@ export function createQueryClient(): QueryClient {
   });
 }
 
-export function createJobsRuntime(queryClient: QueryClient): JobsRuntime {
-  const live = new LiveUpdates(queryClient);
-  const outbox = new Outbox<Job>({
-    storage: window.localStorage,
-    backoff: { baseMs: 1_000, capMs: 10_000 },
-    send: sendCreateJob,
-    onSent: (_entry, job) => {
-      myJobs.add(job.id);
-      live.applyJobs([job]);
-    },
-    onRejected: (_entry, error) => {
-      announce(`The server refused a new job: ${error instanceof ApiError ? error.message : 'unknown error'}.`);
-    },
-    isOnline: () => onlineManager.isOnline(),
-    subscribeOnline: (listener) => onlineManager.subscribe(listener),
-  });
-  return { live, outbox };
-}
-
-function RuntimeLifecycle({ runtime }: { runtime: JobsRuntime }) {
-  useEffect(() => {
-    runtime.live.start();
-    runtime.outbox.start();
-    // Another tab changed the shared outbox (sent or queued a job).
-    const onStorage = (event: StorageEvent) => {
-      if (event.key === OUTBOX_STORAGE_KEY) runtime.outbox.reload();
-    };
-    window.addEventListener('storage', onStorage);
-    return () => {
-      window.removeEventListener('storage', onStorage);
-      runtime.outbox.stop();
-      runtime.live.stop();
-    };
-  }, [runtime]);
-  return null;
-}
-
 export function Providers({ queryClient, runtime, children }: { queryClient: QueryClient; runtime: JobsRuntime; children: ReactNode }) {
   return (
     <ErrorBoundary>
       <QueryClientProvider client={queryClient}>
-        <JobsRuntimeProvider runtime={runtime}>
-          <RuntimeLifecycle runtime={runtime} />
-          {children}
-        </JobsRuntimeProvider>
+        <JobsRuntimeProvider runtime={runtime}>{children}</JobsRuntimeProvider>
       </QueryClientProvider>
     </ErrorBoundary>
   );

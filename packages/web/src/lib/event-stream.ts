@@ -1,3 +1,4 @@
+import { EVENT_READY } from '@simmer/contracts/constants';
 import { parseRetryAfter } from './api-client';
 import { fullJitterDelay, type BackoffPolicy } from './backoff';
 import { SseParser, type SseEvent } from './sse-parser';
@@ -200,7 +201,7 @@ export class EventStream {
     const seq = event.id !== null && /^\d+$/.test(event.id) ? Number(event.id) : null;
     // Only a stream that got through its replay counts as healthy; one that is accepted and then
     // dropped again and again keeps backing off.
-    if (event.event === 'ready') this.update({ failures: 0 });
+    if (event.event === EVENT_READY) this.update({ failures: 0 });
     this.opts.onEvent(event, seq, this.state.lastSeq);
     if (seq !== null && (this.state.lastSeq === null || seq > this.state.lastSeq)) this.update({ lastSeq: seq });
   }

@@ -1,6 +1,7 @@
 import { useMutation } from '@tanstack/react-query';
 import type { Download } from '@simmer/contracts';
 import { apiRequest } from '../../../lib/api-client';
+import { jobKeys } from './job-keys';
 
 /**
  * `POST /jobs/{id}/download`: the server records the download with Unsplash (as its guidelines ask)
@@ -11,7 +12,7 @@ export async function downloadPhoto(jobId: string): Promise<Download> {
 }
 
 export const downloadPhotoMutationOptions = () => ({
-  mutationKey: ['jobs', 'download'] as const,
+  mutationKey: jobKeys.download(),
   mutationFn: downloadPhoto,
 });
 

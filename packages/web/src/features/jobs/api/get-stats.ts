@@ -2,17 +2,16 @@ import { queryOptions, useQuery } from '@tanstack/react-query';
 import type { Stats } from '@simmer/contracts';
 import { apiRequest } from '../../../lib/api-client';
 import { fullJitterDelay, jitteredInterval } from '../../../lib/backoff';
+import { jobKeys } from './job-keys';
 
 /** `GET /stats`: counts per status, the image source and the newest sequence number. */
 export async function getStats(signal?: AbortSignal): Promise<Stats> {
   return (await apiRequest<Stats>('/stats', signal ? { signal } : {})).data;
 }
 
-export const statsKey = ['stats'] as const;
-
 export const statsQueryOptions = () =>
   queryOptions({
-    queryKey: statsKey,
+    queryKey: jobKeys.stats(),
     queryFn: ({ signal }) => getStats(signal),
     staleTime: 5_000,
   });

@@ -1,21 +1,26 @@
 import { infiniteQueryOptions, useInfiniteQuery } from '@tanstack/react-query';
-import type { Job, JobStatus } from '@simmer/contracts';
+import type { Job } from '@simmer/contracts';
+import { LIST_LIMIT_DEFAULT, type JobStatus } from '@simmer/contracts/constants';
 import { apiRequest } from '../../../lib/api-client';
 import { nextCursorFromLink } from '../../../lib/link-header';
-import { knownJobs } from './known-jobs';
+import { useJobsRuntime } from '../runtime/jobs-runtime';
+import type { KnownJobs } from '../runtime/known-jobs';
 import type { JobsPage } from './job-cache';
+import { jobKeys } from './job-keys';
 
-export const JOBS_PAGE_SIZE = 100;
+export const JOBS_PAGE_SIZE = LIST_LIMIT_DEFAULT;
 
 export interface ListJobsParams {
   status: JobStatus | null;
   cursor: string | null;
+  /** Every job seen so far, so a page never shows an older view of a job than the page already has. */
+  knownJobs: KnownJobs;
   limit?: number;
   signal?: AbortSignal;
 }
 
 /** `GET /jobs`: one page, newest first, with the cursor of the next page from the `Link` header. */
-export async function listJobs({ status, cursor, limit = JOBS_PAGE_SIZE, signal }: ListJobsParams): Promise<JobsPage> {
+export async function listJobs({ status, cursor, knownJobs, limit = JOBS_PAGE_SIZE, signal }: ListJobsParams): Promise<JobsPage> {
   const query = new URLSearchParams({ limit: String(limit) });
   if (status) query.set('status', status);
   if (cursor) query.set('cursor', cursor);
@@ -28,17 +33,10 @@ export async function listJobs({ status, cursor, limit = JOBS_PAGE_SIZE, signal 
   return { jobs, nextCursor: nextCursorFromLink(response.headers.get('Link')) };
 }
 
-export const jobsListKey = (status: JobStatus | null) => ['jobs', 'list', status ?? 'all'] as const;
-
-export function filterOfListKey(key: readonly unknown[]): JobStatus | null | undefined {
-  if (key[0] !== 'jobs' || key[1] !== 'list') return undefined;
-  return key[2] === 'all' ? null : (key[2] as JobStatus);
-}
-
-export const jobsListQueryOptions = (status: JobStatus | null) =>
+export const jobsListQueryOptions = (status: JobStatus | null, knownJobs: KnownJobs) =>
   infiniteQueryOptions({
-    queryKey: jobsListKey(status),
-    queryFn: ({ pageParam, signal }) => listJobs({ status, cursor: pageParam, signal }),
+    queryKey: jobKeys.list(status),
+    queryFn: ({ pageParam, signal }) => listJobs({ status, cursor: pageParam, knownJobs, signal }),
     initialPageParam: null as string | null,
     getNextPageParam: (last) => last.nextCursor,
     // The live stream keeps lists current; a reconnect replays what was missed instead of refetching every page.
@@ -48,5 +46,6 @@ export const jobsListQueryOptions = (status: JobStatus | null) =>
   });
 
 export function useJobsList(status: JobStatus | null, enabled: boolean) {
-  return useInfiniteQuery({ ...jobsListQueryOptions(status), enabled });
+  const { knownJobs } = useJobsRuntime();
+  return useInfiniteQuery({ ...jobsListQueryOptions(status, knownJobs), enabled });
 }

@@ -1,4 +1,5 @@
-import { useLiveStatus } from '../jobs-runtime';
+import { useLiveStatus } from '../runtime/jobs-runtime';
+import './connection-indicator.css';
 
 /** Live / reconnecting / offline, from the browser's online state and the event stream's. */
 export function ConnectionIndicator() {

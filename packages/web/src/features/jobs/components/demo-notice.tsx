@@ -1,3 +1,5 @@
+import './demo-notice.css';
+
 /** Shown while the server takes photos from its built-in demo catalog. */
 export function DemoNotice() {
   return (

@@ -1,5 +1,6 @@
 import type { Filter } from './status-filter';
 import { NewJobButton } from './new-job-button';
+import './empty-state.css';
 
 export function EmptyState({ filter, onShowAll }: { filter: Filter; onShowAll: () => void }) {
   if (filter) {

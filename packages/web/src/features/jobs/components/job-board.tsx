@@ -1,9 +1,10 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
-import type { Job, JobStatus } from '@simmer/contracts';
+import type { Job } from '@simmer/contracts';
 import { announce } from '../../../lib/announcer';
 import { useStats } from '../api/get-stats';
 import { useJobsList } from '../api/list-jobs';
-import { useLiveStatus, useOutbox } from '../jobs-runtime';
+import { countAll, isJobStatus } from '../job-status';
+import { useLiveStatus, useOutbox } from '../runtime/jobs-runtime';
 import { ConnectionIndicator } from './connection-indicator';
 import { DemoNotice } from './demo-notice';
 import { EmptyState } from './empty-state';
@@ -11,6 +12,7 @@ import { JobGrid, type GridItem } from './job-grid';
 import { NewJobButton } from './new-job-button';
 import { PhotoDialog } from './photo-dialog';
 import { StatusFilter, type Filter } from './status-filter';
+import './job-board.css';
 
 /** The page: header, notices, the status filter with counts, and the live grid of jobs. */
 export function JobBoard() {
@@ -39,9 +41,7 @@ export function JobBoard() {
   }, [filter, outbox.entries, list.data]);
 
   const counts = stats.data?.counts;
-  const total = counts
-    ? (filter ? counts[filter] : counts.pending + counts.running + counts.resolved + counts.failed) + outbox.entries.length
-    : -1;
+  const total = counts ? (filter ? counts[filter] : countAll(counts)) + outbox.entries.length : -1;
 
   const { hasNextPage, isFetchingNextPage, fetchNextPage } = list;
   const loadMore = useCallback(() => {
@@ -61,7 +61,7 @@ export function JobBoard() {
       const first = announced.current === undefined;
       announced.current = filter;
       if (first) return;
-      const n = filter ? counts[filter] : counts.pending + counts.running + counts.resolved + counts.failed;
+      const n = filter ? counts[filter] : countAll(counts);
       announce(`Showing ${n.toLocaleString()} ${filter ?? ''} job${n === 1 ? '' : 's'}.`.replace('  ', ' '));
     }
   }, [filter, list.isSuccess, counts]);
@@ -150,11 +150,9 @@ function SkeletonGrid() {
   );
 }
 
-const STATUSES: readonly JobStatus[] = ['pending', 'running', 'resolved', 'failed'];
-
 function readFilter(): Filter {
   const value = new URLSearchParams(window.location.search).get('status');
-  return (STATUSES as readonly string[]).includes(value ?? '') ? (value as JobStatus) : null;
+  return isJobStatus(value) ? value : null;
 }
 
 /** The filter lives in the address (`?status=failed`), so a reload or a shared link keeps it. */

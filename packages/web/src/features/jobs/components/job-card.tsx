@@ -4,9 +4,17 @@ import { fullJitterDelay } from '../../../lib/backoff';
 import { describeDuration, formatAgo, formatClock, formatCountdown, shortId } from '../../../lib/format';
 import { useNow } from '../../../lib/use-now';
 import type { OutboxEntry } from '../../../lib/outbox';
-import { useOutbox } from '../jobs-runtime';
+import { STATUS_LABEL } from '../job-status';
+import { useOutbox } from '../runtime/jobs-runtime';
 import { BlurhashCanvas } from './blurhash-canvas';
 import { PhotoCredit } from './photo-credit';
+import './status-tone.css';
+import './job-card.css';
+import './job-card-pending.css';
+import './job-card-running.css';
+import './job-card-resolved.css';
+import './job-card-failed.css';
+import './job-card-queued.css';
 
 export interface JobCardProps {
   job: Job;
@@ -17,8 +25,6 @@ export interface JobCardProps {
   setSize: number;
   onOpen: (job: Job) => void;
 }
-
-const STATUS_LABEL = { pending: 'Pending', running: 'Running', resolved: 'Resolved', failed: 'Failed' } as const;
 
 export const JobCard = memo(function JobCard({ job, mine, width, position, setSize, onOpen }: JobCardProps) {
   const titleId = `job-${job.id}`;

@@ -2,8 +2,9 @@ import { useWindowVirtualizer } from '@tanstack/react-virtual';
 import { useEffect, useLayoutEffect, useRef, useState } from 'react';
 import type { Job } from '@simmer/contracts';
 import type { OutboxEntry } from '../../../lib/outbox';
-import { myJobs } from '../api/my-jobs';
+import { useJobsRuntime } from '../runtime/jobs-runtime';
 import { JobCard, QueuedCard } from './job-card';
+import './job-grid.css';
 
 export type GridItem = { kind: 'queued'; entry: OutboxEntry } | { kind: 'job'; job: Job };
 
@@ -29,6 +30,7 @@ const BODY = 68;
  * when the last rows come near.
  */
 export function JobGrid({ items, sendingKey, online, hasMore, loadingMore, onLoadMore, onOpen, total }: JobGridProps) {
+  const { myJobs } = useJobsRuntime();
   const ref = useRef<HTMLDivElement>(null);
   const [width, setWidth] = useState(0);
   const [offset, setOffset] = useState(0);

@@ -1,6 +1,6 @@
 import { onlineManager } from '@tanstack/react-query';
 import { announce } from '../../../lib/announcer';
-import { useJobsRuntime } from '../jobs-runtime';
+import { useJobsRuntime } from '../runtime/jobs-runtime';
 
 /** One press, one job: the press is recorded in the outbox with its idempotency key before anything is sent. */
 export function NewJobButton({ className = 'button button--primary button--large' }: { className?: string }) {

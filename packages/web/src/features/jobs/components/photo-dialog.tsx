@@ -4,6 +4,7 @@ import { ApiError } from '../../../lib/api-client';
 import { withReferral } from '../../../lib/format';
 import { useDownloadPhoto } from '../api/download-photo';
 import { PhotoCredit } from './photo-credit';
+import './photo-dialog.css';
 
 /** The larger view of a resolved job's photo: a modal <dialog> (focus trapped, Escape closes) with Download. */
 export function PhotoDialog({ job, onClose }: { job: Job | null; onClose: () => void }) {

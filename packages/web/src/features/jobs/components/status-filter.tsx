@@ -1,13 +1,14 @@
-import type { JobCounts, JobStatus } from '@simmer/contracts';
+import type { JobCounts } from '@simmer/contracts';
+import { JOB_STATUSES, type JobStatus } from '@simmer/contracts/constants';
+import { countAll, STATUS_LABEL } from '../job-status';
+import './status-tone.css';
+import './status-filter.css';
 
 export type Filter = JobStatus | null;
 
-const OPTIONS: { value: Filter; label: string }[] = [
+const OPTIONS: readonly { value: Filter; label: string }[] = [
   { value: null, label: 'All' },
-  { value: 'pending', label: 'Pending' },
-  { value: 'running', label: 'Running' },
-  { value: 'resolved', label: 'Resolved' },
-  { value: 'failed', label: 'Failed' },
+  ...JOB_STATUSES.map((status) => ({ value: status, label: STATUS_LABEL[status] })),
 ];
 
 /** The filter by status, which also shows the count of each (from /stats). */
@@ -20,7 +21,7 @@ export function StatusFilter({
   counts: JobCounts | undefined;
   onChange: (filter: Filter) => void;
 }) {
-  const total = counts ? counts.pending + counts.running + counts.resolved + counts.failed : undefined;
+  const total = counts ? countAll(counts) : undefined;
   return (
     <div className="filter" role="group" aria-label="Show jobs by status">
       {OPTIONS.map((option) => {

@@ -1,21 +1,13 @@
-import { onlineManager, type QueryClient } from '@tanstack/react-query';
-import type {
-  EVENT_JOB as EventJob,
-  EVENT_READY as EventReady,
-  EVENT_REMOVED as EventRemoved,
-  EVENT_RESET as EventReset,
-  Job,
-  RemovedEvent,
-  ResetEvent,
-  Stats,
-} from '@simmer/contracts';
+import { matchQuery, onlineManager, type QueryClient } from '@tanstack/react-query';
+import type { Job, RemovedEvent, ResetEvent, Stats } from '@simmer/contracts';
+import { EVENT_JOB, EVENT_READY, EVENT_REMOVED, EVENT_RESET, JOB_STATUSES } from '@simmer/contracts/constants';
 import { EventStream, type StreamState } from '../../../lib/event-stream';
 import { announce } from '../../../lib/announcer';
 import { applyJobChanges, removeJobs, type JobsPages } from '../api/job-cache';
-import { knownJobs } from '../api/known-jobs';
-import { filterOfListKey } from '../api/list-jobs';
-import { myJobs } from '../api/my-jobs';
-import { statsKey, statsQueryOptions } from '../api/get-stats';
+import { jobKeys } from '../api/job-keys';
+import { statsQueryOptions } from '../api/get-stats';
+import type { KnownJobs } from '../runtime/known-jobs';
+import type { MyJobs } from '../runtime/my-jobs';
 import type { SseEvent } from '../../../lib/sse-parser';
 import { Throttle } from '../../../lib/throttle';
 
@@ -28,16 +20,12 @@ export interface LiveSnapshot {
   polling: boolean;
 }
 
-// Type-checked against the contract, without pulling its runtime schemas into the bundle.
-const EVENT_JOB: typeof EventJob = 'job';
-const EVENT_READY: typeof EventReady = 'ready';
-const EVENT_REMOVED: typeof EventRemoved = 'removed';
-const EVENT_RESET: typeof EventReset = 'reset';
-
 const SEQ_STORAGE_KEY = 'simmer.last-seq.v1';
 const FLUSH_MS = 100;
 const STATS_THROTTLE_MS = 1_000;
 const RESYNC_THROTTLE_MS = 5_000;
+/** Every list the page can show: all jobs, and one per status filter. */
+const LIST_FILTERS = [null, ...JOB_STATUSES] as const;
 
 /**
  * Keeps the TanStack Query cache in step with `GET /events`: every change is written into the cached
@@ -54,19 +42,23 @@ export class LiveUpdates {
   private flushTimer: ReturnType<typeof setTimeout> | null = null;
   /** Counts follow the changes (events and creates), at most once a second. */
   private readonly statsRefresh = new Throttle(STATS_THROTTLE_MS, () => {
-    void this.queryClient.invalidateQueries({ queryKey: statsKey });
+    void this.queryClient.invalidateQueries({ queryKey: jobKeys.stats() });
   });
   /** Refetches lists and counts, because the stream says (or shows) that changes were missed. */
   private readonly resync = new Throttle(RESYNC_THROTTLE_MS, () => {
-    void this.queryClient.invalidateQueries({ queryKey: ['jobs', 'list'] });
-    void this.queryClient.invalidateQueries({ queryKey: statsKey });
+    void this.queryClient.invalidateQueries({ queryKey: jobKeys.lists() });
+    void this.queryClient.invalidateQueries({ queryKey: jobKeys.stats() });
   });
   private replaying = true;
   private polledSeq: number | null = null;
   private unsubscribers: (() => void)[] = [];
   private started = false;
 
-  constructor(private readonly queryClient: QueryClient) {
+  constructor(
+    private readonly queryClient: QueryClient,
+    private readonly knownJobs: KnownJobs,
+    private readonly myJobs: MyJobs,
+  ) {
     const stored = readStoredSeq();
     this.stream = new EventStream(
       {
@@ -90,11 +82,7 @@ export class LiveUpdates {
         announce(online ? 'Back online.' : 'You are offline. New jobs wait on this device and are sent when the connection returns.');
       }),
       this.queryClient.getQueryCache().subscribe((event) => {
-        if (
-          event.type === 'updated' &&
-          event.action.type === 'success' &&
-          (event.query.queryKey as readonly unknown[])[0] === statsKey[0]
-        ) {
+        if (event.type === 'updated' && event.action.type === 'success' && matchQuery({ queryKey: jobKeys.stats() }, event.query)) {
           this.onStats(event.query.state.data as Stats);
         }
       }),
@@ -137,16 +125,15 @@ export class LiveUpdates {
     if (jobs.length === 0) return;
     const finished: Job[] = [];
     const latest = jobs.map((job) => {
-      const before = knownJobs.get(job.id);
-      const best = knownJobs.remember(job);
+      const before = this.knownJobs.get(job.id);
+      const best = this.knownJobs.remember(job);
       const wasDone = before?.status === 'resolved' || before?.status === 'failed';
-      if (!wasDone && (best.status === 'resolved' || best.status === 'failed') && myJobs.has(best.id)) finished.push(best);
+      if (!wasDone && (best.status === 'resolved' || best.status === 'failed') && this.myJobs.has(best.id)) finished.push(best);
       return best;
     });
-    for (const query of this.queryClient.getQueryCache().findAll({ queryKey: ['jobs', 'list'] })) {
-      const filter = filterOfListKey(query.queryKey);
-      if (filter === undefined) continue;
-      this.queryClient.setQueryData<JobsPages>(query.queryKey, (data) => applyJobChanges(data, latest, filter));
+    // A list not in the cache stays out of it: the updater returns undefined for it, which sets nothing.
+    for (const filter of LIST_FILTERS) {
+      this.queryClient.setQueryData<JobsPages>(jobKeys.list(filter), (data) => applyJobChanges(data, latest, filter));
     }
     announceFinished(finished);
     // Also after a create, whose card may come before (or, on a broken stream, without) its event.
@@ -157,10 +144,8 @@ export class LiveUpdates {
   applyRemovals(ids: readonly string[]): void {
     if (ids.length === 0) return;
     const gone = new Set(ids);
-    for (const id of gone) knownJobs.forget(id);
-    for (const query of this.queryClient.getQueryCache().findAll({ queryKey: ['jobs', 'list'] })) {
-      this.queryClient.setQueryData<JobsPages>(query.queryKey, (data) => removeJobs(data, gone));
-    }
+    for (const id of gone) this.knownJobs.forget(id);
+    this.queryClient.setQueriesData<JobsPages>({ queryKey: jobKeys.lists() }, (data) => removeJobs(data, gone));
     this.statsRefresh.request();
   }
 
@@ -232,7 +217,7 @@ export class LiveUpdates {
     // Polling: a moved sequence number means something changed; refetch the lists (ETags keep unchanged pages cheap).
     if (this.polledSeq === null || stats.lastSeq > this.polledSeq) {
       this.polledSeq = stats.lastSeq;
-      void this.queryClient.invalidateQueries({ queryKey: ['jobs', 'list'] });
+      void this.queryClient.invalidateQueries({ queryKey: jobKeys.lists() });
     }
   }
 }

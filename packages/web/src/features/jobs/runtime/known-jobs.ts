@@ -1,16 +1,19 @@
 import type { Job } from '@simmer/contracts';
-import { furtherAlong } from './job-cache';
+import { furtherAlong } from '../api/job-cache';
 
 const LIMIT = 50_000;
 
 /**
  * The furthest-along state seen for each job, from any source (pages, events, creates).
  * Events and page answers can arrive in any order; consulting this keeps every view monotonic.
+ * One per jobs runtime (see create-jobs-runtime.ts), so each page load and each test starts empty.
  */
-class KnownJobs {
+export class KnownJobs {
   private readonly jobs = new Map<string, Job>();
   /** Jobs the server removed (retention): a page fetched before the removal must not bring them back. */
   private readonly removed = new Set<string>();
+
+  constructor(private readonly limit = LIMIT) {}
 
   /** Records `job` and returns the furthest-along view of it. */
   remember(job: Job): Job {
@@ -19,7 +22,7 @@ class KnownJobs {
     if (best !== seen) {
       this.jobs.delete(job.id);
       this.jobs.set(job.id, best);
-      if (this.jobs.size > LIMIT) {
+      if (this.jobs.size > this.limit) {
         const oldest = this.jobs.keys().next().value;
         if (oldest !== undefined) this.jobs.delete(oldest);
       }
@@ -35,7 +38,7 @@ class KnownJobs {
   forget(id: string): void {
     this.jobs.delete(id);
     this.removed.add(id);
-    if (this.removed.size > LIMIT) {
+    if (this.removed.size > this.limit) {
       const oldest = this.removed.values().next().value;
       if (oldest !== undefined) this.removed.delete(oldest);
     }
@@ -45,5 +48,3 @@ class KnownJobs {
     return this.removed.has(id);
   }
 }
-
-export const knownJobs = new KnownJobs();

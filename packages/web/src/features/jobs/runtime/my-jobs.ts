@@ -3,15 +3,18 @@ const LIMIT = 1_000;
 
 /**
  * The ids of jobs created from this browser, kept across reloads, so their outcomes can be
- * announced and marked without announcing everybody else's.
+ * announced and marked without announcing everybody else's. One per jobs runtime, over the
+ * storage it is given (the browser's localStorage on the page).
  */
-class MyJobs {
+export class MyJobs {
   private ids: Set<string> | null = null;
+
+  constructor(private readonly storage: Pick<Storage, 'getItem' | 'setItem'>) {}
 
   private load(): Set<string> {
     if (this.ids) return this.ids;
     try {
-      const raw = localStorage.getItem(STORAGE_KEY);
+      const raw = this.storage.getItem(STORAGE_KEY);
       const parsed: unknown = raw ? JSON.parse(raw) : [];
       this.ids = new Set(Array.isArray(parsed) ? parsed.filter((v): v is string => typeof v === 'string') : []);
     } catch {
@@ -31,11 +34,9 @@ class MyJobs {
     const list = [...ids].slice(-LIMIT);
     this.ids = new Set(list);
     try {
-      localStorage.setItem(STORAGE_KEY, JSON.stringify(list));
+      this.storage.setItem(STORAGE_KEY, JSON.stringify(list));
     } catch {
       // Marking is a nicety; a full storage must not break creating jobs.
     }
   }
 }
-
-export const myJobs = new MyJobs();
