@@ -23,7 +23,13 @@ const SECONDS = 10;
  */
 export async function run(context) {
   const server = await startSimmer(context, {
-    env: { JOB_DELAY_MIN_MS: '1000', JOB_DELAY_MAX_MS: '3000', JOB_DELAY_STEP_MS: '1000' },
+    // Every subscriber comes from one address: the per-client stream cap is raised to fit them.
+    env: {
+      JOB_DELAY_MIN_MS: '1000',
+      JOB_DELAY_MAX_MS: '3000',
+      JOB_DELAY_STEP_MS: '1000',
+      EVENTS_MAX_STREAMS_PER_CLIENT: String(SUBSCRIBERS + 10),
+    },
   });
   const latencies = [];
   /** @type {Map<string, { at: number | null, first: number }>} by event id */

@@ -14,6 +14,11 @@ import { EventHub } from './http/event-hub.js';
 import { eventsRoutes } from './http/events-routes.js';
 import { healthRoutes } from './http/health-routes.js';
 import { jobsRoutes } from './http/jobs-routes.js';
+import { registerAllowedOrigins, registerCrossSiteGuard } from './http/limits/cross-site.js';
+import { metricsAccess } from './http/limits/metrics-access.js';
+import { DEFAULT_OVERLOAD_LIMITS, registerOverloadShedding, type OverloadLimits } from './http/limits/overload.js';
+import { PendingCap } from './http/limits/pending-cap.js';
+import { registerRateLimits } from './http/limits/rate-limits.js';
 import { rawProblemResponse, sendProblem } from './http/problem.js';
 import { securityHeaders } from './http/security-headers.js';
 import { webRoutes } from './http/web-routes.js';
@@ -25,6 +30,17 @@ export interface AppDeps {
   clock: Clock;
   logger: Logger;
   metrics: Metrics;
+  /** When to shed load; tests lower them. */
+  overload?: OverloadLimits;
+}
+
+/**
+ * TRUST_PROXY as Fastify takes it. A hop count becomes proxy-addr's classic rule (the nearest N
+ * hops are proxies), which Fastify 5.12 no longer applies to a bare number (it trusts nothing):
+ * with a count, the port must be reachable only through those proxies.
+ */
+function trustProxyOption(trust: Config['trustProxy']): boolean | string[] | ((address: string, hop: number) => boolean) {
+  return typeof trust === 'number' ? (_address, hop) => hop < trust : trust;
 }
 
 /** Bodies are empty or `{}`; anything bigger is abuse. */
@@ -48,6 +64,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     requestTimeout: 30_000,
     keepAliveTimeout: 65_000,
     routerOptions: { maxParamLength: 256 },
+    // Who the client is (request.ip) for every per-client limit: the socket's address, or the
+    // forwarded one only from peers TRUST_PROXY names.
+    trustProxy: trustProxyOption(config.trustProxy),
     return503OnClosing: true,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
     // Bad URLs and over-long path parameters, caught by the router before any route runs.
@@ -78,22 +97,46 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   registerErrorHandlers(app);
   securityHeaders(app);
+  await registerOverloadShedding(app, deps.overload ?? DEFAULT_OVERLOAD_LIMITS, metrics);
+  registerCrossSiteGuard(app, config.allowedOrigins, metrics);
+  await registerAllowedOrigins(app, config.allowedOrigins);
+  const rateLimits = await registerRateLimits(app, { creates: config.rateLimitCreates, downloads: config.rateLimitDownloads }, metrics);
   await docsRoutes(app);
 
-  await app.register(healthRoutes, { store, metrics, isClosing: () => closing });
+  await app.register(healthRoutes, {
+    store,
+    metrics,
+    isClosing: () => closing,
+    metricsAccess: metricsAccess(config.metricsToken, metrics),
+  });
   app.addHook('preClose', async () => {
     closing = true;
   });
 
   if (config.role !== 'worker') {
-    const hub = new EventHub({ store, logger, metrics, replayLimit: config.eventsReplayLimit, heartbeatMs: config.eventsHeartbeatMs });
-    app.addHook('onReady', () => hub.start());
+    const hub = new EventHub({
+      store,
+      logger,
+      metrics,
+      replayLimit: config.eventsReplayLimit,
+      heartbeatMs: config.eventsHeartbeatMs,
+      stallTimeoutMs: config.eventsStallTimeoutMs,
+      maxStreams: config.eventsMaxStreams,
+      maxStreamsPerClient: config.eventsMaxStreamsPerClient,
+    });
+    const pendingCap = new PendingCap(store, config.maxPendingJobs, metrics);
+    app.addHook('onReady', async () => {
+      await hub.start();
+      await pendingCap.refresh();
+    });
     app.addHook('preClose', async () => hub.close());
     await app.register(jobsRoutes, {
       store,
       clock: deps.clock,
       imageSource: deps.imageSource,
       metrics,
+      rateLimits,
+      pendingCap,
       delay: { minMs: config.jobDelayMinMs, maxMs: config.jobDelayMaxMs, stepMs: config.jobDelayStepMs },
       keyTtlMs: config.idempotencyKeyTtlMs,
     });

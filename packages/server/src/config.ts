@@ -52,6 +52,8 @@ export interface Config {
   eventsMaxStreams: number;
   /** Open /events streams per client address; past it, 429. */
   eventsMaxStreamsPerClient: number;
+  /** An /events client that accepts no data for this long is dropped (it resumes with Last-Event-ID). */
+  eventsStallTimeoutMs: number;
   /** Settled jobs resolved longer ago than this are removed; 0 keeps them forever. */
   jobRetentionMs: number;
   /** After this an idempotency key no longer returns its job (the job stays). */
@@ -152,6 +154,7 @@ export function loadConfig(env: Env, defaults: { webRoot?: string | null } = {})
   const maxPendingJobs = integer('MAX_PENDING_JOBS', 1_000_000, 1, 1_000_000_000);
   const eventsMaxStreams = integer('EVENTS_MAX_STREAMS', 10_000, 1, 1_000_000);
   const eventsMaxStreamsPerClient = integer('EVENTS_MAX_STREAMS_PER_CLIENT', 20, 1, 1_000_000);
+  const eventsStallTimeoutMs = integer('EVENTS_STALL_TIMEOUT_MS', 30_000, 1_000, 3600_000);
   const jobRetentionMs = integer('JOB_RETENTION_MS', 30 * DAY_MS, 0, 100 * 365 * DAY_MS);
   const idempotencyKeyTtlMs = integer('IDEMPOTENCY_KEY_TTL_MS', DAY_MS, 1_000, 100 * 365 * DAY_MS);
   const dataDirMinFreeBytes = integer('DATA_DIR_MIN_FREE_BYTES', 128 * 1024 * 1024, 0, Number.MAX_SAFE_INTEGER);
@@ -203,6 +206,7 @@ export function loadConfig(env: Env, defaults: { webRoot?: string | null } = {})
     maxPendingJobs,
     eventsMaxStreams,
     eventsMaxStreamsPerClient,
+    eventsStallTimeoutMs,
     jobRetentionMs,
     idempotencyKeyTtlMs,
     dataDirMinFreeBytes,

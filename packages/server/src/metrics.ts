@@ -14,6 +14,16 @@ export interface Metrics {
   /** The last X-Ratelimit-Remaining seen; -1 before the first call. */
   unsplashQuotaRemaining: Gauge;
   eventStreams: Gauge;
+  /**
+   * Requests refused to protect the service, by reason: rate_limited_creates, rate_limited_downloads,
+   * pending_cap, event_loop_delay, heap, cross_site, streams_per_process, streams_per_client,
+   * metrics_forbidden, tracking_budget. Abuse shows here first.
+   */
+  requestsRefused: Counter<'reason'>;
+  /** /events streams this process ended because the client did not keep up: backlog (bytes unsent) or stalled (nothing accepted). */
+  eventStreamsDropped: Counter<'reason'>;
+  /** Download-tracking calls answered from the per-client cache instead of calling Unsplash again. */
+  downloadsFromCache: Counter;
 }
 
 export function createMetrics(): Metrics {
@@ -55,5 +65,22 @@ export function createMetrics(): Metrics {
     }),
     unsplashQuotaRemaining: quota,
     eventStreams: new Gauge({ name: 'simmer_event_streams', help: 'Open /events streams', registers }),
+    requestsRefused: new Counter({
+      name: 'simmer_requests_refused_total',
+      help: 'Requests refused by a limit (rate, pending cap, overload, stream caps, origin, metrics access)',
+      labelNames: ['reason'],
+      registers,
+    }),
+    eventStreamsDropped: new Counter({
+      name: 'simmer_event_streams_dropped_total',
+      help: '/events streams ended because the client fell behind (backlog) or accepted nothing (stalled)',
+      labelNames: ['reason'],
+      registers,
+    }),
+    downloadsFromCache: new Counter({
+      name: 'simmer_downloads_from_cache_total',
+      help: 'Downloads answered from the per-client tracking cache, without a call to Unsplash',
+      registers,
+    }),
   };
 }

@@ -99,6 +99,7 @@ export class SseHttpError extends Error {
   constructor(
     readonly status: number,
     readonly body: string,
+    readonly headers: IncomingHttpHeaders = {},
   ) {
     super(`GET event stream answered ${status}: ${body.slice(0, 500)}`);
     this.name = 'SseHttpError';
@@ -117,6 +118,8 @@ export interface SseConnectOptions {
   onComment?: (text: string) => void;
   /** How long to wait for the response headers; default 10 s. */
   connectTimeoutMs?: number;
+  /** Connect from this local address (e.g. 127.0.0.2), to stand for a distinct client. */
+  localAddress?: string;
 }
 
 export interface SseStream extends AsyncIterable<SseEvent> {
@@ -146,7 +149,7 @@ export function connectSse(url: string | URL, options: SseConnectOptions = {}): 
 
   return new Promise((resolve, reject) => {
     // agent: false gives every stream its own connection, as separate browsers would have.
-    const req = http.get(url, { headers, agent: false });
+    const req = http.get(url, { headers, agent: false, ...(options.localAddress ? { localAddress: options.localAddress } : {}) });
     const connectTimer = setTimeout(() => {
       req.destroy(new Error(`no answer from ${String(url)} within ${options.connectTimeoutMs ?? 10_000} ms`));
     }, options.connectTimeoutMs ?? 10_000);
@@ -161,8 +164,8 @@ export function connectSse(url: string | URL, options: SseConnectOptions = {}): 
       if (res.statusCode !== 200) {
         let body = '';
         res.on('data', (chunk: string) => (body += chunk));
-        res.on('end', () => reject(new SseHttpError(res.statusCode ?? 0, body)));
-        res.on('error', () => reject(new SseHttpError(res.statusCode ?? 0, body)));
+        res.on('end', () => reject(new SseHttpError(res.statusCode ?? 0, body, res.headers)));
+        res.on('error', () => reject(new SseHttpError(res.statusCode ?? 0, body, res.headers)));
         return;
       }
 

@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { StoreClosedError, StoreError, StoreFullError, StoreOverloadedError, StoreUnavailableError } from '../store/store-errors.js';
+import { Refusal } from './limits/refusal.js';
 import { sendProblem } from './problem.js';
 
 /** Clear words for the fields whose schema is a pattern, in place of the pattern itself. */
@@ -40,6 +41,10 @@ function storeErrorDetail(error: StoreError): string {
 export function registerErrorHandlers(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     if (error.validation) return sendProblem(reply, 400, validationDetail(error));
+    if (error instanceof Refusal) {
+      if (error.retryAfterMs !== null) reply.header('Retry-After', String(Math.max(1, Math.ceil(error.retryAfterMs / 1000))));
+      return sendProblem(reply, error.statusCode, error.message);
+    }
     if (error instanceof StoreError) {
       request.log.warn({ err: error }, 'the job store refused a request');
       reply.header('Retry-After', String(Math.ceil(error.retryAfterMs / 1000)));

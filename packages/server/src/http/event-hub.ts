@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { Metrics } from '../metrics.js';
 import type { Change, JobStore } from '../store/job-store.js';
 import { toJobView } from './job-view.js';
+import { Refusal } from './limits/refusal.js';
 
 export interface EventHubOptions {
   store: JobStore;
@@ -14,6 +15,12 @@ export interface EventHubOptions {
   replayLimit?: number;
   /** A client that lets this much pile up unsent is dropped (it resumes with Last-Event-ID). */
   maxBufferedBytes?: number;
+  /** A client that accepts no data for this long is dropped. */
+  stallTimeoutMs?: number;
+  /** Open streams in this process; past it, 503. */
+  maxStreams?: number;
+  /** Open streams per client address; past it, 429. */
+  maxStreamsPerClient?: number;
 }
 
 interface Frame {
@@ -23,14 +30,22 @@ interface Frame {
 
 interface Subscriber {
   res: ServerResponse;
+  /** Who opened it (request.ip), for the per-client cap. */
+  client: string;
   /** The last sequence number this client has been sent (or is known to have). */
   cursor: number;
-  /** While replaying, live frames wait here so they follow the replay in order. */
-  queue: Frame[] | null;
+  /**
+   * Reading what it missed from the store (a replay, then whatever was committed meanwhile). Live
+   * frames are not sent to it, nor kept for it: it reads them from the store when it gets there,
+   * so a client that replays slowly, or not at all, costs no memory per change committed meanwhile.
+   */
+  catchingUp: boolean;
 }
 
 /** After a failed read of changes, try again this soon even if nothing new is committed. */
 const PUMP_RETRY_MS = 1_000;
+/** Retry-After for a refused stream: a slot frees when another stream ends. */
+const STREAM_CAP_RETRY_MS = 10_000;
 
 const joinFrames = (frames: Frame[]): string => (frames.length === 1 ? frames[0]!.text : frames.map((frame) => frame.text).join(''));
 
@@ -46,12 +61,24 @@ const changeFrame = (change: Change): Frame => ({
  * Fans committed changes out to every `/events` stream. Changes are read from the store (not
  * kept in memory), so a client resuming from any sequence number, on any process, after any
  * restart, gets exactly what it missed; each change is serialised once for all clients.
+ *
+ * Bounds, so that no reader can make the server hold more for it than it takes:
+ * - live: a client whose unsent backlog passes `maxBufferedBytes` is dropped (it resumes);
+ * - replaying and catching up: frames are serialised one at a time as the socket takes them
+ *   (at most one frame past the socket's buffer), and live changes are not queued for it;
+ * - in every phase, a client that accepts no data for `stallTimeoutMs` is dropped;
+ * - a resume replays at most `replayLimit` changes (further behind: `reset`, reload);
+ * - at most `maxStreams` streams, and `maxStreamsPerClient` per client address.
  */
 export class EventHub {
   private readonly subscribers = new Set<Subscriber>();
   private readonly heartbeatMs: number;
   private readonly replayLimit: number;
   private readonly maxBufferedBytes: number;
+  private readonly stallTimeoutMs: number;
+  private readonly maxStreams: number;
+  private readonly maxStreamsPerClient: number;
+  private readonly streamsPerClient = new Map<string, number>();
   private hubSeq = 0;
   private pumping = false;
   private pumpAgain = false;
@@ -63,7 +90,10 @@ export class EventHub {
   constructor(private readonly options: EventHubOptions) {
     this.heartbeatMs = options.heartbeatMs ?? 15_000;
     this.replayLimit = options.replayLimit ?? 5_000;
-    this.maxBufferedBytes = options.maxBufferedBytes ?? 4 * 1024 * 1024;
+    this.maxBufferedBytes = options.maxBufferedBytes ?? 1024 * 1024;
+    this.stallTimeoutMs = options.stallTimeoutMs ?? 30_000;
+    this.maxStreams = options.maxStreams ?? 10_000;
+    this.maxStreamsPerClient = options.maxStreamsPerClient ?? 20;
   }
 
   get size(): number {
@@ -83,15 +113,40 @@ export class EventHub {
     this.heartbeat.unref();
   }
 
-  /** Streams to `res` every change after `after` (null: from now on), then live changes. */
-  async subscribe(res: ServerResponse, after: number | null): Promise<void> {
-    const subscriber: Subscriber = { res, cursor: after ?? this.hubSeq, queue: after === null ? null : [] };
+  /** Throws a Refusal (503 for the process, 429 for the client) when a new stream would pass a cap. */
+  admit(client: string): void {
+    const { metrics } = this.options;
+    if (this.subscribers.size >= this.maxStreams) {
+      metrics.requestsRefused.inc({ reason: 'streams_per_process' });
+      throw new Refusal(503, 'This server holds as many live streams as it can; try again shortly.', STREAM_CAP_RETRY_MS);
+    }
+    if ((this.streamsPerClient.get(client) ?? 0) >= this.maxStreamsPerClient) {
+      metrics.requestsRefused.inc({ reason: 'streams_per_client' });
+      throw new Refusal(429, `At most ${this.maxStreamsPerClient} live streams per client; close one first.`, STREAM_CAP_RETRY_MS);
+    }
+  }
+
+  /**
+   * Streams to `res` every change after `after` (null: from now on), then live changes. The
+   * caller has checked `admit(client)` just before, with no await in between.
+   */
+  async subscribe(res: ServerResponse, after: number | null, client = ''): Promise<void> {
+    const subscriber: Subscriber = { res, client, cursor: after ?? this.hubSeq, catchingUp: after !== null };
     this.subscribers.add(subscriber);
+    this.streamsPerClient.set(client, (this.streamsPerClient.get(client) ?? 0) + 1);
     this.options.metrics.eventStreams.inc();
+    // The socket's idle timer restarts only when the kernel takes data (or the client sends some):
+    // heartbeats keep a reading client's stream busy, a client that reads nothing times out.
+    res.setTimeout(this.stallTimeoutMs, () => this.drop(subscriber, 'stalled'));
     res.on('close', () => {
-      if (this.subscribers.delete(subscriber)) this.options.metrics.eventStreams.dec();
+      if (!this.subscribers.delete(subscriber)) return;
+      this.options.metrics.eventStreams.dec();
+      const open = (this.streamsPerClient.get(client) ?? 1) - 1;
+      if (open === 0) this.streamsPerClient.delete(client);
+      else this.streamsPerClient.set(client, open);
     });
-    if (after !== null) await this.replay(subscriber, after);
+    if (after !== null) await this.catchUp(subscriber, after);
+    if (res.destroyed) return;
     this.send(subscriber, `id: ${subscriber.cursor}\nevent: ${EVENT_READY}\ndata: ${JSON.stringify({ lastSeq: subscriber.cursor })}\n\n`);
   }
 
@@ -105,29 +160,40 @@ export class EventHub {
     this.subscribers.clear();
   }
 
-  private async replay(subscriber: Subscriber, after: number): Promise<void> {
+  /**
+   * Sends what the subscriber missed, read from the store, until it is level with the hub; only
+   * then do live frames go to it. Each frame is serialised when the socket has room for it.
+   */
+  private async catchUp(subscriber: Subscriber, after: number): Promise<void> {
+    const { res } = subscriber;
     try {
-      const changes = await this.options.store.changesSince(after, this.replayLimit);
-      if (changes.reset) {
-        subscriber.cursor = this.hubSeq;
-        const reason = after > this.hubSeq ? 'unknown-sequence' : 'too-many-changes';
-        this.send(subscriber, `event: ${EVENT_RESET}\ndata: ${JSON.stringify({ lastSeq: this.hubSeq, reason })}\n\n`);
-      } else {
-        for (const change of changes.changes) {
-          const frame = changeFrame(change);
-          if (!subscriber.res.write(frame.text)) await waitForDrain(subscriber.res);
-          subscriber.cursor = frame.seq;
-          if (subscriber.res.destroyed) return;
+      while (!res.destroyed) {
+        const levelAtRead = this.hubSeq;
+        const changes = await this.options.store.changesSince(subscriber.cursor, this.replayLimit);
+        if (res.destroyed) return;
+        // Read after the hub reached `levelAtRead`, so it saw every change up to there: with none
+        // found, the numbers in between carry no change, and waiting for one would never end.
+        if (!changes.reset && changes.changes.length === 0 && this.hubSeq === levelAtRead)
+          subscriber.cursor = Math.max(subscriber.cursor, levelAtRead);
+        if (changes.reset) {
+          const reason = after > this.hubSeq ? 'unknown-sequence' : 'too-many-changes';
+          subscriber.cursor = this.hubSeq;
+          this.send(subscriber, `event: ${EVENT_RESET}\ndata: ${JSON.stringify({ lastSeq: this.hubSeq, reason })}\n\n`);
+          break;
         }
+        for (const change of changes.changes) {
+          if (!res.write(changeFrame(change).text)) await waitForDrain(res);
+          if (res.destroyed) return;
+          subscriber.cursor = change.seq;
+        }
+        if (subscriber.cursor >= this.hubSeq) break;
       }
     } catch (error) {
       this.options.logger.warn({ err: error }, 'event replay failed; closing the stream so the client resumes');
-      subscriber.res.destroy();
+      res.destroy();
       return;
     }
-    const queued = subscriber.queue ?? [];
-    subscriber.queue = null;
-    this.deliver(subscriber, queued);
+    subscriber.catchingUp = false;
   }
 
   /** Reads what was committed since the last pump and sends it on; one pump at a time. */
@@ -146,6 +212,8 @@ export class EventHub {
           this.hubSeq = await this.options.store.lastSeq();
           const text = `event: ${EVENT_RESET}\ndata: ${JSON.stringify({ lastSeq: this.hubSeq, reason: 'too-many-changes' })}\n\n`;
           for (const subscriber of this.subscribers) {
+            // One still catching up meets the same reset in the store.
+            if (subscriber.catchingUp) continue;
             subscriber.cursor = this.hubSeq;
             this.send(subscriber, text);
           }
@@ -173,10 +241,7 @@ export class EventHub {
 
   /** Sends the frames this subscriber has not had; `text` is all of them joined, when already made. */
   private deliver(subscriber: Subscriber, frames: Frame[], text?: string): void {
-    if (subscriber.queue) {
-      subscriber.queue.push(...frames);
-      return;
-    }
+    if (subscriber.catchingUp) return;
     const upToDate = frames[0] !== undefined && frames[0].seq > subscriber.cursor;
     const fresh = upToDate ? frames : frames.filter((frame) => frame.seq > subscriber.cursor);
     if (fresh.length === 0) return;
@@ -190,11 +255,22 @@ export class EventHub {
     // Judged on what is still unsent from before, so one large burst does not drop a client that
     // keeps up; a client's backlog stays below the limit plus one burst (a string shared by all).
     if (res.writableLength > this.maxBufferedBytes) {
-      this.options.logger.info({ buffered: res.writableLength }, 'dropping a slow event stream; the client will resume');
-      res.destroy();
+      this.drop(subscriber, 'backlog');
       return;
     }
     res.write(text);
+  }
+
+  /** Ends a stream whose client does not keep up; it resumes with Last-Event-ID and misses nothing. */
+  private drop(subscriber: Subscriber, reason: 'backlog' | 'stalled'): void {
+    const { res } = subscriber;
+    if (res.destroyed) return;
+    this.options.metrics.eventStreamsDropped.inc({ reason });
+    this.options.logger.info(
+      { reason, buffered: res.writableLength, cursor: subscriber.cursor },
+      'dropping a slow event stream; the client will resume',
+    );
+    res.destroy();
   }
 }
 

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { JOB_STATUSES } from '@simmer/contracts';
+import type { preHandlerAsyncHookHandler } from 'fastify';
 import Type from 'typebox';
 import type { Metrics } from '../metrics.js';
 import type { JobStore } from '../store/job-store.js';
@@ -7,10 +8,15 @@ import type { JobStore } from '../store/job-store.js';
 const Health = Type.Object({ status: Type.String(), reason: Type.Optional(Type.String()) });
 
 /** /healthz (the process answers), /readyz (the store can serve), /metrics (Prometheus). */
-export const healthRoutes: FastifyPluginAsyncTypebox<{ store: JobStore; metrics: Metrics; isClosing: () => boolean }> = async (
-  app,
-  { store, metrics, isClosing },
-) => {
+export interface HealthRoutesDeps {
+  store: JobStore;
+  metrics: Metrics;
+  isClosing: () => boolean;
+  /** Who may read /metrics (see limits/metrics-access.ts). */
+  metricsAccess: preHandlerAsyncHookHandler;
+}
+
+export const healthRoutes: FastifyPluginAsyncTypebox<HealthRoutesDeps> = async (app, { store, metrics, isClosing, metricsAccess }) => {
   app.get('/healthz', { schema: { summary: 'Liveness', response: { 200: Health } } }, async () => ({ status: 'ok' }));
 
   app.get(
@@ -24,7 +30,7 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{ store: JobStore; metrics:
     },
   );
 
-  app.get('/metrics', { schema: { summary: 'Prometheus metrics', hide: true } }, async (_request, reply) => {
+  app.get('/metrics', { schema: { summary: 'Prometheus metrics', hide: true }, preHandler: metricsAccess }, async (_request, reply) => {
     try {
       const counts = await store.countJobs();
       for (const status of JOB_STATUSES) metrics.jobsByStatus.set({ status }, counts[status]);

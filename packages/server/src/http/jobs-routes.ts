@@ -12,12 +12,15 @@ import {
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
 import type { Clock } from '../clock.js';
-import type { ImageSource } from '../images/image-source.js';
+import { ImageSourceBusyError, type ImageSource } from '../images/image-source.js';
 import type { DelaySettings } from '../jobs/delay.js';
 import { createJob } from '../jobs/create-job.js';
 import type { Metrics } from '../metrics.js';
 import type { JobStore } from '../store/job-store.js';
 import { toJobView } from './job-view.js';
+import type { PendingCap } from './limits/pending-cap.js';
+import type { RateLimits } from './limits/rate-limits.js';
+import { Refusal } from './limits/refusal.js';
 import { sendProblem } from './problem.js';
 
 export interface JobsRoutesDeps {
@@ -27,6 +30,8 @@ export interface JobsRoutesDeps {
   keyTtlMs: number;
   imageSource: ImageSource;
   metrics: Metrics;
+  rateLimits: RateLimits;
+  pendingCap: PendingCap;
 }
 
 const JobParams = Type.Object({ id: JobIdSchema });
@@ -46,18 +51,22 @@ export const jobsRoutes: FastifyPluginAsyncTypebox<JobsRoutesDeps> = async (app,
           'with `Idempotent-Replayed: true` and creates nothing. Acknowledged only once the job is durable.',
         headers: Type.Object({ 'idempotency-key': Type.Optional(Type.String({ pattern: IDEMPOTENCY_KEY_PATTERN })) }),
         body: Type.Optional(Type.Object({}, { additionalProperties: false })),
-        response: { 202: JobSchema, ...problems(400, 413, 415, 503) },
+        response: { 202: JobSchema, ...problems(400, 403, 413, 415, 429, 503) },
       },
+      config: { rateLimit: deps.rateLimits.creates },
       // "No body" means the same as `{}`; the schema then rejects anything else.
       preValidation: async (request) => {
         if (request.body === undefined) request.body = {};
       },
     },
     async (request, reply) => {
+      deps.pendingCap.admit();
       const started = performance.now();
       const { job, created } = await createJob(deps, request.headers['idempotency-key'] ?? null);
-      if (created) metrics.createLatency.observe((performance.now() - started) / 1000);
-      else reply.header('Idempotent-Replayed', 'true');
+      if (created) {
+        deps.pendingCap.created();
+        metrics.createLatency.observe((performance.now() - started) / 1000);
+      } else reply.header('Idempotent-Replayed', 'true');
       return reply.code(202).header('Location', `/jobs/${job.id}`).send(toJobView(job));
     },
   );
@@ -117,8 +126,9 @@ export const jobsRoutes: FastifyPluginAsyncTypebox<JobsRoutesDeps> = async (app,
         description:
           "Triggers the photo's Unsplash download endpoint with the server's key (as Unsplash's guidelines ask when a user downloads a photo) and returns the file's address.",
         params: JobParams,
-        response: { 200: DownloadSchema, ...problems(400, 404, 409, 502, 503) },
+        response: { 200: DownloadSchema, ...problems(400, 403, 404, 409, 415, 429, 502, 503) },
       },
+      config: { rateLimit: deps.rateLimits.downloads },
     },
     async (request, reply) => {
       const job = await store.getJob(request.params.id);
@@ -130,8 +140,12 @@ export const jobsRoutes: FastifyPluginAsyncTypebox<JobsRoutesDeps> = async (app,
         return sendProblem(reply, 503, `This photo came from ${source}, which this server is not configured to reach.`);
       }
       try {
-        return { url: await deps.imageSource.trackDownload(photo, AbortSignal.timeout(15_000)) };
+        return { url: await deps.imageSource.trackDownload(photo, request.ip, AbortSignal.timeout(15_000)) };
       } catch (error) {
+        if (error instanceof ImageSourceBusyError) {
+          metrics.requestsRefused.inc({ reason: 'tracking_budget' });
+          throw new Refusal(503, error.message, error.retryAfterMs);
+        }
         request.log.warn({ err: error, jobId: job.id }, 'download tracking failed');
         return sendProblem(reply, 502, 'Unsplash did not confirm the download; try again shortly.');
       }

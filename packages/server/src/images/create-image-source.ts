@@ -12,7 +12,7 @@ export function createImageSource(
     'unsplashAccessKey' | 'unsplashApiUrl' | 'unsplashTimeoutMs' | 'unsplashRetryBaseMs' | 'unsplashRetryMaxMs' | 'unsplashQuotaWaitMs'
   >,
   logger: Logger,
-  metrics: Pick<Metrics, 'unsplashCalls' | 'unsplashQuotaRemaining'>,
+  metrics: Pick<Metrics, 'unsplashCalls' | 'unsplashQuotaRemaining' | 'downloadsFromCache'>,
 ): ImageSource {
   if (config.unsplashAccessKey === null) {
     logger.info('No UNSPLASH_ACCESS_KEY: using the built-in demo images');

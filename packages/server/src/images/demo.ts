@@ -28,7 +28,7 @@ export function createDemoSource(options: DemoSourceOptions = {}): ImageSource {
       signal.throwIfAborted();
       return demoPhoto(nextVariant());
     },
-    async trackDownload(photo, signal) {
+    async trackDownload(photo, _client, signal) {
       signal.throwIfAborted();
       return photo.urls.full;
     },

@@ -11,8 +11,12 @@ export interface ImageSource {
   /** A photo for one job; consecutive calls give different photos. Rejects when `signal` aborts. */
   takePhoto(signal: AbortSignal): Promise<Photo>;
 
-  /** Records a user's download as the source's guidelines ask, and returns the file's address. */
-  trackDownload(photo: Photo, signal: AbortSignal): Promise<string>;
+  /**
+   * Records a user's download as the source's guidelines ask, and returns the file's address.
+   * `client` identifies who downloads (the client address): a repeat by the same client may be
+   * answered without a new tracking call. Throws ImageSourceBusyError when tracking is out of budget.
+   */
+  trackDownload(photo: Photo, client: string, signal: AbortSignal): Promise<string>;
 
   /** Stops background work (timers, in-flight requests). */
   close(): Promise<void>;
@@ -39,5 +43,16 @@ export class TransientImageError extends Error {
   ) {
     super(message, options);
     this.name = 'TransientImageError';
+  }
+}
+
+/** The source will not do this now (its own budget is spent); the same call may succeed after `retryAfterMs`. */
+export class ImageSourceBusyError extends Error {
+  constructor(
+    message: string,
+    readonly retryAfterMs: number,
+  ) {
+    super(message);
+    this.name = 'ImageSourceBusyError';
   }
 }

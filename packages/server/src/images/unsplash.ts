@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Metrics } from '../metrics.js';
 import { abortableDelay, backoffDelay, type BackoffOptions } from '../backoff.js';
 import { type ImageSource, PermanentImageError, TransientImageError } from './image-source.js';
+import { createUnsplashDownloadTracking } from './unsplash-download.js';
 import { createUnsplashGet, RATE_LIMITED, type UnsplashEndpoint } from './unsplash-http.js';
 import { mapUnsplashPhoto } from './unsplash-photo.js';
 
@@ -14,7 +15,7 @@ export interface UnsplashSourceOptions {
   /** Bound of one upstream call, connection to last byte. */
   timeoutMs: number;
   logger: Logger;
-  metrics?: Pick<Metrics, 'unsplashCalls' | 'unsplashQuotaRemaining'>;
+  metrics?: Pick<Metrics, 'unsplashCalls' | 'unsplashQuotaRemaining'> & Partial<Pick<Metrics, 'downloadsFromCache'>>;
   /** Source of the backoff jitter; Math.random unless a test controls it. */
   random?: () => number;
   /** Backoff after a transient failure; default 1 s doubling up to 60 s. */
@@ -46,6 +47,10 @@ interface Batch {
  *   quota (or at X-Ratelimit-Remaining 0) no call is made for `quotaWaitMs`;
  * - a caller whose signal aborts is rejected at once with the last TransientImageError seen;
  *   401, other 4xx and malformed answers reject with PermanentImageError;
+ * - download tracking (see download-tracker.ts) makes at most one call per photo per client per
+ *   hour, out of a small budget of its own, never retries, leaves the last few calls of the quota
+ *   to photo fetching, and when Unsplash says the quota is spent pauses only itself: it can never
+ *   hold up photos for jobs;
  * - the access key goes only into the Authorization header of requests to `apiUrl`'s origin.
  */
 export function createUnsplashSource(options: UnsplashSourceOptions): ImageSource {
@@ -62,6 +67,8 @@ export function createUnsplashSource(options: UnsplashSourceOptions): ImageSourc
   let batch: Batch | null = null;
   let quotaPausedUntil = 0;
   let lastFailure: TransientImageError | null = null;
+  /** The latest X-Ratelimit-Remaining and when it was seen. */
+  let quota: { remaining: number; at: number } | null = null;
   let closed = false;
   const closing = new AbortController();
 
@@ -77,8 +84,25 @@ export function createUnsplashSource(options: UnsplashSourceOptions): ImageSourc
     timeoutMs: options.timeoutMs,
     ...(options.metrics ? { metrics: options.metrics } : {}),
     onQuotaRemaining: (remaining) => {
+      quota = { remaining, at: Date.now() };
       if (remaining === 0) pauseForQuota('X-Ratelimit-Remaining is 0');
     },
+  });
+  const trackingGet = createUnsplashGet({
+    accessKey: options.accessKey,
+    timeoutMs: options.timeoutMs,
+    ...(options.metrics ? { metrics: options.metrics } : {}),
+    onQuotaRemaining: (remaining) => (quota = { remaining, at: Date.now() }),
+  });
+
+  const trackDownload = createUnsplashDownloadTracking({
+    get: trackingGet,
+    apiOrigin,
+    quotaWaitMs,
+    closing: closing.signal,
+    photoPauseLeftMs: () => quotaPausedUntil - Date.now(),
+    quota: () => quota,
+    ...(options.metrics?.downloadsFromCache ? { onCacheHit: () => options.metrics?.downloadsFromCache?.inc() } : {}),
   });
 
   /**
@@ -209,29 +233,9 @@ export function createUnsplashSource(options: UnsplashSourceOptions): ImageSourc
       }
     },
 
-    async trackDownload(photo, signal) {
+    async trackDownload(photo, client, signal) {
       if (closed) throw new TransientImageError('source_closed', 'The Unsplash image source is closed');
-      const location = downloadUrl(photo, apiOrigin);
-      const combined = AbortSignal.any([signal, closing.signal]);
-      let last: TransientImageError | null = null;
-      let body: unknown;
-      try {
-        body = await withRetry(
-          'download',
-          combined,
-          () => get(location, 'download', combined),
-          (error) => (last = error),
-          () => true,
-        );
-      } catch (error) {
-        if (combined.aborted) throw gaveUp(combined, last);
-        throw error;
-      }
-      const url = typeof body === 'object' && body !== null && 'url' in body ? body.url : undefined;
-      if (typeof url !== 'string' || !/^https?:\/\//.test(url)) {
-        throw new PermanentImageError('unsplash_bad_response', 'Unsplash answered a download request without a url');
-      }
-      return url;
+      return trackDownload(photo, client, signal);
     },
 
     async close() {
@@ -241,26 +245,6 @@ export function createUnsplashSource(options: UnsplashSourceOptions): ImageSourc
       await batch?.done.catch(() => undefined);
     },
   };
-}
-
-/** The photo's download location, if the key may be sent there (only to the API's own origin). */
-function downloadUrl(photo: Photo, apiOrigin: string): string {
-  if (photo.downloadLocation === null) {
-    throw new PermanentImageError('not_downloadable', `Photo ${photo.id} has no download location`);
-  }
-  let url: URL;
-  try {
-    url = new URL(photo.downloadLocation);
-  } catch {
-    throw new PermanentImageError('not_downloadable', `Photo ${photo.id} has a malformed download location`);
-  }
-  if (url.origin !== apiOrigin) {
-    throw new PermanentImageError(
-      'not_downloadable',
-      `Photo ${photo.id}'s download location is not on the Unsplash API, so the key is not sent there`,
-    );
-  }
-  return url.href;
 }
 
 /** Settles like `promise`, or rejects with the signal's reason as soon as `signal` aborts. */

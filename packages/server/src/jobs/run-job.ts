@@ -24,24 +24,34 @@ export async function runJob(job: StoredJob, deps: RunJobDeps, stop: AbortSignal
     photo = await deps.imageSource.takePhoto(AbortSignal.any([stop, deadline]));
   } catch (error) {
     if (stop.aborted) return undefined;
-    const outcome: Outcome = { status: 'failed', resolvedAt: deps.clock.now(), error: describeFailure(error, deadline, deps.retryLimitMs) };
+    const outcome: Outcome = { status: 'failed', resolvedAt: deps.clock.now(), error: describeFailure(error, deadline) };
+    // The whole story (upstream text, socket errors) is for the operator, not the API.
     deps.logger.warn({ err: error, code: outcome.error.code }, 'job failed');
     return outcome;
   }
   return { status: 'resolved', resolvedAt: deps.clock.now(), result: { photo, source: deps.imageSource.name } };
 }
 
-function describeFailure(error: unknown, deadline: AbortSignal, retryLimitMs: number): JobError {
-  if (error instanceof PermanentImageError) return { code: error.code, message: error.message };
-  if (deadline.aborted) {
-    const last =
-      error instanceof Error && error.name !== 'TimeoutError' && error.name !== 'AbortError'
-        ? ` The last attempt failed with: ${error.message}`
-        : '';
-    return {
-      code: 'retry_limit_exceeded',
-      message: `No photo could be fetched within ${Math.round(retryLimitMs / 1000)} s of retrying.${last}`,
-    };
-  }
-  return { code: 'internal_error', message: error instanceof Error ? error.message : String(error) };
+/**
+ * What a failed job says, per error code: fixed sentences, so no upstream body, socket error,
+ * address or setting reaches the API (everyone can read every job). The error itself goes to the log.
+ */
+const PUBLIC_MESSAGES: Record<string, string> = {
+  unsplash_unauthorized: "Unsplash refused the server's access key (401).",
+  unsplash_forbidden: 'Unsplash refused to give a photo (403).',
+  unsplash_not_found: 'Unsplash found no photo to give (404).',
+  unsplash_rejected: 'Unsplash rejected the request for a photo.',
+  unsplash_bad_response: 'Unsplash answered with something that is not a usable photo.',
+  retry_limit_exceeded: 'No photo could be had in time: Unsplash kept failing, so the job gave up.',
+  internal_error: 'Something went wrong on the server while taking the photo.',
+};
+
+function describeFailure(error: unknown, deadline: AbortSignal): JobError {
+  const code =
+    error instanceof PermanentImageError && error.code in PUBLIC_MESSAGES
+      ? error.code
+      : deadline.aborted
+        ? 'retry_limit_exceeded'
+        : 'internal_error';
+  return { code, message: PUBLIC_MESSAGES[code]! };
 }

@@ -19,7 +19,7 @@ export function fakeImageSource(name: ImageSourceName = 'unsplash'): FakeImageSo
       signal.throwIfAborted();
       return fakePhoto(++taken);
     },
-    async trackDownload(photo, signal) {
+    async trackDownload(photo, _client, signal) {
       signal.throwIfAborted();
       if (source.failDownloads) throw source.failDownloads;
       source.downloads.push(photo);

@@ -9,6 +9,7 @@ import { makeTempDir, removeTempDir } from '@simmer/testkit/temp-dir';
 import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
 import { buildApp } from '../../src/app.js';
+import { DEFAULT_OVERLOAD_LIMITS, type OverloadLimits } from '../../src/http/limits/overload.js';
 import type { Clock } from '../../src/clock.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import type { ImageSource } from '../../src/images/image-source.js';
@@ -41,6 +42,8 @@ export interface TestAppOptions {
   webRoot?: string | null;
   /** Also run the scheduler, so due jobs run when the clock is advanced. */
   runJobs?: boolean;
+  /** When to shed load; by default only a minute-long event-loop pause would. */
+  overload?: OverloadLimits;
 }
 
 export interface TestApp {
@@ -76,7 +79,10 @@ export async function buildTestApp(options: TestAppOptions = {}): Promise<TestAp
     }),
   );
   const imageSource = options.imageSource ?? fakeImageSource();
-  const app = await buildApp({ config, store, imageSource, clock, logger, metrics });
+  // The app shares its event loop with the test runner, whose own pauses (imports, other files)
+  // must not read as overload: shedding is tested on a real process, not here.
+  const overload = options.overload ?? { ...DEFAULT_OVERLOAD_LIMITS, maxEventLoopDelayMs: 60_000 };
+  const app = await buildApp({ config, store, imageSource, clock, logger, metrics, overload });
   const scheduler = options.runJobs
     ? new Scheduler({
         store,

@@ -27,7 +27,15 @@ describe('live events (GET /events)', () => {
 
   beforeAll(async () => {
     // Jobs stay pending for the whole test, so each job is exactly one change: ids must run 1, 2, 3, ... with no gap.
-    server = await startServerProcess({ env: { JOB_DELAY_MIN_MS: '3600000', JOB_DELAY_MAX_MS: '3600000' } });
+    // A thousand streams and creates from one address: past the per-client defaults on purpose.
+    server = await startServerProcess({
+      env: {
+        JOB_DELAY_MIN_MS: '3600000',
+        JOB_DELAY_MAX_MS: '3600000',
+        RATE_LIMIT_CREATES: '0',
+        EVENTS_MAX_STREAMS_PER_CLIENT: String(STREAMS + 10),
+      },
+    });
   });
 
   afterEach(() => {

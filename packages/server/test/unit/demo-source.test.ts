@@ -77,7 +77,7 @@ describe('demo image source', () => {
     const fetchSpy = vi.spyOn(globalThis, 'fetch');
     const source = createDemoSource();
     const photo = await source.takePhoto(AbortSignal.timeout(1_000));
-    await expect(source.trackDownload(photo, AbortSignal.timeout(1_000))).resolves.toBe(photo.urls.full);
+    await expect(source.trackDownload(photo, '127.0.0.1', AbortSignal.timeout(1_000))).resolves.toBe(photo.urls.full);
     await source.close();
     expect(fetchSpy).not.toHaveBeenCalled();
   });

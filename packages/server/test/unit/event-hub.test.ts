@@ -18,6 +18,16 @@ const logger = pino({ level: 'silent' });
 
 const newJob = () => ({ id: uuidv7(), createdAt: Date.now(), runAt: Date.now() + 3_600_000, idempotencyKey: null });
 
+/** A client that sends its request and then never reads: the kernel's buffers fill, then the server's. */
+function stalledClient(server: http.Server, lastEventId?: number): { closed: Promise<void>; socket: net.Socket } {
+  const socket = net.connect((server.address() as AddressInfo).port, '127.0.0.1');
+  socket.pause();
+  const resume = lastEventId === undefined ? '' : `Last-Event-ID: ${lastEventId}\r\n`;
+  socket.write(`GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n${resume}\r\n`);
+  socket.on('error', () => {});
+  return { socket, closed: new Promise<void>((resolve) => socket.once('close', () => resolve())) };
+}
+
 /** The hub behind a bare node:http server, as the /events route mounts it. */
 async function serveHub(hub: EventHub): Promise<{ url: string; server: http.Server }> {
   const server = http.createServer((req, res) => {
@@ -85,12 +95,7 @@ describe('EventHub', () => {
     let url: string;
     ({ server, url } = await serveHub(hub));
 
-    // A client that sends its request and then never reads: the kernel's buffers fill, then the server's.
-    const stalled = net.connect((server.address() as AddressInfo).port, '127.0.0.1');
-    stalled.pause();
-    stalled.write('GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n');
-    const stalledClosed = new Promise<void>((resolve) => stalled.once('close', () => resolve()));
-    stalled.on('error', () => {});
+    const { socket: stalled, closed: stalledClosed } = stalledClient(server);
     await expect.poll(() => hub!.size).toBe(1);
 
     const reader = await connectSse(url);
@@ -120,6 +125,29 @@ describe('EventHub', () => {
     const replay = (await resumed.take(half + 1, 20_000)).filter((event) => event.event === EVENT_JOB);
     expect(replay.map((event) => event.id)).toEqual(received.slice(half).map((event) => event.id));
     resumed.close();
+    reader.close();
+  }, 60_000);
+
+  it('drops a client that resumes from far behind and reads nothing, without queuing changes for it meanwhile', async () => {
+    // A replay far larger than the kernel's socket buffers (about 15 MB against a few), and a short stall timeout.
+    for (let i = 0; i < 60; i++) await Promise.all(Array.from({ length: 1_000 }, () => store.createJob(newJob())));
+    const metrics = createMetrics();
+    hub = new EventHub({ store, logger, metrics, replayLimit: 100_000, stallTimeoutMs: 500, maxBufferedBytes: 256 * 1024 });
+    await hub.start();
+    let url: string;
+    ({ server, url } = await serveHub(hub));
+
+    const stalled = stalledClient(server, 0);
+    await expect.poll(() => hub!.size).toBe(1);
+    // Live changes go on meanwhile; none of them is held for the client still replaying.
+    const reader = await connectSse(url);
+    for (let i = 0; i < 5; i++) await Promise.all(Array.from({ length: 1_000 }, () => store.createJob(newJob())));
+    await expect.poll(() => hub!.size, { timeout: 10_000 }).toBe(1);
+    const dropped = await metrics.eventStreamsDropped.get();
+    // Dropped for accepting nothing, never for a backlog: the hub kept nothing unsent for it.
+    expect(dropped.values).toEqual([expect.objectContaining({ labels: { reason: 'stalled' }, value: 1 })]);
+    stalled.socket.resume();
+    await stalled.closed;
     reader.close();
   }, 60_000);
 });

@@ -114,14 +114,18 @@ describe('Scheduler', () => {
     await expect.poll(() => manual.started(), { timeout: 1_000, interval: 10 }).toBe(1);
   });
 
-  it('records a permanent image error as a failed job with its code', async () => {
+  it('records a permanent image error as a failed job with its code and a fixed public sentence', async () => {
     const manual = manualSource();
     const { job } = await addJob();
     start(manual.source, 1);
     await expect.poll(() => manual.waiting.length).toBe(1);
     manual.waiting[0]!.reject(new PermanentImageError('unsplash_unauthorized', 'The Unsplash access key was refused'));
     await expect.poll(async () => (await store.getJob(job.id))?.status).toBe('failed');
-    expect((await store.getJob(job.id))!.error).toEqual({ code: 'unsplash_unauthorized', message: 'The Unsplash access key was refused' });
+    // The upstream's own words stay in the log; the job says a fixed sentence for its code.
+    expect((await store.getJob(job.id))!.error).toEqual({
+      code: 'unsplash_unauthorized',
+      message: "Unsplash refused the server's access key (401).",
+    });
   });
 
   it('leaves a job running (for the next process) when stopped mid-run', async () => {

@@ -3,7 +3,7 @@ import { Writable } from 'node:stream';
 import { FAKE_FAULT_KINDS, type FakeFaultKind, type FakeUnsplash, startFakeUnsplash } from '@simmer/testkit/fake-unsplash';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { PermanentImageError, TransientImageError, type ImageSource } from '../../src/images/image-source.js';
+import { ImageSourceBusyError, PermanentImageError, TransientImageError, type ImageSource } from '../../src/images/image-source.js';
 import { createUnsplashSource, type UnsplashSourceOptions } from '../../src/images/unsplash.js';
 import { createMetrics } from '../../src/metrics.js';
 
@@ -212,33 +212,79 @@ describe('Unsplash source: quota', () => {
 });
 
 describe('Unsplash source: downloads', () => {
+  const downloadCalls = () => fake.calls.filter((call) => call.path.includes('/download'));
+
   it('triggers the download location with the key and its query string, and returns the file url', async () => {
     const { source } = makeSource();
     const photo = await source.takePhoto(soon());
-    const url = await source.trackDownload(photo, soon());
+    const url = await source.trackDownload(photo, '127.0.0.2', soon());
     expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/images\/photo-/);
     const call = fake.calls.at(-1);
     expect(call?.path).toBe(new URL(photo.downloadLocation ?? '').pathname + new URL(photo.downloadLocation ?? '').search);
     expect(call?.headers.authorization).toBe(`Client-ID ${KEY}`);
   });
 
-  it('retries a download through transient faults', async () => {
+  it('tracks one download per photo per client: twenty presses cost one call, another client one more', async () => {
+    const { source, metrics } = makeSource();
+    const photo = await source.takePhoto(soon());
+    // Ten at once (sharing the call in flight), then ten after it.
+    const first = await Promise.all(Array.from({ length: 10 }, () => source.trackDownload(photo, '127.0.0.2', soon())));
+    const later = [];
+    for (let i = 0; i < 10; i++) later.push(await source.trackDownload(photo, '127.0.0.2', soon()));
+    expect(new Set([...first, ...later]).size).toBe(1);
+    expect(downloadCalls()).toHaveLength(1);
+    expect((await metrics.downloadsFromCache.get()).values[0]?.value).toBe(19);
+
+    await source.trackDownload(photo, '127.0.0.3', soon());
+    expect(downloadCalls()).toHaveLength(2);
+  });
+
+  it('does not retry a failed download, and does not remember it: the next press calls again', async () => {
     const { source } = makeSource();
     const photo = await source.takePhoto(soon());
-    fake.setFaults({ rate: 1, kinds: ['500', 'reset'], count: 2 });
-    await expect(source.trackDownload(photo, soon())).resolves.toMatch(/^http/);
+    fake.setFaults({ rate: 1, kinds: ['500'], count: 1 });
+    await expect(source.trackDownload(photo, '127.0.0.2', soon())).rejects.toBeInstanceOf(TransientImageError);
+    expect(downloadCalls()).toHaveLength(1);
+    await expect(source.trackDownload(photo, '127.0.0.2', soon())).resolves.toMatch(/^http/);
+    expect(downloadCalls()).toHaveLength(2);
+  });
+
+  it('refuses downloads past its own budget (busy, with a wait), without calling Unsplash', async () => {
+    const { source } = makeSource();
+    const photo = await source.takePhoto(soon());
+    for (let client = 0; client < 10; client++) await source.trackDownload(photo, `10.0.0.${client}`, soon());
+    const error = await source.trackDownload(photo, '10.0.0.99', soon()).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ImageSourceBusyError);
+    expect((error as ImageSourceBusyError).retryAfterMs).toBeGreaterThan(0);
+    expect(downloadCalls()).toHaveLength(10);
+  });
+
+  it('on a rate-limited download pauses tracking only: photos for jobs keep coming', async () => {
+    const { source } = makeSource({ quotaWaitMs: 60_000 });
+    const photo = await source.takePhoto(soon());
+    fake.setFaults({ rate: 1, kinds: ['429'], count: 1 });
+    await expect(source.trackDownload(photo, '127.0.0.2', soon())).rejects.toBeInstanceOf(ImageSourceBusyError);
+    await expect(source.trackDownload(photo, '127.0.0.3', soon())).rejects.toBeInstanceOf(ImageSourceBusyError);
+    expect(downloadCalls()).toHaveLength(1);
+    // Past the pool of 30, taking photos needs new calls: they are made at once, not after the minute.
+    const randomBefore = fake.calls.length - downloadCalls().length;
+    for (let i = 0; i < 40; i++) await source.takePhoto(soon());
+    expect(fake.calls.length - downloadCalls().length).toBeGreaterThan(randomBefore);
   });
 
   it('refuses a photo without a download location as not_downloadable', async () => {
     const { source } = makeSource();
     const photo = { ...(await source.takePhoto(soon())), downloadLocation: null };
-    await expect(source.trackDownload(photo, soon())).rejects.toMatchObject({ name: 'PermanentImageError', code: 'not_downloadable' });
+    await expect(source.trackDownload(photo, '127.0.0.2', soon())).rejects.toMatchObject({
+      name: 'PermanentImageError',
+      code: 'not_downloadable',
+    });
   });
 
   it('never sends the key to a download location on another host', async () => {
     const { source } = makeSource();
     const photo = { ...(await source.takePhoto(soon())), downloadLocation: 'http://127.0.0.2:9/photos/x/download' };
-    await expect(source.trackDownload(photo, soon())).rejects.toMatchObject({ code: 'not_downloadable' });
+    await expect(source.trackDownload(photo, '127.0.0.2', soon())).rejects.toMatchObject({ code: 'not_downloadable' });
     expect(fake.calls).toHaveLength(1);
   });
 });
@@ -248,7 +294,7 @@ describe('Unsplash source: secrecy', () => {
     const { source, logLines } = makeSource();
     fake.setFaults({ rate: 1, kinds: ['500', '429', '403-quota', 'reset', 'bad-json'], count: 6 });
     const photo = await source.takePhoto(soon());
-    await source.trackDownload(photo, soon());
+    await source.trackDownload(photo, '127.0.0.2', soon()).catch(() => undefined);
     const bad = makeSource({ accessKey: `${KEY}-wrong` });
     const error = await bad.source.takePhoto(soon()).catch((e: unknown) => e);
     expect(logLines.length).toBeGreaterThan(3);

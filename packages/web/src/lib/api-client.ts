@@ -6,6 +6,8 @@ export class ApiError extends Error {
   constructor(
     readonly status: number,
     readonly problem: Problem | null,
+    /** From `Retry-After` (429, 503): how long the server asks us to wait; null when it did not say. */
+    readonly retryAfterMs: number | null = null,
   ) {
     super(problem?.detail || problem?.title || `HTTP ${status}`);
   }
@@ -37,11 +39,24 @@ export async function apiRequest<T>(path: string, init: RequestInit = {}): Promi
     if (init.signal?.aborted) throw cause;
     throw new NetworkError(cause instanceof Error ? cause.message : 'network error', { cause });
   }
-  if (!response.ok) throw new ApiError(response.status, await readProblem(response));
+  if (!response.ok) throw new ApiError(response.status, await readProblem(response), parseRetryAfter(response.headers.get('retry-after')));
   const text = await response.text().catch((cause: unknown) => {
     throw new NetworkError('the answer was cut off', { cause });
   });
   return { data: (text ? JSON.parse(text) : null) as T, response };
+}
+
+/** `Retry-After` as delay-seconds or an HTTP date, in ms from now; null when absent or unreadable. */
+export function parseRetryAfter(value: string | null, now = Date.now()): number | null {
+  if (value === null || value.trim() === '') return null;
+  if (/^\s*\d+\s*$/.test(value)) return Number(value) * 1000;
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? null : Math.max(0, at - now);
+}
+
+/** The server is busy or limiting us (429, 503) and said when to come back. */
+export function isBusy(error: unknown): error is ApiError & { retryAfterMs: number } {
+  return error instanceof ApiError && (error.status === 429 || error.status === 503) && error.retryAfterMs !== null;
 }
 
 async function readProblem(response: Response): Promise<Problem | null> {

@@ -9,10 +9,16 @@ interface Connection {
   end: () => void;
 }
 
-function fakeServer() {
+function fakeServer(refusals: { status: number; retryAfter: string }[] = []) {
   const connections: Connection[] = [];
+  let refused = 0;
   const waiters: (() => void)[] = [];
   const fetch = (async (url: string, init: RequestInit) => {
+    const refusal = refusals.shift();
+    if (refusal) {
+      refused += 1;
+      return new Response('{}', { status: refusal.status, headers: { 'Retry-After': refusal.retryAfter } });
+    }
     let controller!: ReadableStreamDefaultController<Uint8Array>;
     const body = new ReadableStream<Uint8Array>({ start: (c) => (controller = c) });
     init.signal?.addEventListener('abort', () => controller.error(new DOMException('aborted', 'AbortError')));
@@ -30,7 +36,7 @@ function fakeServer() {
     while (connections.length < n) await new Promise<void>((resolve) => waiters.push(resolve));
     return connections[n - 1]!;
   };
-  return { fetch, connections, connection };
+  return { fetch, connections, connection, refused: () => refused };
 }
 
 const streams: EventStream[] = [];
@@ -100,5 +106,17 @@ describe('EventStream', () => {
     await server.connection(1);
     const second = await server.connection(2);
     expect(second.url).toBe('/events?after=7');
+  });
+
+  it('waits as Retry-After says when the server refuses the stream, failing enough for polling to stand in', async () => {
+    const server = fakeServer([{ status: 429, retryAfter: '1' }]);
+    const started = Date.now();
+    const { stream } = open(server, 5);
+    await until(() => server.refused() === 1 && stream.snapshot.status === 'reconnecting');
+    // Two failures at once: the page polls meanwhile (LiveUpdates polls from the second failure).
+    expect(stream.snapshot.failures).toBeGreaterThanOrEqual(2);
+    const connection = await server.connection(1);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1_000);
+    expect(connection.url).toBe('/events?after=5');
   });
 });

@@ -1,4 +1,5 @@
 import { EVENT_READY } from '@simmer/contracts/constants';
+import { parseRetryAfter } from './api-client';
 import { fullJitterDelay, type BackoffPolicy } from './backoff';
 import { SseParser, type SseEvent } from './sse-parser';
 
@@ -38,7 +39,9 @@ const DEFAULT_BACKOFF: BackoffPolicy = { baseMs: 500, capMs: 5_000 };
  * Not EventSource, on purpose: EventSource hides the server's comment heartbeats (so a silently dead
  * connection cannot be told from a quiet one), retries at a fixed interval without jitter, and gives up
  * for good on a non-200 answer. Here every (re)connect asks for `?after=<lastSeq>` (plus
- * `Last-Event-ID`), so the server replays what was missed, even across a server restart.
+ * `Last-Event-ID`), so the server replays what was missed, even across a server restart. A refusal
+ * (429 too many streams, 503 busy) waits as its Retry-After says, and counts as failing enough for
+ * polling to stand in meanwhile.
  */
 export class EventStream {
   private readonly opts: Required<Omit<EventStreamOptions, 'onStateChange'>> & Pick<EventStreamOptions, 'onStateChange'>;
@@ -129,17 +132,20 @@ export class EventStream {
     if (Date.now() - this.lastByteAt > this.opts.idleTimeoutMs) this.fail();
   }
 
-  private fail(): void {
+  /** `retryAfterMs`: the server refused the stream (429/503) and said when to come back. */
+  private fail(retryAfterMs: number | null = null): void {
     if (this.state.status === 'stopped') return;
     this.disconnect();
-    const failures = this.state.failures + 1;
+    // A refusal counts as two failures at once, so polling stands in while we wait as told.
+    const failures = retryAfterMs === null ? this.state.failures + 1 : Math.max(this.state.failures + 1, 2);
     if (!this.opts.isOnline()) {
       this.update({ status: 'offline', failures });
       return;
     }
     this.update({ status: 'reconnecting', failures });
     // At least a short pause, so a server that accepts and instantly drops cannot make us spin.
-    this.scheduleConnect(250 + fullJitterDelay(failures, this.opts.backoff, this.opts.random));
+    const backoff = 250 + fullJitterDelay(failures, this.opts.backoff, this.opts.random);
+    this.scheduleConnect(retryAfterMs === null ? backoff : Math.max(backoff, retryAfterMs + Math.floor(this.opts.random() * 1_000)));
   }
 
   private connect(): void {
@@ -163,6 +169,12 @@ export class EventStream {
     if (lastSeq !== null) headers['Last-Event-ID'] = String(lastSeq);
     try {
       const response = await this.opts.fetch(url, { headers, cache: 'no-store', signal: abort.signal });
+      if (response.status === 429 || response.status === 503) {
+        await response.body?.cancel().catch(() => undefined);
+        if (generation !== this.generation) return;
+        this.fail(parseRetryAfter(response.headers.get('retry-after')) ?? this.opts.backoff.capMs);
+        return;
+      }
       if (!response.ok || !response.body) throw new Error(`events: HTTP ${response.status}`);
       if (generation !== this.generation) return;
       this.update({ status: 'live' });

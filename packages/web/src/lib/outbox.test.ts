@@ -143,4 +143,54 @@ describe('Outbox', () => {
     expect(most).toBe(1);
     expect(outbox.getSnapshot().entries).toEqual([]);
   });
+
+  it('waits as Retry-After says when the server is busy, keeps new presses queued meanwhile, and sends each press once', async () => {
+    const calls: string[] = [];
+    let refuse = true;
+    const { outbox, sent } = setup(async (entry) => {
+      calls.push(entry.key);
+      if (refuse) return { kind: 'retry', error: new Error('429'), retryAfterMs: 30_000 };
+      return { kind: 'sent', value: entry.key };
+    });
+    outbox.start();
+    outbox.enqueue();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(calls).toEqual(['key-1']);
+    const busyUntil = outbox.getSnapshot().busyUntil;
+    expect(busyUntil).not.toBeNull();
+    // Presses during the wait neither cut it short nor go out on their own.
+    outbox.enqueue();
+    outbox.enqueue();
+    await vi.advanceTimersByTimeAsync(29_000);
+    expect(calls).toEqual(['key-1']);
+    expect(outbox.getSnapshot().entries.map((e) => e.key)).toEqual(['key-1', 'key-2', 'key-3']);
+    expect(outbox.getSnapshot().entries[0]!.busyUntil).toBe(busyUntil);
+
+    refuse = false;
+    await vi.advanceTimersByTimeAsync(2_000);
+    expect(sent).toEqual(['key-1', 'key-2', 'key-3']);
+    expect(calls).toEqual(['key-1', 'key-1', 'key-2', 'key-3']);
+    expect(outbox.getSnapshot()).toMatchObject({ entries: [], busyUntil: null });
+  });
+
+  it('keeps waiting as the server asked after a reload', async () => {
+    const storage = new MemoryStorage();
+    const first = setup(async () => ({ kind: 'retry', error: new Error('503'), retryAfterMs: 60_000 }), storage);
+    first.outbox.start();
+    first.outbox.enqueue();
+    await vi.advanceTimersByTimeAsync(0);
+    first.outbox.stop();
+
+    const calls: string[] = [];
+    const second = setup(async (entry) => {
+      calls.push(entry.key);
+      return { kind: 'sent', value: entry.key };
+    }, storage);
+    expect(second.outbox.getSnapshot().busyUntil).not.toBeNull();
+    second.outbox.start();
+    await vi.advanceTimersByTimeAsync(30_000);
+    expect(calls).toEqual([]);
+    await vi.advanceTimersByTimeAsync(31_000);
+    expect(calls).toEqual(['key-1']);
+  });
 });

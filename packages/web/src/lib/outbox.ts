@@ -7,15 +7,23 @@ export interface OutboxEntry {
   createdAt: string;
   attempts: number;
   lastError: string | null;
+  /** Set while the server has asked us to wait (429/503 with Retry-After): when the next try is due. */
+  busyUntil?: string | null;
 }
 
 export interface OutboxSnapshot {
   entries: readonly OutboxEntry[];
   /** The entry whose request is in flight right now, if any. */
   sendingKey: string | null;
+  /** While the server has asked us to wait (Retry-After): when the queue tries again (ISO time). */
+  busyUntil: string | null;
 }
 
-export type SendOutcome<T> = { kind: 'sent'; value: T } | { kind: 'retry'; error: unknown } | { kind: 'rejected'; error: unknown };
+export type SendOutcome<T> =
+  | { kind: 'sent'; value: T }
+  /** `retryAfterMs`: the server said how long to wait (Retry-After); the queue waits at least that long. */
+  | { kind: 'retry'; error: unknown; retryAfterMs?: number }
+  | { kind: 'rejected'; error: unknown };
 
 export interface OutboxOptions<T> {
   storage: Pick<Storage, 'getItem' | 'setItem'>;
@@ -41,7 +49,9 @@ export const OUTBOX_STORAGE_KEY = 'simmer.outbox.v1';
  * (or a 4xx that says the request itself is bad). Together with the idempotency key this gives
  * one job per press across failures, timeouts, lost answers and page reloads.
  * Entries are sent one at a time, oldest first; a failure pauses the whole queue with exponential
- * backoff and full jitter, so an outage ending does not turn into a burst of requests.
+ * backoff and full jitter, so an outage ending does not turn into a burst of requests. When the
+ * server says how long to wait (429/503 with Retry-After), the queue waits that long (plus up to a
+ * second of jitter), and new presses join the queue without cutting the wait short.
  */
 export class Outbox<T> {
   private readonly o: Required<Omit<OutboxOptions<T>, 'onSent' | 'onRejected'>> & Pick<OutboxOptions<T>, 'onSent' | 'onRejected'>;
@@ -52,6 +62,8 @@ export class Outbox<T> {
   private started = false;
   private attempt = 0;
   private timer: ReturnType<typeof setTimeout> | null = null;
+  /** Until when the server asked us not to send (epoch ms); 0 when it did not. */
+  private holdUntil = 0;
   private unsubscribeOnline: (() => void) | null = null;
 
   constructor(options: OutboxOptions<T>) {
@@ -63,7 +75,11 @@ export class Outbox<T> {
       now: () => new Date(),
       ...options,
     };
-    this.snap = { entries: this.load(), sendingKey: null };
+    const entries = this.load();
+    // A wait the server asked for outlives a reload (the entry keeps it).
+    const stored = entries[0]?.busyUntil ? Date.parse(entries[0].busyUntil) : NaN;
+    this.holdUntil = Number.isNaN(stored) ? 0 : stored;
+    this.snap = { entries, sendingKey: null, busyUntil: this.holdUntil > this.o.now().getTime() ? entries[0]!.busyUntil! : null };
   }
 
   /** Starts sending what is stored (also what an earlier page load left behind). */
@@ -71,11 +87,13 @@ export class Outbox<T> {
     if (this.started) return;
     this.started = true;
     this.unsubscribeOnline = this.o.subscribeOnline((online) => {
-      if (!online) return;
+      if (!online || this.o.now().getTime() < this.holdUntil) return;
       this.attempt = 0;
       this.schedule(Math.floor(this.o.random() * 1_000));
     });
-    void this.flush();
+    const wait = this.holdUntil - this.o.now().getTime();
+    if (wait > 0) this.schedule(wait);
+    else void this.flush();
   }
 
   stop(): void {
@@ -90,6 +108,8 @@ export class Outbox<T> {
   enqueue(): OutboxEntry {
     const entry: OutboxEntry = { key: this.o.newKey(), createdAt: this.o.now().toISOString(), attempts: 0, lastError: null };
     this.save([...this.load(), entry]);
+    // While the server asked us to wait, the press waits its turn; the server's word stands.
+    if (this.o.now().getTime() < this.holdUntil) return entry;
     // A new press is a good moment to try again even during a backoff pause; the key keeps it safe.
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
@@ -143,11 +163,19 @@ export class Outbox<T> {
       }
       if (outcome.kind === 'retry') {
         this.attempt += 1;
-        this.patch(entry.key, { attempts: entry.attempts + 1, lastError: describe(outcome.error) });
-        this.schedule(fullJitterDelay(this.attempt, this.o.backoff, this.o.random));
+        const backoff = fullJitterDelay(this.attempt, this.o.backoff, this.o.random);
+        const told = outcome.retryAfterMs;
+        const delay = told === undefined ? backoff : told + Math.floor(this.o.random() * 1_000);
+        this.holdUntil = told === undefined ? 0 : this.o.now().getTime() + delay;
+        const busyUntil = told === undefined ? null : new Date(this.holdUntil).toISOString();
+        this.patch(entry.key, { attempts: entry.attempts + 1, lastError: describe(outcome.error), busyUntil });
+        this.publish({ busyUntil });
+        this.schedule(delay);
         return;
       }
       this.attempt = 0;
+      this.holdUntil = 0;
+      this.publish({ busyUntil: null });
       this.remove(entry.key);
       if (outcome.kind === 'sent') this.o.onSent?.(entry, outcome.value);
       else this.o.onRejected?.(entry, outcome.error);
@@ -188,7 +216,7 @@ export class Outbox<T> {
 
   private publish(patch: Partial<OutboxSnapshot>): void {
     const next = { ...this.snap, ...patch };
-    if (next.entries === this.snap.entries && next.sendingKey === this.snap.sendingKey) return;
+    if (next.entries === this.snap.entries && next.sendingKey === this.snap.sendingKey && next.busyUntil === this.snap.busyUntil) return;
     this.snap = next;
     for (const listener of this.listeners) listener();
   }

@@ -1,5 +1,5 @@
 import type { Job } from '@simmer/contracts';
-import { ApiError, apiRequest, isTransient } from '../../../lib/api-client';
+import { ApiError, apiRequest, isBusy, isTransient } from '../../../lib/api-client';
 import type { OutboxEntry, SendOutcome } from '../../../lib/outbox';
 
 const CREATE_TIMEOUT_MS = 15_000;
@@ -17,7 +17,8 @@ export async function createJob(idempotencyKey: string, signal?: AbortSignal): P
 
 /**
  * The outbox's sender. Retries what may succeed later: no answer, 5xx, 408, 429 and 409 (the same
- * key still being processed). Any other 4xx means the request itself is wrong and is dropped.
+ * key still being processed), after the server's Retry-After when it gave one. Any other 4xx means
+ * the request itself is wrong and is dropped.
  */
 export async function sendCreateJob(entry: OutboxEntry): Promise<SendOutcome<Job>> {
   try {
@@ -27,6 +28,7 @@ export async function sendCreateJob(entry: OutboxEntry): Promise<SendOutcome<Job
       isTransient(error) ||
       (error instanceof ApiError && error.status === 409) ||
       (error instanceof DOMException && error.name === 'TimeoutError');
+    if (isBusy(error)) return { kind: 'retry', error, retryAfterMs: error.retryAfterMs };
     return retry ? { kind: 'retry', error } : { kind: 'rejected', error };
   }
 }

@@ -5,6 +5,7 @@ import { describeDuration, formatAgo, formatClock, formatCountdown, shortId } fr
 import { useNow } from '../../../lib/use-now';
 import type { OutboxEntry } from '../../../lib/outbox';
 import { STATUS_LABEL } from '../job-status';
+import { useOutbox } from '../runtime/jobs-runtime';
 import { BlurhashCanvas } from './blurhash-canvas';
 import { PhotoCredit } from './photo-credit';
 import './status-tone.css';
@@ -245,14 +246,19 @@ export function QueuedCard({
   position: number;
   setSize: number;
 }) {
-  const label = sending ? 'Sending' : 'Queued';
+  // Every queued press waits while the server asks us to (429/503 with Retry-After).
+  const { busyUntil } = useOutbox();
+  const busy = online && !sending && busyUntil !== null;
+  const label = sending ? 'Sending' : busy ? 'Waiting' : 'Queued';
   const detail = !online
     ? 'Offline: saved on this device, it will be sent when you are back online.'
     : sending
       ? 'Handing it to the kitchen…'
-      : entry.attempts > 0
-        ? `Could not reach the server (${entry.attempts} ${entry.attempts === 1 ? 'try' : 'tries'}); trying again shortly.`
-        : 'Waiting to be sent.';
+      : busy
+        ? `The server is busy; it tries again at ${formatClock(busyUntil)}. Your press is kept.`
+        : entry.attempts > 0
+          ? `Could not reach the server (${entry.attempts} ${entry.attempts === 1 ? 'try' : 'tries'}); trying again shortly.`
+          : 'Waiting to be sent.';
   return (
     <article
       className="card card--queued"
@@ -260,6 +266,7 @@ export function QueuedCard({
       aria-posinset={position}
       aria-setsize={setSize}
       data-outbox-key={entry.key}
+      data-busy={busy ? 'true' : undefined}
     >
       <div className="card__media">
         <div className="queued">
