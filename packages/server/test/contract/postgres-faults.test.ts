@@ -57,15 +57,21 @@ const newJob = (runAt = Date.now()) => ({ id: uuidv7(), createdAt: Date.now(), r
 describe('PostgreSQL faults', () => {
   it('answers overload, not outage, while every pool connection is busy, and stays ready', async () => {
     const databaseUrl = await freshDatabase();
-    const store = await openPostgresStore({ databaseUrl, logger, poolSize: 2, connectionTimeoutMs: 300 });
+    const store = await openPostgresStore({ databaseUrl, logger, poolSize: 2, connectionTimeoutMs: 2_000 });
     const admin = await connect(databaseUrl);
     try {
       const { job } = await store.createJob(newJob());
+      // Both connections open first (two calls in one tick), so none is being opened when the lock is taken.
+      await Promise.all([store.countJobs(), store.countJobs()]);
       // Every pool connection waits on a table lock: the database is up, the pool is saturated.
       await admin.query('BEGIN; LOCK TABLE jobs IN ACCESS EXCLUSIVE MODE');
       const calls = Array.from({ length: 4 }, () => store.getJob(job.id));
       const outcomes = Promise.allSettled(calls);
-      await expect.poll(async () => (await admin.query(`SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock'`)).rowCount).toBe(2);
+      await expect
+        .poll(async () => (await admin.query(`SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock'`)).rowCount, {
+          timeout: 10_000,
+        })
+        .toBe(2);
       await expect(Promise.race(calls)).rejects.toBeInstanceOf(StoreOverloadedError);
       expect(store.health()).toMatchObject({ ready: true, acceptingCreates: true, reason: null });
 
@@ -164,7 +170,10 @@ describe('PostgreSQL faults', () => {
     const store = await openPostgresStore({ databaseUrl, logger });
     const slow = await connect(databaseUrl);
     try {
+      // A job a reader has already been given: its number must stay a valid resume point.
+      const { job: delivered } = await store.createJob(newJob(Date.now() - 60_000));
       const mark = await store.lastSeq();
+      expect(mark).toBe(delivered.updatedSeq);
       // A writer that numbered its change and has not committed yet. (Its triggers are off, so its
       // stripe of the counts table cannot make the other write wait: that is not what is tested.)
       const slowId = uuidv7();
@@ -173,13 +182,20 @@ describe('PostgreSQL faults', () => {
       );
       const { job: fast } = await store.createJob(newJob());
       expect(fast.updatedSeq).toBeGreaterThan(mark);
-      // The later transaction committed first: a reader must not move past the open one.
+      // The delivered job changes too: its old number is replaced by one above the horizon.
+      const [claimed] = await store.claimDueJobs({ now: Date.now(), limit: 1, leaseMs: 60_000, owner: 'w' });
+      expect(claimed!.id).toBe(delivered.id);
+      // The later transactions committed first: a reader must not move past the open one, and the
+      // head it is given stays at or above every number it has seen, and below the waiting ones.
       expect((await store.changesSince(mark, 100)).changes).toEqual([]);
-      expect(await store.lastSeq()).toBe(mark);
+      const held = await store.lastSeq();
+      expect(held).toBeGreaterThanOrEqual(mark);
+      expect(held).toBeLessThan(fast.updatedSeq);
+      expect((await store.changesSince(held, 100)).reset).toBe(false);
 
       await slow.query('COMMIT');
-      const ids = jobsOf(await store.changesSince(mark, 100)).map((job) => job.id);
-      expect(ids).toEqual([slowId, fast.id]);
+      const ids = jobsOf(await store.changesSince(held, 100)).map((job) => job.id);
+      expect(ids).toEqual([slowId, fast.id, delivered.id]);
     } finally {
       await slow.end();
       await store.close();

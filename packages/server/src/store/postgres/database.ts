@@ -26,6 +26,8 @@ export class Database {
   private probing = false;
   private lastProbeAt = 0;
   private closed = false;
+  /** Statement text → its prepared name. The store's statements are a small fixed set (plus a few list variants). */
+  private readonly statementNames = new Map<string, string>();
 
   constructor(private readonly options: DatabaseOptions) {
     this.poolSize = options.poolSize ?? 10;
@@ -64,10 +66,13 @@ export class Database {
     return this.closed;
   }
 
+  /** Runs one statement as a named prepared statement: each connection parses and plans it once, not on every call. */
   async query<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values: unknown[]): Promise<pg.QueryResult<R>> {
     if (this.closed) throw new StoreClosedError('PostgreSQL');
+    let name = this.statementNames.get(text);
+    if (name === undefined) this.statementNames.set(text, (name = `simmer_${this.statementNames.size}`));
     try {
-      const result = await this.pool.query<R>(text, values);
+      const result = await this.pool.query<R>({ name, text, values });
       this.reachable = true;
       return result;
     } catch (error) {

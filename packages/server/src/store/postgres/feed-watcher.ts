@@ -17,6 +17,8 @@ export interface FeedWatcherOptions {
   notifier: CommitNotifier;
   /** Reads the head and the horizon in one snapshot. */
   readHead(): Promise<{ head: number; horizon: number }>;
+  /** Whether anyone listens to onCommit (a worker's scheduler does not): with nobody, no head is read. */
+  hasListeners(): boolean;
 }
 
 export class FeedWatcher {
@@ -80,7 +82,7 @@ export class FeedWatcher {
 
   /** One read at a time; a request meanwhile makes one more. */
   private async readHead(): Promise<void> {
-    if (this.closed) return;
+    if (this.closed || !this.options.hasListeners()) return;
     if (this.reading) {
       this.readAgain = true;
       return;

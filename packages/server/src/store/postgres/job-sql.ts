@@ -70,7 +70,7 @@ export const JOB_SQL = {
     ), expired AS (
       SELECT id, run_at FROM jobs
       WHERE status = 'running' AND lease_until <= (SELECT ${toTimestamp('ms')} FROM clock)
-      ORDER BY run_at LIMIT $2 FOR UPDATE SKIP LOCKED
+      ORDER BY lease_until LIMIT $2 FOR UPDATE SKIP LOCKED
     ), picked AS (
       SELECT id, row_number() OVER (ORDER BY run_at, id) - 1 AS pos
       FROM (SELECT id, run_at FROM pending UNION ALL SELECT id, run_at FROM expired ORDER BY run_at, id LIMIT $2) due
@@ -92,18 +92,19 @@ export const JOB_SQL = {
   renewBatch: `
     UPDATE jobs AS j SET lease_until = ${toTimestamp('input.until_ms')}
     FROM unnest($1::uuid[], $2::uuid[], $3::float8[]) AS input(id, claim_token, until_ms)
-    WHERE j.id = input.id AND j.claim_token = input.claim_token AND j.status = 'running'
+    WHERE j.id = ANY($1::uuid[]) AND j.id = input.id AND j.claim_token = input.claim_token AND j.status = 'running'
     RETURNING j.id`,
 
   // Many settles in one statement, each only if its claim still holds. The target CTE locks the
-  // rows in id order, so two batches never wait on each other in a cycle.
+  // rows in id order, so two batches never wait on each other in a cycle; `id = ANY(...)` keeps
+  // the plan on the primary key however many jobs are running.
   settleBatch: `
     WITH input AS (
       SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::float8[])
         WITH ORDINALITY AS t(id, claim_token, status, result, error, resolved_ms, n)
     ), target AS (
       SELECT jobs.id, input.n FROM jobs JOIN input ON jobs.id = input.id AND jobs.claim_token = input.claim_token
-      WHERE jobs.status = 'running'
+      WHERE jobs.id = ANY($1::uuid[]) AND jobs.status = 'running'
       ORDER BY jobs.id
       FOR UPDATE OF jobs
     ), numbered AS (
@@ -129,7 +130,7 @@ export const JOB_SQL = {
       SELECT * FROM unnest($1::uuid[], $2::uuid[]) AS t(id, claim_token)
     ), target AS (
       SELECT jobs.id, jobs.run_at FROM jobs JOIN input ON jobs.id = input.id AND jobs.claim_token = input.claim_token
-      WHERE jobs.status = 'running'
+      WHERE jobs.id = ANY($1::uuid[]) AND jobs.status = 'running'
       ORDER BY jobs.id
       FOR UPDATE OF jobs
     ), numbered AS (

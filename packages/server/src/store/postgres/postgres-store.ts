@@ -122,6 +122,7 @@ class PostgresJobStore implements JobStore {
   private readonly watcher: FeedWatcher;
   /** The highest transaction number this process has committed: its own reads wait for it. */
   private ownSeq = 0;
+  private commitListeners = 0;
   private readonly creates = new Batcher<NewJob, CreateOutcome>(MAX_BATCH, (jobs) => createJobs(this.db, jobs, this.wrote));
   private readonly settles = new Batcher<QueuedSettle, StoredJob | undefined>(MAX_BATCH, (settles) =>
     settleBatch(this.db, settles, this.wrote),
@@ -134,7 +135,12 @@ class PostgresJobStore implements JobStore {
   ) {
     this.db = new Database({ ...options, logger });
     this.notifier = new CommitNotifier(logger);
-    this.watcher = new FeedWatcher({ logger, notifier: this.notifier, readHead: () => this.readHead() });
+    this.watcher = new FeedWatcher({
+      logger,
+      notifier: this.notifier,
+      readHead: () => this.readHead(),
+      hasListeners: () => this.commitListeners > 0,
+    });
     this.listener = new ChangeListener({
       databaseUrl: options.databaseUrl,
       logger,
@@ -238,7 +244,14 @@ class PostgresJobStore implements JobStore {
   }
 
   onCommit(listener: (lastSeq: number) => void): () => void {
-    return this.notifier.subscribe(listener);
+    const unsubscribe = this.notifier.subscribe(listener);
+    this.commitListeners += 1;
+    let subscribed = true;
+    return () => {
+      if (subscribed) this.commitListeners -= 1;
+      subscribed = false;
+      unsubscribe();
+    };
   }
 
   onJobsDue(listener: (runAt: number) => void): () => void {
