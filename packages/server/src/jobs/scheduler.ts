@@ -139,6 +139,9 @@ export class Scheduler {
         this.claimAgain = false;
         const room = concurrency + this.prefetch - this.running.size - this.queue.length;
         if (room <= 0) return; // a finishing job wakes us
+        // While the local queue still feeds the slots, wait for room for a real batch: one claim
+        // statement for many jobs costs the database far less than many claims for a few.
+        if (this.queue.length > 0 && room < this.prefetch / 2) return;
         const claimed = await store.claimDueJobs({ now: clock.now(), limit: room, leaseMs, owner });
         if (this.stopped) {
           await this.giveBack(claimed);
