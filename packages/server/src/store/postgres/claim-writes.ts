@@ -3,7 +3,7 @@
 import type { Outcome, StoredJob } from '../job-store.js';
 import type { Database } from './database.js';
 import { JOB_SQL, MAX_ROWS_PER_WRITE } from './job-sql.js';
-import { toSettledJob, type JobRow } from './job-row.js';
+import { isUuid, toSettledJob, type JobRow } from './job-row.js';
 
 export interface QueuedSettle {
   id: string;
@@ -16,8 +16,6 @@ export interface QueuedRenewal {
   claimToken: string;
   until: number;
 }
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Writes outcomes, each only if its claim still holds; `wrote` hears the transaction's first change number. */
 export async function settleBatch(db: Database, settles: QueuedSettle[], wrote: (seq: number) => void): Promise<(StoredJob | undefined)[]> {
@@ -55,7 +53,7 @@ export async function releaseClaims(
   claims: { id: string; claimToken: string }[],
   wrote: (seq: number) => void,
 ): Promise<void> {
-  const valid = claims.filter((c) => UUID.test(c.id) && UUID.test(c.claimToken));
+  const valid = claims.filter((c) => isUuid(c.id) && isUuid(c.claimToken));
   for (let i = 0; i < valid.length; i += MAX_ROWS_PER_WRITE) {
     const chunk = valid.slice(i, i + MAX_ROWS_PER_WRITE);
     const { rows } = await db.query<{ updated_seq: string }>(JOB_SQL.releaseBatch, [

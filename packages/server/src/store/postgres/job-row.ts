@@ -31,6 +31,11 @@ export function jobColumns(alias = 'jobs'): string {
   ].join(', ');
 }
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Whether `value` can be sent as a uuid parameter (anything else would make the statement fail). */
+export const isUuid = (value: string): boolean => UUID.test(value);
+
 /** A row as `jobColumns` selects it (node-postgres gives int8 as a string). */
 export interface JobRow {
   id: string;

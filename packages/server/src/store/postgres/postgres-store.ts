@@ -59,35 +59,22 @@ import { Batcher } from './batcher.js';
 import { ChangeListener } from './change-listener.js';
 import { releaseClaims, renewBatch, settleBatch, type QueuedRenewal, type QueuedSettle } from './claim-writes.js';
 import { createJobs } from './create-jobs.js';
-import { Database } from './database.js';
+import { Database, type DatabaseOptions } from './database.js';
 import { FEED_SQL } from './feed-sql.js';
 import { FeedWatcher } from './feed-watcher.js';
 import { JOB_SQL, MAX_ROWS_PER_WRITE } from './job-sql.js';
-import { jobColumns, toStoredJob, type JobRow } from './job-row.js';
-import { migrateWithRetry, type MigrateOptions } from './migrations.js';
+import { isUuid, jobColumns, toStoredJob, type JobRow } from './job-row.js';
+import { migrateWithRetry, type MigrateWithRetryOptions } from './migrations.js';
 import { readChanges } from './read-changes.js';
 
-export interface PostgresStoreOptions {
-  databaseUrl: string;
-  logger: Logger;
-  /** Connections in this process's pool (default 10). */
-  poolSize?: number;
-  /** How long a call waits for a free (or new) connection before it is refused (default 5 s). */
-  connectionTimeoutMs?: number;
-  /** How long `openPostgresStore` keeps retrying an unreachable database before giving up (default 30 s). */
-  connectTimeoutMs?: number;
-  /** How long start-up keeps retrying a migration that cannot get its locks (default 60 s). */
-  migrationTimeoutMs?: number;
-  migration?: MigrateOptions;
-}
+/** The pool's settings (`DatabaseOptions`) and start-up's (`MigrateWithRetryOptions`). */
+export type PostgresStoreOptions = DatabaseOptions & Omit<MigrateWithRetryOptions, 'databaseUrl' | 'logger'>;
 
 /** The most creates, settles or renewals one batch statement carries. */
 const MAX_BATCH = 500;
 
 /** How long a read waits for this process's own committed writes to fall below the horizon. */
 const OWN_WRITES_WAIT_MS = 250;
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * Opens the PostgreSQL store: applies migrations (safe when many processes start at once), opens a
@@ -163,13 +150,13 @@ class PostgresJobStore implements JobStore {
   }
 
   async getJob(id: string): Promise<StoredJob | undefined> {
-    if (!UUID.test(id)) return undefined;
+    if (!isUuid(id)) return undefined;
     const { rows } = await this.db.query<JobRow>(JOB_SQL.byId, [id]);
     return rows[0] ? toStoredJob(rows[0]) : undefined;
   }
 
   async listJobs({ status, limit, before }: ListJobsOptions): Promise<StoredJob[]> {
-    if (before !== undefined && !UUID.test(before)) return [];
+    if (before !== undefined && !isUuid(before)) return [];
     // Only the conditions in use, so the planner always sees a plain index range scan.
     const where: string[] = [];
     const values: unknown[] = [];
@@ -205,12 +192,12 @@ class PostgresJobStore implements JobStore {
 
   /** Concurrent renewals share one statement. */
   async renewLease(id: string, claimToken: string, leaseUntil: number): Promise<boolean> {
-    if (!UUID.test(id) || !UUID.test(claimToken)) return false;
+    if (!isUuid(id) || !isUuid(claimToken)) return false;
     return this.renewals.add({ id, claimToken, until: leaseUntil });
   }
 
   async settleJob(id: string, claimToken: string, outcome: Outcome): Promise<StoredJob | undefined> {
-    if (!UUID.test(id) || !UUID.test(claimToken)) return undefined;
+    if (!isUuid(id) || !isUuid(claimToken)) return undefined;
     return this.settles.add({ id, claimToken, outcome });
   }
 
@@ -245,7 +232,8 @@ class PostgresJobStore implements JobStore {
 
   onCommit(listener: (lastSeq: number) => void): () => void {
     const unsubscribe = this.notifier.subscribe(listener);
-    this.commitListeners += 1;
+    // Heads are read only while someone listens: catch up on what was heard before.
+    if (this.commitListeners++ === 0) this.watcher.committed(0);
     let subscribed = true;
     return () => {
       if (subscribed) this.commitListeners -= 1;
