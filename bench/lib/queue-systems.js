@@ -144,7 +144,8 @@ function peer(system, databaseUrl) {
 /** Simmer: adds through POST /jobs to an `api` process; `worker` processes with demo images. */
 function simmer(databaseUrl) {
   const processes = [];
-  const db = new pg.Client({ connectionString: databaseUrl });
+  // A pool: latency samples 50 ms apart poll for their jobs at the same time.
+  const db = new pg.Pool({ connectionString: databaseUrl, max: 4 });
   let store;
   let api;
   const env = { STORE: 'postgres', DATABASE_URL: databaseUrl, LOG_LEVEL: 'info', RATE_LIMIT_CREATES: '0' };
@@ -168,7 +169,6 @@ function simmer(databaseUrl) {
 
   return {
     async prepare() {
-      await db.connect();
       store = await openPostgresStore({ databaseUrl, logger: pino({ level: 'silent' }), poolSize: 8 });
       api = await start({ ROLE: 'api', JOB_DELAY_MIN_MS: '0', JOB_DELAY_MAX_MS: '0' });
     },
