@@ -71,6 +71,7 @@ function peer(system, databaseUrl) {
   let utils;
   let boss;
   const db = new pg.Client({ connectionString: databaseUrl });
+  let closed = false;
 
   const add = (payload, runAt) =>
     isGraphile ? utils.addJob(QUEUE, payload, runAt ? { runAt } : {}) : boss.send(QUEUE, payload, runAt ? { startAfter: runAt } : {});
@@ -133,6 +134,8 @@ function peer(system, databaseUrl) {
     },
     handled: () => workers.reduce((sum, w) => sum + w.handled, 0),
     async close() {
+      if (closed) return;
+      closed = true;
       await Promise.allSettled(workers.map((w) => w.stop()));
       await utils?.release();
       await boss?.stop({ graceful: false }).catch(() => undefined);
@@ -146,6 +149,7 @@ function simmer(databaseUrl) {
   const processes = [];
   // A pool: latency samples 50 ms apart poll for their jobs at the same time.
   const db = new pg.Pool({ connectionString: databaseUrl, max: 4 });
+  let closed = false;
   let store;
   let api;
   const env = { STORE: 'postgres', DATABASE_URL: databaseUrl, LOG_LEVEL: 'info', RATE_LIMIT_CREATES: '0' };
@@ -211,6 +215,8 @@ function simmer(databaseUrl) {
     },
     handled: () => 0,
     async close() {
+      if (closed) return;
+      closed = true;
       await Promise.allSettled(processes.map((p) => p.stop()));
       await store?.close();
       await db.end();
