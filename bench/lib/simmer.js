@@ -10,6 +10,8 @@ const BENCH_ENV = {
   JOB_DELAY_MIN_MS: '3600000',
   JOB_DELAY_MAX_MS: '3600000',
   LOG_LEVEL: 'info',
+  // Benchmarks create far more jobs per minute from one address than a client may.
+  RATE_LIMIT_CREATES: '0',
 };
 
 /**
@@ -69,4 +71,30 @@ export async function seedStore(context, count) {
 export function seededStore(context) {
   context.shared.seededStore ??= seedStore(context, context.settings.jobs);
   return context.shared.seededStore;
+}
+
+/**
+ * Fills a fresh DATA_DIR with `count` resolved jobs: created through POST /jobs with no delay, run
+ * by the server against the demo source, then the server is stopped so the store is measured as
+ * it recovers from disk.
+ * @returns {Promise<{ dataDir: string, jobs: number, rssAfterSeedingBytes: number | null }>}
+ */
+export async function seedResolvedStore(context, count) {
+  const dataDir = await benchDataDir(context);
+  const server = await startSimmer(context, {
+    dataDir,
+    env: { JOB_DELAY_MIN_MS: '0', JOB_DELAY_MAX_MS: '0', JOB_CONCURRENCY: '256', JOB_RETENTION_MS: '0' },
+  });
+  context.log(`seeding ${count.toLocaleString('en')} resolved jobs`);
+  await createJobs(server.url, count, context.settings.connections);
+  const deadline = Date.now() + 600_000;
+  for (;;) {
+    const { counts } = await (await fetch(`${server.url}/stats`)).json();
+    if (counts.resolved + counts.failed >= count) break;
+    if (Date.now() > deadline) throw new Error(`only ${counts.resolved} of ${count} jobs resolved in 10 minutes`);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  const rssAfterSeedingBytes = await settledRss(server.pid);
+  await server.stop();
+  return { dataDir, jobs: count, rssAfterSeedingBytes };
 }

@@ -1,8 +1,8 @@
 import { settledRss } from '../lib/rss.js';
-import { seededStore, startSimmer } from '../lib/simmer.js';
+import { seedResolvedStore, seededStore, startSimmer } from '../lib/simmer.js';
 
 export const name = 'memory';
-export const description = 'RSS per pending job: the server recovered on the seeded store minus the same server empty';
+export const description = 'RSS per pending and per resolved job: the server recovered on a seeded store minus the same server empty';
 
 /** The same light traffic on both servers, so both have loaded the same code paths. */
 async function warmUp(url) {
@@ -26,6 +26,13 @@ export async function run(context) {
   const fullRss = await settledRss(full.pid);
   await full.stop();
 
+  // The same number of resolved jobs (each with its photo), seeded through the server and recovered.
+  const resolvedStore = await seedResolvedStore(context, store.jobs);
+  const resolved = await startSimmer(context, { dataDir: resolvedStore.dataDir });
+  await warmUp(resolved.url);
+  const resolvedRss = await settledRss(resolved.pid);
+  await resolved.stop();
+
   const perJob = (rss) => (rss === null ? null : (rss - emptyRss) / store.jobs);
   const jobs = store.jobs.toLocaleString('en');
   const mb = (bytes) => bytes / (1024 * 1024);
@@ -40,6 +47,24 @@ export async function run(context) {
         unit: 'B',
         target: { op: '<=', value: 2048 },
       },
+      { key: 'resolvedRssMb', label: `RSS, ${jobs} resolved jobs (after recovery)`, value: mb(resolvedRss), unit: 'MB' },
+      {
+        key: 'bytesPerResolvedJob',
+        label: 'RSS per resolved job (after recovery)',
+        value: perJob(resolvedRss),
+        unit: 'B',
+        target: { op: '<=', value: 2048 },
+      },
+      ...(resolvedStore.rssAfterSeedingBytes === null
+        ? []
+        : [
+            {
+              key: 'bytesPerResolvedJobLive',
+              label: `RSS per resolved job (live, after ${jobs} jobs ran)`,
+              value: perJob(resolvedStore.rssAfterSeedingBytes),
+              unit: 'B',
+            },
+          ]),
       ...(store.rssAfterSeedingBytes === null
         ? []
         : [
@@ -52,6 +77,12 @@ export async function run(context) {
             },
           ]),
     ],
-    extra: { emptyRssBytes: emptyRss, fullRssBytes: fullRss, rssAfterSeedingBytes: store.rssAfterSeedingBytes, jobs: store.jobs },
+    extra: {
+      emptyRssBytes: emptyRss,
+      fullRssBytes: fullRss,
+      resolvedRssBytes: resolvedRss,
+      rssAfterSeedingBytes: store.rssAfterSeedingBytes,
+      jobs: store.jobs,
+    },
   };
 }

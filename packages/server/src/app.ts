@@ -95,6 +95,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       imageSource: deps.imageSource,
       metrics,
       delay: { minMs: config.jobDelayMinMs, maxMs: config.jobDelayMaxMs, stepMs: config.jobDelayStepMs },
+      keyTtlMs: config.idempotencyKeyTtlMs,
     });
     await app.register(eventsRoutes, { hub });
     await app.register(demoImagesRoutes);

@@ -6,6 +6,7 @@ import { systemClock } from './clock.js';
 import { ConfigError, loadConfig } from './config.js';
 import { createImageSource } from './images/create-image-source.js';
 import { loadDemoArtwork } from './images/demo-artwork.js';
+import { RetentionSweeper } from './jobs/retention-sweeper.js';
 import { Scheduler } from './jobs/scheduler.js';
 import { createLogger } from './logger.js';
 import { createMetrics } from './metrics.js';
@@ -53,12 +54,19 @@ async function main(): Promise<void> {
           owner: `${hostname()}:${process.pid}`,
         });
 
+  // Every process that runs jobs sweeps; the store makes concurrent sweeps safe.
+  const sweeper =
+    config.role === 'api'
+      ? null
+      : new RetentionSweeper({ store, clock, logger, retentionMs: config.jobRetentionMs, keyTtlMs: config.idempotencyKeyTtlMs });
+
   await app.listen({ port: config.port, host: config.host });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   logger.info({ url: `http://${host}:${port}`, port, role: config.role, store: config.store, imageSource: imageSource.name }, 'listening');
   scheduler?.start();
+  sweeper?.start();
   // Warm the demo artwork now rather than on the first image request.
   if (imageSource.name === 'demo' && config.role !== 'worker')
     void loadDemoArtwork().catch((error: unknown) => logger.warn({ err: error }, 'could not load the demo artwork'));
@@ -72,9 +80,9 @@ async function main(): Promise<void> {
     stopping = true;
     logger.info({ signal }, 'shutting down: no new requests, finishing writes');
     try {
-      // HTTP and jobs stop side by side: the scheduler claims nothing more from the signal on, and
-      // the store closes only once every outcome it could write is written.
-      await Promise.all([app.close(), scheduler?.stop()]);
+      // HTTP, jobs and the retention sweep stop side by side: the scheduler claims nothing more
+      // from the signal on, and the store closes only once every outcome it could write is written.
+      await Promise.all([app.close(), scheduler?.stop(), sweeper?.stop()]);
       await imageSource.close();
       await store.close();
       logger.info('shut down cleanly');

@@ -24,6 +24,7 @@ export interface JobsRoutesDeps {
   store: JobStore;
   clock: Clock;
   delay: DelaySettings;
+  keyTtlMs: number;
   imageSource: ImageSource;
   metrics: Metrics;
 }

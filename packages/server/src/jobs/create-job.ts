@@ -7,10 +7,15 @@ export interface CreateJobDeps {
   store: JobStore;
   clock: Clock;
   delay: DelaySettings;
+  /** IDEMPOTENCY_KEY_TTL_MS: a key older than this no longer returns its job. */
+  keyTtlMs: number;
   random?: () => number;
 }
 
-/** Creates a pending job due after a random delay; with a used idempotency key, returns that key's job instead. */
+/**
+ * Creates a pending job due after a random delay; with a key used within the last `keyTtlMs`,
+ * returns that key's job instead.
+ */
 export function createJob(deps: CreateJobDeps, idempotencyKey: string | null): Promise<CreateOutcome> {
   const now = deps.clock.now();
   return deps.store.createJob({
@@ -18,5 +23,6 @@ export function createJob(deps: CreateJobDeps, idempotencyKey: string | null): P
     createdAt: now,
     runAt: now + pickDelayMs(deps.delay, deps.random),
     idempotencyKey,
+    keysExpireBefore: now - deps.keyTtlMs,
   });
 }

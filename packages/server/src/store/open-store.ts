@@ -11,7 +11,7 @@ export async function openStore(config: Readonly<Config>, logger: Logger, onFata
     logger.info('store opened (postgres)');
     return store;
   }
-  const store = await FileStore.open({ dataDir: config.dataDir, logger, onFatal });
+  const store = await FileStore.open({ dataDir: config.dataDir, minFreeBytes: config.dataDirMinFreeBytes, logger, onFatal });
   logger.info({ store: 'file', dataDir: config.dataDir, ...store.recovery }, 'store opened');
   return store;
 }

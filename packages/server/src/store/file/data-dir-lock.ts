@@ -1,50 +1,75 @@
-import { open, readFile, unlink } from 'node:fs/promises';
+// The package ships no types; this reference brings ours along wherever this file is compiled (tests too).
+// eslint-disable-next-line @typescript-eslint/triple-slash-reference
+/// <reference path="./fs-native-extensions.d.ts" />
+import { constants } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { tryLock, unlock } from 'fs-native-extensions';
+import { openPrivate } from './private-files.js';
 
 const LOCK_FILE = 'LOCK';
-const heldHere = new Set<string>();
+
+/** Who holds a data directory, as its LOCK file says. */
+export interface LockHolder {
+  host: string;
+  pid: number;
+  since: string;
+}
 
 export class DataDirLockedError extends Error {
-  constructor(dataDir: string, pid: number) {
-    super(`DATA_DIR ${dataDir} is in use by process ${pid}: only one Simmer process may open a data directory`);
+  constructor(
+    readonly dataDir: string,
+    readonly holder: LockHolder | null,
+  ) {
+    const who = holder ? `process ${holder.pid} on host ${holder.host} (since ${holder.since})` : 'another process';
+    super(
+      `DATA_DIR ${dataDir} is in use by ${who}: only one Simmer process may open a data directory. ` +
+        'Stop that process first, or give this one its own DATA_DIR.',
+    );
     this.name = 'DataDirLockedError';
   }
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /**
- * Takes the data directory for this process: a LOCK file holding our pid, created exclusively.
- * A lock left by a process that died (kill -9) is taken over; so is one naming our own pid but
- * not held by this process (a container restarted with the same pid). Returns the release function.
+ * Takes the data directory for the life of this process with an operating-system lock: an
+ * exclusive open-file-description lock (fcntl F_OFD_SETLK) on DATA_DIR/LOCK. The kernel keeps
+ * it on the file, not on a pid, so it holds across PID namespaces and containers sharing the
+ * directory on one host; it is released by the kernel when the process dies, however it dies, so
+ * a dead holder's lock is free again with no manual step; and taking it is atomic, so of two
+ * processes starting at once exactly one wins. The file also names the holder (host, pid) for the
+ * refusal message; it is never removed, since removing a lock file lets two processes lock
+ * different files of one name. Returns the release function.
  */
 export async function lockDataDir(dataDir: string): Promise<() => Promise<void>> {
   const path = join(dataDir, LOCK_FILE);
-  if (heldHere.has(path)) throw new DataDirLockedError(dataDir, process.pid);
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      const handle = await open(path, 'wx');
-      await handle.writeFile(`${process.pid}\n`);
-      await handle.sync();
-      await handle.close();
-      heldHere.add(path);
-      return async () => {
-        heldHere.delete(path);
-        await unlink(path).catch(() => {});
-      };
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  const handle = await openPrivate(path, constants.O_RDWR | constants.O_CREAT);
+  try {
+    if (!tryLock(handle.fd)) {
+      throw new DataDirLockedError(dataDir, parseHolder((await handle.readFile('utf8')).trim()));
     }
-    const pid = Number.parseInt(await readFile(path, 'utf8').catch(() => ''), 10);
-    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && isAlive(pid)) throw new DataDirLockedError(dataDir, pid);
-    await unlink(path).catch(() => {});
+    const holder: LockHolder = { host: hostname(), pid: process.pid, since: new Date().toISOString() };
+    await handle.truncate(0);
+    await handle.write(`${JSON.stringify(holder)}\n`, 0);
+    await handle.datasync();
+  } catch (error) {
+    await handle.close();
+    throw error;
   }
-  throw new Error(`could not take the lock on ${dataDir}: another process keeps racing for it`);
+  let released = false;
+  return async () => {
+    if (released) return;
+    released = true;
+    unlock(handle.fd);
+    await handle.close();
+  };
+}
+
+function parseHolder(text: string): LockHolder | null {
+  try {
+    const holder = JSON.parse(text) as Partial<LockHolder>;
+    if (typeof holder.host === 'string' && typeof holder.pid === 'number' && typeof holder.since === 'string') return holder as LockHolder;
+  } catch {
+    // Empty (the holder is between taking the lock and writing its name) or an older version's bare pid.
+  }
+  return null;
 }

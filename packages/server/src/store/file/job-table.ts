@@ -1,11 +1,48 @@
 import type { JobStatus } from '@simmer/contracts';
 import type { StoredJob } from '../job-store.js';
+import { ChangeLog, type LoggedChange } from './change-log.js';
 import { MinHeap } from './min-heap.js';
 import { SortedIds } from './sorted-ids.js';
 
-interface DueEntry {
-  runAt: number;
+/**
+ * A job as the table holds it: a StoredJob whose result stays serialised in `resultJson` (its
+ * `result` is always null here). A result is most of a resolved job's size and is read rarely (a
+ * page of the list, a GET), so one string instead of a tree of objects and strings keeps a
+ * resolved job under 2 KB of memory.
+ */
+export type TableJob = StoredJob & { result: null; resultJson: string | null };
+
+/**
+ * The job as readers see it. A job without a result is handed out as it is (no copy per listed
+ * job); one with a result gets it parsed, or `result` when the caller already holds it.
+ */
+export function toStoredJob(job: TableJob, result?: StoredJob['result']): StoredJob {
+  if (job.resultJson === null) return job;
+  // Spelled out: object rest (`{ resultJson, ...rest }`) takes V8's slow path.
+  return {
+    id: job.id,
+    status: job.status,
+    createdAt: job.createdAt,
+    runAt: job.runAt,
+    resolvedAt: job.resolvedAt,
+    result: result ?? (JSON.parse(job.resultJson) as StoredJob['result']),
+    error: job.error,
+    idempotencyKey: job.idempotencyKey,
+    updatedSeq: job.updatedSeq,
+    claimToken: job.claimToken,
+    leaseUntil: job.leaseUntil,
+    attempts: job.attempts,
+  };
+}
+
+interface TimedEntry {
+  at: number;
   id: string;
+}
+
+/** Roughly what a job adds to a snapshot, to tell when compaction would pay (see FileStore). */
+function storedBytesOf(job: TableJob): number {
+  return 300 + (job.resultJson?.length ?? 0) + (job.error === null ? 0 : 200) + (job.idempotencyKey?.length ?? 0);
 }
 
 /**
@@ -13,7 +50,7 @@ interface DueEntry {
  * are replaced, never mutated, so a snapshot can hold references while changes go on.
  */
 export class JobTable {
-  private readonly jobs = new Map<string, StoredJob>();
+  private readonly jobs = new Map<string, TableJob>();
   /** Ids ascending; UUIDv7 sorts by creation time, so newest-first pages read it backwards. */
   private readonly ids = new SortedIds();
   /** The same, one set per status, so a filtered page reads only jobs of that status. */
@@ -23,19 +60,25 @@ export class JobTable {
     resolved: new SortedIds(),
     failed: new SortedIds(),
   };
+  /** Idempotency key → job id, in the order the keys were taken (so oldest first, for expiry). */
   private readonly idsByKey = new Map<string, string>();
-  private readonly due = new MinHeap<DueEntry>((entry) => entry.runAt);
-  private readonly running = new Map<string, StoredJob>();
-  /** (seq, id) of each change in sequence order; entries a later change superseded are skipped, then compacted away. */
-  private changeSeqs: number[] = [];
-  private changeIds: string[] = [];
+  private readonly due = new MinHeap<TimedEntry>((entry) => entry.at);
+  /** Settled jobs by resolvedAt, for retention. Entries of removed jobs are dropped as they surface. */
+  private readonly settled = new MinHeap<TimedEntry>((entry) => entry.at);
+  private readonly running = new Map<string, TableJob>();
+  readonly changes = new ChangeLog(
+    (id, seq) => this.jobs.get(id)?.updatedSeq === seq,
+    () => this.jobs.size,
+  );
   lastSeq = 0;
+  /** Roughly the bytes a snapshot of the table takes. */
+  liveBytes = 0;
 
   get size(): number {
     return this.jobs.size;
   }
 
-  get(id: string): StoredJob | undefined {
+  get(id: string): TableJob | undefined {
     return this.jobs.get(id);
   }
 
@@ -48,7 +91,7 @@ export class JobTable {
     return { pending: pending.size, running: running.size, resolved: resolved.size, failed: failed.size };
   }
 
-  values(): StoredJob[] {
+  values(): TableJob[] {
     return Array.from(this.jobs.values());
   }
 
@@ -56,9 +99,10 @@ export class JobTable {
    * Inserts or replaces a job; `job.updatedSeq` must be newer than the job's previous one.
    * Recovery passes `logChange: false` and calls `rebuildChangeLog` once at the end.
    */
-  put(job: StoredJob, logChange = true): void {
+  put(job: TableJob, logChange = true): void {
     const previous = this.jobs.get(job.id);
     this.jobs.set(job.id, job);
+    this.liveBytes += storedBytesOf(job) - (previous ? storedBytesOf(previous) : 0);
     if (previous) {
       if (previous.status === 'running') this.running.delete(job.id);
       if (previous.status !== job.status) {
@@ -68,29 +112,55 @@ export class JobTable {
     } else {
       this.ids.add(job.id);
       this.idsByStatus[job.status].add(job.id);
-      if (job.idempotencyKey !== null) this.idsByKey.set(job.idempotencyKey, job.id);
+      if (job.idempotencyKey !== null) this.takeKey(job.idempotencyKey, job.id);
     }
-    if (job.status === 'pending' && previous?.status !== 'pending') this.due.push({ runAt: job.runAt, id: job.id });
+    if (job.status === 'pending' && previous?.status !== 'pending') this.due.push({ at: job.runAt, id: job.id });
     if (job.status === 'running') this.running.set(job.id, job);
+    if (job.resolvedAt !== null && previous?.resolvedAt !== job.resolvedAt) this.settled.push({ at: job.resolvedAt, id: job.id });
     if (job.updatedSeq > this.lastSeq) this.lastSeq = job.updatedSeq;
-    if (logChange && job.updatedSeq !== previous?.updatedSeq) this.recordChange(job.updatedSeq, job.id);
+    if (logChange && job.updatedSeq !== previous?.updatedSeq) this.changes.record(job.updatedSeq, job.id);
   }
 
-  /** Rebuilds the change log from every job's latest sequence number. */
+  /** Removes a job for good as change `seq`; its key goes with it. */
+  remove(id: string, seq: number): TableJob | undefined {
+    const job = this.jobs.get(id);
+    if (!job) return undefined;
+    this.jobs.delete(id);
+    this.liveBytes -= storedBytesOf(job);
+    this.ids.delete(id);
+    this.idsByStatus[job.status].delete(id);
+    this.running.delete(id);
+    if (job.idempotencyKey !== null && this.idsByKey.get(job.idempotencyKey) === id) this.idsByKey.delete(job.idempotencyKey);
+    if (seq > this.lastSeq) this.lastSeq = seq;
+    this.changes.recordRemoval(seq, id);
+    return job;
+  }
+
+  /** Forgets a job's idempotency key (the job stays); not a change readers see. */
+  dropKey(id: string): TableJob | undefined {
+    const job = this.jobs.get(id);
+    if (job?.idempotencyKey == null) return undefined;
+    if (this.idsByKey.get(job.idempotencyKey) === id) this.idsByKey.delete(job.idempotencyKey);
+    const unkeyed: TableJob = { ...job, idempotencyKey: null };
+    this.replaceQuietly(unkeyed);
+    return unkeyed;
+  }
+
+  /** Rebuilds the change log from every job's latest sequence number and the tombstones. */
   rebuildChangeLog(): void {
-    const jobs = this.values().sort((a, b) => a.updatedSeq - b.updatedSeq);
-    this.changeSeqs = jobs.map((job) => job.updatedSeq);
-    this.changeIds = jobs.map((job) => job.id);
+    this.changes.rebuild(Array.from(this.jobs.values(), (job) => ({ seq: job.updatedSeq, id: job.id })));
   }
 
-  /** Replaces a job without recording a change (lease renewals, recovery fix-ups). */
-  replaceQuietly(job: StoredJob): void {
+  /** Replaces a job without recording a change (lease renewals, key expiry, recovery fix-ups). */
+  replaceQuietly(job: TableJob): void {
+    const previous = this.jobs.get(job.id);
     this.jobs.set(job.id, job);
+    if (previous) this.liveBytes += storedBytesOf(job) - storedBytesOf(previous);
     if (job.status === 'running') this.running.set(job.id, job);
   }
 
   /** Newest first, optionally one status, starting below `before`. */
-  list(options: { status?: JobStatus; limit: number; before?: string }): StoredJob[] {
+  list(options: { status?: JobStatus; limit: number; before?: string }): TableJob[] {
     const ids = options.status === undefined ? this.ids : this.idsByStatus[options.status];
     return ids.descending(options.before, options.limit).map((id) => this.jobs.get(id)!);
   }
@@ -99,19 +169,8 @@ export class JobTable {
    * Due pending jobs (earliest runAt first), then running jobs whose lease has ended; at most
    * `limit`, none of `busy`. Taking a pending job removes it from the due heap.
    */
-  takeDue(now: number, limit: number, busy: ReadonlySet<string>): StoredJob[] {
-    const taken: StoredJob[] = [];
-    const putBack: DueEntry[] = [];
-    while (taken.length < limit) {
-      const top = this.due.peek();
-      if (top === undefined || top.runAt > now) break;
-      this.due.pop();
-      const job = this.jobs.get(top.id);
-      if (job?.status !== 'pending' || job.runAt !== top.runAt) continue;
-      if (busy.has(job.id)) putBack.push(top);
-      else taken.push(job);
-    }
-    for (const entry of putBack) this.due.push(entry);
+  takeDue(now: number, limit: number, busy: ReadonlySet<string>): TableJob[] {
+    const taken = this.takeFromHeap(this.due, now, limit, busy, (job, entry) => job.status === 'pending' && job.runAt === entry.at);
     if (taken.length < limit) {
       for (const job of this.running.values()) {
         if (taken.length >= limit) break;
@@ -121,9 +180,22 @@ export class JobTable {
     return taken;
   }
 
-  /** Puts a job taken by takeDue back on the due heap (its claim was not written). */
-  returnDue(job: StoredJob): void {
-    if (job.status === 'pending') this.due.push({ runAt: job.runAt, id: job.id });
+  /** Settled jobs resolved at or before `resolvedBefore`, oldest first, at most `limit`, none of `busy`. */
+  takeSettled(resolvedBefore: number, limit: number, busy: ReadonlySet<string>): TableJob[] {
+    return this.takeFromHeap(this.settled, resolvedBefore, limit, busy, (job, entry) => job.resolvedAt === entry.at);
+  }
+
+  /** Jobs whose key was taken before `createdBefore` (keys are kept in the order taken), at most `limit`, none of `busy`. */
+  keyedBefore(createdBefore: number, limit: number, busy: ReadonlySet<string>): TableJob[] {
+    const found: TableJob[] = [];
+    for (const id of this.idsByKey.values()) {
+      if (found.length >= limit) break;
+      const job = this.jobs.get(id);
+      if (!job) continue;
+      if (job.createdAt >= createdBefore) break;
+      if (!busy.has(id)) found.push(job);
+    }
+    return found;
   }
 
   nextWakeAt(): number | null {
@@ -131,8 +203,8 @@ export class JobTable {
     while (this.due.size > 0) {
       const top = this.due.peek()!;
       const job = this.jobs.get(top.id);
-      if (job?.status === 'pending' && job.runAt === top.runAt) {
-        next = top.runAt;
+      if (job?.status === 'pending' && job.runAt === top.at) {
+        next = top.at;
         break;
       }
       this.due.pop();
@@ -143,44 +215,45 @@ export class JobTable {
     return next;
   }
 
-  /** Jobs whose latest change is after `after`, in sequence order; `limit + 1` at most so callers can tell "more". */
-  changesSince(after: number, limit: number): StoredJob[] {
-    const result: StoredJob[] = [];
-    for (let i = this.firstChangeAfter(after); i < this.changeSeqs.length && result.length <= limit; i++) {
-      const job = this.jobs.get(this.changeIds[i]!)!;
-      if (job.updatedSeq === this.changeSeqs[i]) result.push(job);
-    }
-    return result;
+  /** Live changes after `after`, in sequence order; `limit + 1` at most so callers can tell "more". */
+  changesSince(after: number, limit: number): LoggedChange[] {
+    return this.changes.since(after, limit);
   }
 
-  private recordChange(seq: number, id: string): void {
-    // Changes are applied in sequence order, so the log stays sorted by appending.
-    this.changeSeqs.push(seq);
-    this.changeIds.push(id);
-    if (this.changeSeqs.length > 2 * this.jobs.size + 1024) this.compactChanges();
+  /** A key taken again (its old job's key expired) moves to the end, keeping the map in the order keys were taken. */
+  private takeKey(key: string, id: string): void {
+    const previousId = this.idsByKey.get(key);
+    if (previousId !== undefined) {
+      this.idsByKey.delete(key);
+      const previous = this.jobs.get(previousId);
+      if (previous) this.replaceQuietly({ ...previous, idempotencyKey: null });
+    }
+    this.idsByKey.set(key, id);
   }
 
-  private compactChanges(): void {
-    const seqs: number[] = [];
-    const ids: string[] = [];
-    for (let i = 0; i < this.changeSeqs.length; i++) {
-      if (this.jobs.get(this.changeIds[i]!)?.updatedSeq === this.changeSeqs[i]) {
-        seqs.push(this.changeSeqs[i]!);
-        ids.push(this.changeIds[i]!);
-      }
+  /**
+   * Pops entries with `at <= until` whose job still `matches`, at most `limit`; entries of jobs in
+   * `busy` go back on the heap, stale entries (the job moved on or went) are dropped.
+   */
+  private takeFromHeap(
+    heap: MinHeap<TimedEntry>,
+    until: number,
+    limit: number,
+    busy: ReadonlySet<string>,
+    matches: (job: TableJob, entry: TimedEntry) => boolean,
+  ): TableJob[] {
+    const taken: TableJob[] = [];
+    const putBack: TimedEntry[] = [];
+    while (taken.length < limit) {
+      const top = heap.peek();
+      if (top === undefined || top.at > until) break;
+      heap.pop();
+      const job = this.jobs.get(top.id);
+      if (!job || !matches(job, top)) continue;
+      if (busy.has(job.id)) putBack.push(top);
+      else taken.push(job);
     }
-    this.changeSeqs = seqs;
-    this.changeIds = ids;
-  }
-
-  private firstChangeAfter(seq: number): number {
-    let lo = 0;
-    let hi = this.changeSeqs.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (this.changeSeqs[mid]! <= seq) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
+    for (const entry of putBack) heap.push(entry);
+    return taken;
   }
 }

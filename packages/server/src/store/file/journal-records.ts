@@ -1,6 +1,5 @@
 import type { JobError, JobResult } from '@simmer/contracts';
-import type { StoredJob } from '../job-store.js';
-import type { JobTable } from './job-table.js';
+import type { JobTable, TableJob } from './job-table.js';
 
 /**
  * What the journal holds: one record per change. The same `applyRecord` serves the live path
@@ -19,23 +18,30 @@ export type JournalRecord =
       token: string;
       status: 'resolved' | 'failed';
       resolvedAt: number;
-      result: JobResult | null;
+      /** The result, serialised as the table keeps it; journals written before it carry `result`. */
+      resultJson?: string | null;
+      result?: JobResult | null;
       error: JobError | null;
-    };
+    }
+  /** Retention removed the job: a change with its own number. */
+  | { t: 'remove'; seq: number; id: string }
+  /** The job's idempotency key expired (the job stays); not a change readers see. */
+  | { t: 'unkey'; id: string };
 
-/** Applies a record to the table; returns the job it produced, or undefined if it changed nothing. */
-export function applyRecord(table: JobTable, record: JournalRecord): StoredJob | undefined {
+/** Applies a record to the table; returns the job it produced (or removed), or undefined if it changed nothing. */
+export function applyRecord(table: JobTable, record: JournalRecord): TableJob | undefined {
   const job = table.get(record.id);
   switch (record.t) {
     case 'create': {
       if (job) return undefined;
-      const created: StoredJob = {
+      const created: TableJob = {
         id: record.id,
         status: 'pending',
         createdAt: record.createdAt,
         runAt: record.runAt,
         resolvedAt: null,
         result: null,
+        resultJson: null,
         error: null,
         idempotencyKey: record.key,
         updatedSeq: record.seq,
@@ -48,7 +54,7 @@ export function applyRecord(table: JobTable, record: JournalRecord): StoredJob |
     }
     case 'claim': {
       if (!job || record.seq <= job.updatedSeq) return undefined;
-      const claimed: StoredJob = {
+      const claimed: TableJob = {
         ...job,
         status: 'running',
         claimToken: record.token,
@@ -61,17 +67,18 @@ export function applyRecord(table: JobTable, record: JournalRecord): StoredJob |
     }
     case 'renew': {
       if (job?.status !== 'running' || job.claimToken !== record.token) return undefined;
-      const renewed: StoredJob = { ...job, leaseUntil: record.leaseUntil };
+      const renewed: TableJob = { ...job, leaseUntil: record.leaseUntil };
       table.replaceQuietly(renewed);
       return renewed;
     }
     case 'settle': {
       if (!job || record.seq <= job.updatedSeq) return undefined;
-      const settled: StoredJob = {
+      const resultJson = record.resultJson ?? (record.result ? JSON.stringify(record.result) : null);
+      const settled: TableJob = {
         ...job,
         status: record.status,
         resolvedAt: record.resolvedAt,
-        result: record.result,
+        resultJson,
         error: record.error,
         claimToken: null,
         leaseUntil: null,
@@ -80,14 +87,24 @@ export function applyRecord(table: JobTable, record: JournalRecord): StoredJob |
       table.put(settled);
       return settled;
     }
+    case 'remove':
+      if (!job || record.seq <= job.updatedSeq) return undefined;
+      return table.remove(record.id, record.seq);
+    case 'unkey':
+      return table.dropKey(record.id);
   }
 }
 
-const RECORD_TYPES = new Set(['create', 'claim', 'renew', 'settle']);
+const RECORD_TYPES = new Set(['create', 'claim', 'renew', 'settle', 'remove', 'unkey']);
 
 /** Checks a decoded payload's shape before recovery trusts it. */
 export function isJournalRecord(value: unknown): value is JournalRecord {
   if (typeof value !== 'object' || value === null) return false;
   const record = value as { t?: unknown; id?: unknown };
   return typeof record.t === 'string' && RECORD_TYPES.has(record.t) && typeof record.id === 'string';
+}
+
+/** The sequence number a record takes, or null for records that are not changes (renew, unkey). */
+export function recordSeq(record: JournalRecord): number | null {
+  return 'seq' in record ? record.seq : null;
 }

@@ -1,21 +1,24 @@
-import { open, type FileHandle } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
+import { openPrivate } from './private-files.js';
 
 /** Every journal and snapshot file starts with a magic and a format version. */
 export const FILE_HEADER_BYTES = 8;
 
-export function fileHeader(magic: 'SMRJ' | 'SMRS'): Buffer {
+export function fileHeader(magic: 'SMRJ' | 'SMRS', version = 1): Buffer {
   const header = Buffer.alloc(FILE_HEADER_BYTES);
   header.write(magic, 0, 'ascii');
-  header.writeUInt32LE(1, 4);
+  header.writeUInt32LE(version, 4);
   return header;
 }
 
-export function checkFileHeader(buffer: Buffer, magic: 'SMRJ' | 'SMRS', file: string): void {
+/** Checks a file's magic and that its format version is one of `versions`; returns the version. */
+export function checkFileHeader(buffer: Buffer, magic: 'SMRJ' | 'SMRS', file: string, versions: readonly number[] = [1]): number {
   if (buffer.length < FILE_HEADER_BYTES || buffer.toString('ascii', 0, 4) !== magic) {
     throw new Error(`${file} is not a Simmer ${magic === 'SMRJ' ? 'journal' : 'snapshot'} file (bad magic)`);
   }
   const version = buffer.readUInt32LE(4);
-  if (version !== 1) throw new Error(`${file} has format version ${version}; this Simmer reads version 1`);
+  if (!versions.includes(version)) throw new Error(`${file} has format version ${version}; this Simmer reads ${versions.join(', ')}`);
+  return version;
 }
 
 /** How the writer makes data durable; tests replace it to simulate a failing disk. */
@@ -82,12 +85,17 @@ export class JournalWriter {
   }): Promise<JournalWriter> {
     const sync = options.sync ?? datasync;
     if (options.validLength === null) {
-      const handle = await open(options.path, 'wx');
-      await handle.write(fileHeader('SMRJ'), 0, FILE_HEADER_BYTES, 0);
-      await sync(handle);
+      const handle = await openPrivate(options.path, 'wx');
+      try {
+        await handle.write(fileHeader('SMRJ'), 0, FILE_HEADER_BYTES, 0);
+        await sync(handle);
+      } catch (error) {
+        await handle.close();
+        throw error;
+      }
       return new JournalWriter(handle, options.path, FILE_HEADER_BYTES, sync, options.onFatal);
     }
-    const handle = await open(options.path, 'r+');
+    const handle = await openPrivate(options.path, 'r+');
     await handle.truncate(options.validLength);
     await sync(handle);
     return new JournalWriter(handle, options.path, options.validLength, sync, options.onFatal);

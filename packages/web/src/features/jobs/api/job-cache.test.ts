@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Job, JobStatus } from '@simmer/contracts';
-import { applyJobChanges, furtherAlong, type JobsPages } from './job-cache';
+import { applyJobChanges, furtherAlong, removeJobs, type JobsPages } from './job-cache';
 
 function job(n: number, status: JobStatus = 'pending'): Job {
   const id = `0193d9a4-0000-7000-8000-${String(n).padStart(12, '0')}`;
@@ -67,5 +67,14 @@ describe('applyJobChanges', () => {
     expect(applyJobChanges(data, [data.pages[0]!.jobs[0]!], null)).toBe(data);
     expect(applyJobChanges(data, [job(6, 'failed')], 'resolved')).toBe(data);
     expect(applyJobChanges(undefined, [job(1)], null)).toBeUndefined();
+  });
+});
+
+describe('removeJobs', () => {
+  it('drops removed jobs from every page and keeps untouched pages as they were', () => {
+    const data = pages([[5, 4, 3], 'c'], [[2, 1], null]);
+    const next = removeJobs(data, new Set([job(4).id, job(1).id]))!;
+    expect(ids(next)).toEqual([[5, 3], [2]]);
+    expect(removeJobs(next, new Set([job(9).id]))).toBe(next);
   });
 });

@@ -75,3 +75,18 @@ export function applyJobChanges(data: JobsPages | undefined, changes: readonly J
   }
   return changed ? { ...data, pages } : data;
 }
+
+/**
+ * Drops removed jobs (retention) from one cached list. Returns `data` itself when none of them was
+ * listed, so subscribers do not re-render.
+ */
+export function removeJobs(data: JobsPages | undefined, ids: ReadonlySet<string>): JobsPages | undefined {
+  if (!data || ids.size === 0) return data;
+  let changed = false;
+  const pages = data.pages.map((page) => {
+    if (!page.jobs.some((job) => ids.has(job.id))) return page;
+    changed = true;
+    return { ...page, jobs: page.jobs.filter((job) => !ids.has(job.id)) };
+  });
+  return changed ? { ...data, pages } : data;
+}

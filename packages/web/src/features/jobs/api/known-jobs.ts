@@ -9,6 +9,8 @@ const LIMIT = 50_000;
  */
 class KnownJobs {
   private readonly jobs = new Map<string, Job>();
+  /** Jobs the server removed (retention): a page fetched before the removal must not bring them back. */
+  private readonly removed = new Set<string>();
 
   /** Records `job` and returns the furthest-along view of it. */
   remember(job: Job): Job {
@@ -27,6 +29,20 @@ class KnownJobs {
 
   get(id: string): Job | undefined {
     return this.jobs.get(id);
+  }
+
+  /** The server removed this job for good. */
+  forget(id: string): void {
+    this.jobs.delete(id);
+    this.removed.add(id);
+    if (this.removed.size > LIMIT) {
+      const oldest = this.removed.values().next().value;
+      if (oldest !== undefined) this.removed.delete(oldest);
+    }
+  }
+
+  isRemoved(id: string): boolean {
+    return this.removed.has(id);
   }
 }
 

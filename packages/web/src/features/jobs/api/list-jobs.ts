@@ -21,7 +21,10 @@ export async function listJobs({ status, cursor, limit = JOBS_PAGE_SIZE, signal 
   if (cursor) query.set('cursor', cursor);
   const { data, response } = await apiRequest<Job[]>(`/jobs?${query}`, signal ? { signal } : {});
   // A page fetched before a live event landed must not undo it: keep whichever view is further along.
-  const jobs = data.map((job) => knownJobs.remember(job)).filter((job) => status === null || job.status === status);
+  const jobs = data
+    .filter((job) => !knownJobs.isRemoved(job.id))
+    .map((job) => knownJobs.remember(job))
+    .filter((job) => status === null || job.status === status);
   return { jobs, nextCursor: nextCursorFromLink(response.headers.get('Link')) };
 }
 

@@ -2,14 +2,16 @@ import { onlineManager, type QueryClient } from '@tanstack/react-query';
 import type {
   EVENT_JOB as EventJob,
   EVENT_READY as EventReady,
+  EVENT_REMOVED as EventRemoved,
   EVENT_RESET as EventReset,
   Job,
+  RemovedEvent,
   ResetEvent,
   Stats,
 } from '@simmer/contracts';
 import { EventStream, type StreamState } from '../../../lib/event-stream';
 import { announce } from '../../../lib/announcer';
-import { applyJobChanges, type JobsPages } from '../api/job-cache';
+import { applyJobChanges, removeJobs, type JobsPages } from '../api/job-cache';
 import { knownJobs } from '../api/known-jobs';
 import { filterOfListKey } from '../api/list-jobs';
 import { myJobs } from '../api/my-jobs';
@@ -29,6 +31,7 @@ export interface LiveSnapshot {
 // Type-checked against the contract, without pulling its runtime schemas into the bundle.
 const EVENT_JOB: typeof EventJob = 'job';
 const EVENT_READY: typeof EventReady = 'ready';
+const EVENT_REMOVED: typeof EventRemoved = 'removed';
 const EVENT_RESET: typeof EventReset = 'reset';
 
 const SEQ_STORAGE_KEY = 'simmer.last-seq.v1';
@@ -46,6 +49,8 @@ export class LiveUpdates {
   private readonly listeners = new Set<() => void>();
   private snap: LiveSnapshot;
   private buffer: Job[] = [];
+  /** Ids of jobs the server removed (retention), applied with the next flush. */
+  private removedBuffer: string[] = [];
   private flushTimer: ReturnType<typeof setTimeout> | null = null;
   /** Counts follow the changes (events and creates), at most once a second. */
   private readonly statsRefresh = new Throttle(STATS_THROTTLE_MS, () => {
@@ -148,6 +153,17 @@ export class LiveUpdates {
     this.statsRefresh.request();
   }
 
+  /** Drops jobs the server removed (retention) from every cached list; counts follow. */
+  applyRemovals(ids: readonly string[]): void {
+    if (ids.length === 0) return;
+    const gone = new Set(ids);
+    for (const id of gone) knownJobs.forget(id);
+    for (const query of this.queryClient.getQueryCache().findAll({ queryKey: ['jobs', 'list'] })) {
+      this.queryClient.setQueryData<JobsPages>(query.queryKey, (data) => removeJobs(data, gone));
+    }
+    this.statsRefresh.request();
+  }
+
   private publish(patch: Partial<LiveSnapshot>): void {
     const next = { ...this.snap, ...patch };
     next.polling = next.online && next.stream.status !== 'live' && next.stream.failures >= 2;
@@ -183,6 +199,12 @@ export class LiveUpdates {
       if (!this.replaying && seq !== null && previous !== null && seq > previous + 1) this.resync.request();
       this.buffer.push(job);
       this.flushTimer ??= setTimeout(() => this.flush(), FLUSH_MS);
+    } else if (event.event === EVENT_REMOVED) {
+      const removed = parseJson<RemovedEvent>(event.data);
+      if (!removed?.id) return;
+      if (!this.replaying && seq !== null && previous !== null && seq > previous + 1) this.resync.request();
+      this.removedBuffer.push(removed.id);
+      this.flushTimer ??= setTimeout(() => this.flush(), FLUSH_MS);
     } else if (event.event === EVENT_READY) {
       this.replaying = false;
     } else if (event.event === EVENT_RESET) {
@@ -197,6 +219,10 @@ export class LiveUpdates {
     const jobs = this.buffer;
     this.buffer = [];
     this.applyJobs(jobs);
+    // After the jobs: a job that changed and then went away within one flush ends up gone.
+    const removed = this.removedBuffer;
+    this.removedBuffer = [];
+    this.applyRemovals(removed);
     const { lastSeq } = this.stream.snapshot;
     if (lastSeq !== null) storeSeq(lastSeq);
   }

@@ -1,0 +1,84 @@
+import { chmod, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { v7 as uuidv7 } from 'uuid';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { DataDirLockedError, lockDataDir } from '../../src/store/file/data-dir-lock.js';
+import { FileStore } from '../../src/store/file/file-store.js';
+
+const logger = pino({ level: 'silent' });
+const T0 = Date.UTC(2026, 10, 23, 10);
+const onFatal = (error: Error) => {
+  throw error;
+};
+
+describe('file store files', () => {
+  let root: string;
+  beforeEach(async () => {
+    root = await mkdtemp(join(tmpdir(), 'simmer-files-'));
+  });
+  afterEach(async () => {
+    await rm(root, { recursive: true, force: true });
+  });
+
+  for (const umask of [0o000, 0o022, 0o277]) {
+    it(`keeps every directory 0700 and every file 0600 under umask ${umask.toString(8).padStart(3, '0')}`, async () => {
+      const dataDir = join(root, 'nested', 'data');
+      const previous = process.umask(umask);
+      const modes = new Map<string, number>();
+      try {
+        const store = await FileStore.open({ dataDir, logger, onFatal, snapshotEvery: 5 });
+        for (let i = 0; i < 12; i++) await store.createJob({ id: uuidv7(), createdAt: T0, runAt: T0, idempotencyKey: `k${i}` });
+        const [claim] = await store.claimDueJobs({ now: T0, limit: 1, leaseMs: 1000, owner: 't' });
+        await store.settleJob(claim!.id, claim!.claimToken!, { status: 'failed', resolvedAt: T0, error: { code: 'x', message: 'y' } });
+        await store.removeSettledJobs({ resolvedBefore: T0, limit: 10 });
+        await store.expireIdempotencyKeys({ createdBefore: T0 + 1, limit: 10 });
+        // Every kind of file while the store is open: lock, journals, snapshots.
+        await expect.poll(async () => (await readdir(dataDir)).some((name) => name.startsWith('snapshot-'))).toBe(true);
+        for (const name of await readdir(dataDir)) modes.set(name, (await stat(join(dataDir, name))).mode & 0o777);
+        modes.set('.', (await stat(dataDir)).mode & 0o777);
+        await store.close();
+      } finally {
+        process.umask(previous);
+      }
+      expect([...modes.keys()].sort()).toEqual(expect.arrayContaining(['.', 'LOCK']));
+      expect([...modes.keys()].some((name) => name.startsWith('journal-'))).toBe(true);
+      for (const [name, mode] of modes) expect(`${name} ${mode.toString(8)}`).toBe(`${name} ${name === '.' ? '700' : '600'}`);
+    });
+  }
+
+  it('makes the files of an older, readable data directory private on open', async () => {
+    const dataDir = join(root, 'old');
+    const store = await FileStore.open({ dataDir, logger, onFatal });
+    await store.close();
+    await chmod(dataDir, 0o755);
+    for (const name of await readdir(dataDir)) await chmod(join(dataDir, name), 0o644);
+    const reopened = await FileStore.open({ dataDir, logger, onFatal });
+    await reopened.close();
+    expect((await stat(dataDir)).mode & 0o777).toBe(0o700);
+    for (const name of await readdir(dataDir)) expect((await stat(join(dataDir, name))).mode & 0o777).toBe(0o600);
+  });
+
+  it('gives the lock to exactly one of many simultaneous takers, and names the holder to the others', async () => {
+    const attempts = await Promise.allSettled(Array.from({ length: 20 }, () => lockDataDir(root)));
+    const won = attempts.filter((attempt) => attempt.status === 'fulfilled');
+    expect(won).toHaveLength(1);
+    for (const attempt of attempts) {
+      if (attempt.status === 'rejected') expect(attempt.reason).toBeInstanceOf(DataDirLockedError);
+    }
+    const holder = JSON.parse(await readFile(join(root, 'LOCK'), 'utf8')) as { pid: number };
+    expect(holder.pid).toBe(process.pid);
+    await (won[0] as PromiseFulfilledResult<() => Promise<void>>).value();
+    // Released: the next taker gets it, and the file stays (removing it would let two lock different files).
+    const again = await lockDataDir(root);
+    await again();
+    expect(await readdir(root)).toContain('LOCK');
+  });
+
+  it('takes over a LOCK file an older version left behind, whatever it says', async () => {
+    await writeFile(join(root, 'LOCK'), `${process.pid}\n`);
+    const release = await lockDataDir(root);
+    await release();
+  });
+});

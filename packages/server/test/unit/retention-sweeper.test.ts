@@ -1,0 +1,78 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { v7 as uuidv7 } from 'uuid';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { RetentionSweeper } from '../../src/jobs/retention-sweeper.js';
+import { FileStore } from '../../src/store/file/file-store.js';
+
+const logger = pino({ level: 'silent' });
+const T0 = Date.UTC(2026, 10, 23, 10);
+const DAY = 24 * 3600_000;
+
+describe('RetentionSweeper', () => {
+  let dataDir: string;
+  let store: FileStore;
+  let now = T0;
+  const clock = { now: () => now };
+
+  beforeEach(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'simmer-sweeper-'));
+    store = await FileStore.open({ dataDir, logger, onFatal: (error) => void logger.error(error) });
+    now = T0;
+  });
+
+  afterEach(async () => {
+    await store.close();
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  /** `count` jobs created at `createdAt` with keys, settled at `resolvedAt`. */
+  async function settled(count: number, createdAt: number, resolvedAt: number): Promise<string[]> {
+    const ids: string[] = [];
+    for (let i = 0; i < count; i++) {
+      ids.push((await store.createJob({ id: uuidv7(), createdAt, runAt: createdAt, idempotencyKey: `k-${createdAt}-${i}` })).job.id);
+    }
+    for (const job of await store.claimDueJobs({ now: createdAt, limit: count, leaseMs: 60_000, owner: 't' })) {
+      await store.settleJob(job.id, job.claimToken!, { status: 'failed', resolvedAt, error: { code: 'x', message: 'y' } });
+    }
+    return ids;
+  }
+
+  it('removes every settled job past retention in batches, and forgets every key past its TTL, leaving the rest', async () => {
+    const old = await settled(1_100, T0, T0 + 1_000);
+    const recent = await settled(3, T0 + 20 * DAY, T0 + 20 * DAY);
+    now = T0 + 31 * DAY;
+    const sweeper = new RetentionSweeper({ store, clock, logger, retentionMs: 30 * DAY, keyTtlMs: DAY, batchSize: 500 });
+    expect(await sweeper.sweep()).toEqual({ removed: 1_100, keysExpired: 3 });
+    for (const id of old.slice(0, 5)) expect(await store.getJob(id)).toBeUndefined();
+    for (const id of recent) expect(await store.getJob(id)).toMatchObject({ idempotencyKey: null });
+    expect(await sweeper.sweep()).toEqual({ removed: 0, keysExpired: 0 });
+  });
+
+  it('keeps settled jobs forever with a retention of 0, and still expires keys', async () => {
+    await settled(3, T0, T0);
+    now = T0 + 365 * DAY;
+    const sweeper = new RetentionSweeper({ store, clock, logger, retentionMs: 0, keyTtlMs: DAY });
+    expect(await sweeper.sweep()).toEqual({ removed: 0, keysExpired: 3 });
+    expect((await store.countJobs()).failed).toBe(3);
+  });
+
+  it('sweeps every second or so for a retention of seconds, and at most every minute', () => {
+    const interval = (retentionMs: number, keyTtlMs = DAY) =>
+      new RetentionSweeper({ store, clock, logger, retentionMs, keyTtlMs }).intervalMs;
+    expect(interval(2_000)).toBe(500);
+    expect(interval(30 * DAY)).toBe(60_000);
+    expect(interval(0, 4_000)).toBe(1_000);
+  });
+
+  it('runs on its own once started, and stops', async () => {
+    const ids = await settled(2, T0, T0);
+    now = T0 + 10_000;
+    const sweeper = new RetentionSweeper({ store, clock, logger, retentionMs: 2_000, keyTtlMs: DAY });
+    sweeper.start();
+    await expect.poll(async () => store.getJob(ids[0]!), { timeout: 5_000 }).toBeUndefined();
+    await sweeper.stop();
+  });
+});
