@@ -1,10 +1,18 @@
+import { defaultClientConditions, defaultServerConditions } from 'vite';
 import { defineConfig } from 'vitest/config';
 
-// One run covers every layer; each project names where its tests live.
+/** Our packages' `@simmer/source` export condition: tests import their TypeScript sources, so no build is needed first. */
+const SOURCE_CONDITION = '@simmer/source';
+
+// One run covers every layer; each project names where its tests live. `npm run test:unit` runs
+// `unit` and `http` only: no build, no browser, no PostgreSQL.
 export default defineConfig({
+  resolve: { conditions: [SOURCE_CONDITION, ...defaultClientConditions] },
+  ssr: { resolve: { conditions: [SOURCE_CONDITION, ...defaultServerConditions] } },
   test: {
     projects: [
       {
+        extends: true,
         test: {
           name: 'unit',
           include: ['packages/*/test/unit/**/*.test.ts', 'packages/web/src/**/*.test.{ts,tsx}'],
@@ -12,6 +20,15 @@ export default defineConfig({
         },
       },
       {
+        extends: true,
+        test: {
+          name: 'http',
+          include: ['packages/server/test/http/**/*.test.ts'],
+          testTimeout: 10_000,
+        },
+      },
+      {
+        extends: true,
         test: {
           name: 'contract',
           include: ['packages/server/test/contract/**/*.test.ts'],
@@ -20,6 +37,7 @@ export default defineConfig({
         },
       },
       {
+        extends: true,
         test: {
           name: 'integration',
           include: ['packages/server/test/integration/**/*.test.ts'],
@@ -28,6 +46,7 @@ export default defineConfig({
         },
       },
       {
+        extends: true,
         test: {
           name: 'browser',
           include: ['packages/web/e2e/**/*.test.ts'],

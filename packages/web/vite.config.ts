@@ -1,8 +1,13 @@
-import { defineConfig } from 'vite';
+import { defineConfig, defaultClientConditions } from 'vite';
 import react from '@vitejs/plugin-react';
+
+/** Where `npm run dev` runs the API (scripts/dev.env); SIMMER_API_URL points the dev server elsewhere. */
+const api = process.env.SIMMER_API_URL ?? 'http://127.0.0.1:3100';
 
 export default defineConfig({
   plugins: [react()],
+  // Our own packages resolve to their TypeScript sources (their `@simmer/source` export condition): no build of them first.
+  resolve: { conditions: ['@simmer/source', ...defaultClientConditions] },
   build: {
     outDir: 'dist',
     emptyOutDir: true,
@@ -13,11 +18,8 @@ export default defineConfig({
     reportCompressedSize: true,
   },
   server: {
-    proxy: {
-      '/jobs': 'http://127.0.0.1:3000',
-      '/stats': 'http://127.0.0.1:3000',
-      '/events': 'http://127.0.0.1:3000',
-      '/demo-images': 'http://127.0.0.1:3000',
-    },
+    host: '127.0.0.1',
+    // Everything the page asks the server for; /events streams through unbuffered.
+    proxy: Object.fromEntries(['/jobs', '/stats', '/events', '/demo-images', '/docs', '/healthz', '/readyz'].map((path) => [path, api])),
   },
 });

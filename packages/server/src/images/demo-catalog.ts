@@ -1,5 +1,3 @@
-import { encode } from 'blurhash';
-
 /**
  * The demo catalog: food artwork × palette × layout, every combination a distinct image that the
  * server composes as SVG (see demo-svg.ts). This module holds only names and geometry, so building
@@ -238,84 +236,5 @@ export function findDemoVariant(name: string): DemoVariant | null {
   return demoVariant(parts.join('-'), palette, layout);
 }
 
-/** The look of a variant that a page needs before the image arrives. */
-export interface DemoLook {
-  /** The average colour, as #rrggbb. */
-  readonly color: string;
-  readonly blurHash: string;
-}
-
-const looks = new Map<string, DemoLook>();
-
-/**
- * The variant's average colour and BlurHash, computed from a coarse rendering of the composition
- * (gradient, glow, plate, and a disc of the food's colour where each drawing sits), once per variant.
- */
-export function demoLook(variant: DemoVariant): DemoLook {
-  const cached = looks.get(variant.name);
-  if (cached !== undefined) return cached;
-  const { layout } = variant;
-  // BlurHash keeps only 4×3 components; 12 px across is plenty, and the encoder costs ~10 µs a pixel.
-  const gridWidth = 12;
-  const gridHeight = Math.round((gridWidth * layout.height) / layout.width);
-  const pixels = rasterize(variant, gridWidth, gridHeight);
-  let [r, g, b] = [0, 0, 0];
-  for (let i = 0; i < pixels.length; i += 4) {
-    r += pixels[i] ?? 0;
-    g += pixels[i + 1] ?? 0;
-    b += pixels[i + 2] ?? 0;
-  }
-  const n = gridWidth * gridHeight;
-  const landscape = layout.width >= layout.height;
-  const look: DemoLook = {
-    color: hex([r / n, g / n, b / n]),
-    blurHash: encode(pixels, gridWidth, gridHeight, landscape ? 4 : 3, landscape ? 3 : 4),
-  };
-  looks.set(variant.name, look);
-  return look;
-}
-
-type Rgb = [number, number, number];
-
-function rasterize(variant: DemoVariant, width: number, height: number): Uint8ClampedArray {
-  const { layout, palette } = variant;
-  const from = rgb(palette.from);
-  const to = rgb(palette.to);
-  const accent = rgb(variant.accent);
-  const white: Rgb = [255, 255, 255];
-  const plate = rgb(PLATE_COLOR);
-  const [x1, y1, x2, y2] = layout.gradient;
-  const [dx, dy] = [x2 - x1, y2 - y1];
-  const length2 = dx * dx + dy * dy || 1;
-  const pixels = new Uint8ClampedArray(width * height * 4);
-  for (let row = 0; row < height; row++) {
-    for (let col = 0; col < width; col++) {
-      const u = (col + 0.5) / width;
-      const v = (row + 0.5) / height;
-      const x = u * layout.width;
-      const y = v * layout.height;
-      const t = clamp(((u - x1) * dx + (v - y1) * dy) / length2);
-      let color = mix(from, to, t);
-      const glow = Math.hypot(x - layout.glow.cx, y - layout.glow.cy) / layout.glow.r;
-      if (glow < 1) color = mix(color, white, palette.glow * (1 - glow));
-      if (layout.plate && Math.hypot(x - layout.plate.cx, y - layout.plate.cy) < layout.plate.r) color = mix(color, plate, 0.92);
-      for (const place of layout.placements) {
-        // A drawing covers roughly the middle of its box.
-        if (Math.hypot(x - place.cx, y - place.cy) < place.size * 0.36) color = mix(color, accent, 0.85 * place.opacity);
-      }
-      pixels.set([Math.round(color[0]), Math.round(color[1]), Math.round(color[2]), 255], (row * width + col) * 4);
-    }
-  }
-  return pixels;
-}
-
 /** The plate's colour in the `plate` layout. */
 export const PLATE_COLOR = '#fffaf2';
-
-const clamp = (value: number): number => Math.min(1, Math.max(0, value));
-const mix = (a: Rgb, b: Rgb, t: number): Rgb => [a[0] + (b[0] - a[0]) * t, a[1] + (b[1] - a[1]) * t, a[2] + (b[2] - a[2]) * t];
-const rgb = (value: string): Rgb => {
-  const n = Number.parseInt(value.slice(1), 16);
-  return [(n >> 16) & 255, (n >> 8) & 255, n & 255];
-};
-const hex = (color: Rgb): string => `#${color.map((c) => Math.round(c).toString(16).padStart(2, '0')).join('')}`;

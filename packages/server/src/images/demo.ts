@@ -1,6 +1,7 @@
 import type { Photo } from '@simmer/contracts';
 import { DEMO_ARTWORK_CREDIT } from './demo-artwork.js';
-import { DEMO_FOODS, DEMO_LAYOUTS, DEMO_PALETTES, DEMO_VARIANT_COUNT, type DemoVariant, demoLook, demoVariant } from './demo-catalog.js';
+import { DEMO_FOODS, DEMO_LAYOUTS, DEMO_PALETTES, DEMO_VARIANT_COUNT, type DemoVariant, demoVariant } from './demo-catalog.js';
+import { demoLook } from './demo-look.js';
 import { foodLabel } from './demo-svg.js';
 import type { ImageSource } from './image-source.js';
 

@@ -30,14 +30,17 @@ describe('RetentionSweeper', () => {
 
   /** `count` jobs created at `createdAt` with keys, settled at `resolvedAt`. */
   async function settled(count: number, createdAt: number, resolvedAt: number): Promise<string[]> {
-    const ids: string[] = [];
-    for (let i = 0; i < count; i++) {
-      ids.push((await store.createJob({ id: uuidv7(), createdAt, runAt: createdAt, idempotencyKey: `k-${createdAt}-${i}` })).job.id);
-    }
-    for (const job of await store.claimDueJobs({ now: createdAt, limit: count, leaseMs: 60_000, owner: 't' })) {
-      await store.settleJob(job.id, job.claimToken!, { status: 'failed', resolvedAt, error: { code: 'x', message: 'y' } });
-    }
-    return ids;
+    // Concurrent, so group commit puts them in a few fsyncs instead of one each.
+    const created = await Promise.all(
+      Array.from({ length: count }, (_, i) =>
+        store.createJob({ id: uuidv7(), createdAt, runAt: createdAt, idempotencyKey: `k-${createdAt}-${i}` }),
+      ),
+    );
+    const claimed = await store.claimDueJobs({ now: createdAt, limit: count, leaseMs: 60_000, owner: 't' });
+    await Promise.all(
+      claimed.map((job) => store.settleJob(job.id, job.claimToken!, { status: 'failed', resolvedAt, error: { code: 'x', message: 'y' } })),
+    );
+    return created.map(({ job }) => job.id);
   }
 
   it('removes every settled job past retention in batches, and forgets every key past its TTL, leaving the rest', async () => {
