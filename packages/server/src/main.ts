@@ -47,6 +47,8 @@ async function main(): Promise<void> {
           logger,
           metrics,
           concurrency: config.jobConcurrency,
+          // A shared database is a round trip away: claim a slot's worth ahead so a free slot never waits for it.
+          prefetch: config.store === 'postgres' ? config.jobConcurrency : 0,
           leaseMs: config.jobLeaseMs,
           retryLimitMs: config.jobRetryLimitMs,
           owner: `${hostname()}:${process.pid}`,
@@ -78,12 +80,14 @@ async function main(): Promise<void> {
     stopping = true;
     logger.info({ signal }, 'shutting down: no new requests, finishing writes');
     try {
-      await app.close();
-      await scheduler?.stop();
-      await sweeper?.stop();
+      // HTTP, jobs and the retention sweep stop side by side: the scheduler claims nothing more
+      // from the signal on, and the store closes only once every outcome it could write is written.
+      await Promise.all([app.close(), scheduler?.stop(), sweeper?.stop()]);
       await imageSource.close();
       await store.close();
       logger.info('shut down cleanly');
+      // Logs are written asynchronously: let the last lines out before the process goes.
+      await new Promise<void>((resolve) => logger.flush(() => resolve()));
       process.exit(0);
     } catch (error) {
       logger.error({ err: error }, 'unclean shutdown');

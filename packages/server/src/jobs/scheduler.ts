@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { backoffDelay } from '../backoff.js';
 import type { Metrics } from '../metrics.js';
 import type { JobStore, Outcome, StoredJob } from '../store/job-store.js';
+import { LeaseKeeper } from './lease-keeper.js';
 import { runJob, type RunJobDeps } from './run-job.js';
 
 export interface SchedulerOptions extends RunJobDeps {
@@ -9,6 +10,11 @@ export interface SchedulerOptions extends RunJobDeps {
   metrics: Metrics;
   /** At most this many jobs run at once in this process. */
   concurrency: number;
+  /**
+   * Claims taken ahead into a local queue beyond the running ones (default 0), so a finishing job's
+   * slot is filled without waiting for the store. Worth it when the store is a round trip away.
+   */
+  prefetch?: number;
   leaseMs: number;
   /** Names this process in claims. */
   owner: string;
@@ -19,136 +25,186 @@ const MAX_SLEEP_MS = 30_000;
 /** After a store error, wait this long before trying again. */
 const ERROR_RETRY_MS = 1_000;
 
+interface Run {
+  job: StoredJob;
+  stop: AbortController;
+  /** Settles when the job has run and its outcome is written (or abandoned). */
+  done: Promise<void>;
+}
+
 /**
- * Runs due jobs: one timer, set for the store's next due time (or a lease that ends), plus a
- * wake-up on every commit so a new or reclaimable job is seen at once. Claims at most as many
- * jobs as it has free slots; each claim is held under a lease that is renewed while the job runs.
+ * Runs due jobs. Claims (one claim statement at a time, as many jobs as it has room for) go into
+ * a local queue; jobs start from the queue as slots free up; outcomes are written as each job
+ * ends, while the slot already runs the next. It looks for jobs when the store says jobs became
+ * due (at once, or with a timer for their runAt), when a slot frees up, and when a claim came back
+ * short (then at the store's next due time); never by polling.
+ *
+ * Stopping, in order: no more claims; a claim in flight lands and is given back with the queue;
+ * running jobs finish (up to a grace) and their outcomes are written; the rest are abandoned to
+ * their lease. Only then does `stop` resolve: the store may be closed after it, not before.
  */
 export class Scheduler {
-  private readonly running = new Map<string, { stop: AbortController; done: Promise<void> }>();
+  private readonly queue: StoredJob[] = [];
+  private readonly queuedAt = new Map<string, number>();
+  private readonly running = new Map<string, Run>();
+  private claiming: Promise<void> | null = null;
+  private claimAgain = false;
   private timer: NodeJS.Timeout | null = null;
-  private ticking = false;
-  private wakeAgain = false;
+  private timerAt = Infinity;
   private stopped = true;
   private unsubscribe: (() => void) | null = null;
   private readonly logger: Logger;
+  private readonly leases: LeaseKeeper;
+  private readonly prefetch: number;
 
   constructor(private readonly options: SchedulerOptions) {
     this.logger = options.logger.child({ component: 'scheduler' });
+    this.prefetch = options.prefetch ?? 0;
+    this.leases = new LeaseKeeper({ ...options, logger: this.logger, beforeRound: () => this.releaseStale() });
   }
 
+  /** Jobs whose run has started and whose outcome is not yet written. */
   get runningCount(): number {
     return this.running.size;
   }
 
   start(): void {
+    const { store } = this.options;
     this.stopped = false;
-    this.unsubscribe = this.options.store.onCommit(() => this.wake());
+    this.unsubscribe = store.onJobsDue ? store.onJobsDue((runAt) => this.dueAt(runAt)) : store.onCommit(() => this.wake());
+    this.leases.start();
     this.wake();
   }
 
-  /** Looks for due jobs now (coalesced: at most one look at a time, plus one more if asked meanwhile). */
+  /** Looks for due jobs now (one claim at a time, plus one more if asked meanwhile). */
   wake(): void {
     if (this.stopped) return;
-    if (this.ticking) {
-      this.wakeAgain = true;
+    if (this.claiming) {
+      this.claimAgain = true;
       return;
     }
-    void this.tick();
+    this.claiming = this.claim().finally(() => {
+      this.claiming = null;
+    });
   }
 
-  /**
-   * Stops claiming, lets running jobs finish for up to `graceMs`, then abandons the rest: their
-   * claims stay in the store and are taken again (at once by the next file-store process, or
-   * when the lease ends for PostgreSQL workers).
-   */
   async stop(graceMs = 5_000): Promise<void> {
     this.stopped = true;
     this.unsubscribe?.();
-    if (this.timer) clearTimeout(this.timer);
+    this.clearTimer();
+    await this.claiming; // its jobs land in the queue, given back below
+    await this.giveBack(this.queue.splice(0));
     const all = Promise.all([...this.running.values()].map((run) => run.done));
-    const grace = new Promise<void>((resolve) => setTimeout(resolve, graceMs).unref());
+    // A timer that holds the process open: a job waiting on an unref'd timer (a retry's backoff)
+    // would otherwise let the event loop empty and the process end before its outcome is written.
+    let graceTimer: NodeJS.Timeout | undefined;
+    const grace = new Promise<void>((resolve) => (graceTimer = setTimeout(resolve, graceMs)));
     await Promise.race([all, grace]);
+    clearTimeout(graceTimer);
     for (const run of this.running.values()) run.stop.abort(new Error('shutting down'));
     await all;
+    await this.leases.stop();
   }
 
-  private async tick(): Promise<void> {
-    const { store, clock } = this.options;
-    this.ticking = true;
+  private dueAt(runAt: number): void {
+    const wait = runAt - this.options.clock.now();
+    if (wait <= 0) this.wake();
+    else this.wakeAt(runAt);
+  }
+
+  private wakeAt(at: number): void {
+    if (this.stopped || at >= this.timerAt) return;
+    this.clearTimer();
+    this.timerAt = at;
+    this.timer = setTimeout(
+      () => {
+        this.timer = null;
+        this.timerAt = Infinity;
+        this.wake();
+      },
+      Math.max(0, at - this.options.clock.now()),
+    );
+  }
+
+  private clearTimer(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
-    let sleepMs: number | null;
+    this.timerAt = Infinity;
+  }
+
+  private async claim(): Promise<void> {
+    const { store, clock, concurrency, leaseMs, owner } = this.options;
     try {
-      do {
-        this.wakeAgain = false;
-        const free = this.options.concurrency - this.running.size;
-        if (free > 0) {
-          const claimed = await store.claimDueJobs({
-            now: clock.now(),
-            limit: free,
-            leaseMs: this.options.leaseMs,
-            owner: this.options.owner,
-          });
-          for (const job of claimed) this.start1(job);
-          if (claimed.length === free) this.wakeAgain = true;
+      for (;;) {
+        this.claimAgain = false;
+        const room = concurrency + this.prefetch - this.running.size - this.queue.length;
+        if (room <= 0) return; // a finishing job wakes us
+        // While the local queue still feeds the slots, wait for room for a real batch: one claim
+        // statement for many jobs costs the database far less than many claims for a few.
+        if (this.queue.length > 0 && room < this.prefetch / 2) return;
+        const claimed = await store.claimDueJobs({ now: clock.now(), limit: room, leaseMs, owner });
+        if (this.stopped) {
+          await this.giveBack(claimed);
+          return;
         }
-      } while (this.wakeAgain && !this.stopped && this.running.size < this.options.concurrency);
-      const next = await store.nextWakeAt();
-      sleepMs = next === null ? MAX_SLEEP_MS : Math.min(MAX_SLEEP_MS, Math.max(0, next - clock.now()));
+        this.enqueue(claimed);
+        if (claimed.length === room || this.claimAgain) continue;
+        // Nothing more is due now: sleep until the next job falls due (or a lease ends).
+        const next = await store.nextWakeAt();
+        if (this.claimAgain) continue;
+        this.wakeAt(Math.min(next ?? Infinity, clock.now() + MAX_SLEEP_MS));
+        return;
+      }
     } catch (error) {
       this.logger.error({ err: error }, 'could not claim jobs; retrying');
-      sleepMs = ERROR_RETRY_MS;
-    } finally {
-      this.ticking = false;
+      this.wakeAt(clock.now() + ERROR_RETRY_MS);
     }
-    if (this.stopped) return;
-    // With every slot busy, a finishing job wakes us; there is nothing to wait for until then.
-    if (this.running.size >= this.options.concurrency) return;
-    if (this.wakeAgain) {
-      this.wake();
-      return;
+  }
+
+  private enqueue(jobs: StoredJob[]): void {
+    const now = this.options.clock.now();
+    for (const job of jobs) {
+      this.queue.push(job);
+      this.queuedAt.set(job.id, now);
+      this.leases.hold(job.id, job.claimToken!, () => this.lost(job.id));
     }
-    this.timer = setTimeout(() => this.wake(), sleepMs);
+    this.startQueued();
+  }
+
+  private startQueued(): void {
+    while (!this.stopped && this.running.size < this.options.concurrency && this.queue.length > 0) {
+      const job = this.queue.shift()!;
+      this.queuedAt.delete(job.id);
+      this.start1(job);
+    }
   }
 
   private start1(job: StoredJob): void {
     const stop = new AbortController();
-    const done = this.run(job, stop).finally(() => {
-      this.running.delete(job.id);
+    const run: Run = { job, stop, done: Promise.resolve() };
+    this.running.set(job.id, run);
+    run.done = this.run(job, stop.signal).finally(() => {
+      this.leases.release(job.id);
+      if (this.running.get(job.id) === run) this.running.delete(job.id);
+      this.startQueued();
       this.wake();
     });
-    this.running.set(job.id, { stop, done });
   }
 
-  private async run(job: StoredJob, stop: AbortController): Promise<void> {
-    const { store, clock, metrics, leaseMs } = this.options;
+  private async run(job: StoredJob, stop: AbortSignal): Promise<void> {
+    const { clock, metrics } = this.options;
     const logger = this.logger.child({ jobId: job.id, attempt: job.attempts });
-    const token = job.claimToken!;
     metrics.runLateness.observe(Math.max(0, clock.now() - job.runAt) / 1000);
-
-    const renewal = setInterval(() => {
-      store.renewLease(job.id, token, clock.now() + leaseMs).then(
-        (held) => {
-          if (!held) stop.abort(new Error('claim lost'));
-        },
-        (error: unknown) => logger.warn({ err: error }, 'could not renew the lease; will try again'),
-      );
-    }, leaseMs / 3);
-    try {
-      const outcome = await runJob(job, { ...this.options, logger }, stop.signal);
-      if (outcome) await this.settle(job, token, outcome, stop.signal, logger);
-    } finally {
-      clearInterval(renewal);
-    }
+    const outcome = await runJob(job, { ...this.options, logger }, stop);
+    if (outcome) await this.settle(job, outcome, stop, logger);
   }
 
   /** Writes the outcome, retrying while the store is unreachable and the claim may still hold. */
-  private async settle(job: StoredJob, token: string, outcome: Outcome, stop: AbortSignal, logger: Logger): Promise<void> {
+  private async settle(job: StoredJob, outcome: Outcome, stop: AbortSignal, logger: Logger): Promise<void> {
     const { store, metrics } = this.options;
     for (let attempt = 0; !stop.aborted; attempt++) {
       try {
-        const settled = await store.settleJob(job.id, token, outcome);
+        const settled = await store.settleJob(job.id, job.claimToken!, outcome);
         if (settled) {
           metrics.jobsSettled.inc({ status: settled.status });
           logger.debug({ status: settled.status }, 'job settled');
@@ -160,6 +216,39 @@ export class Scheduler {
         logger.warn({ err: error, attempt }, 'could not write the outcome; retrying');
         await new Promise((resolve) => setTimeout(resolve, backoffDelay(attempt, { baseMs: 200, maxMs: 5_000 })));
       }
+    }
+  }
+
+  /** The store says this process no longer holds the claim. */
+  private lost(id: string): void {
+    const queued = this.queue.findIndex((job) => job.id === id);
+    if (queued !== -1) {
+      this.queue.splice(queued, 1);
+      this.queuedAt.delete(id);
+    }
+    this.running.get(id)?.stop.abort(new Error('claim lost'));
+  }
+
+  /** Claims that waited a whole renewal round for a slot go back, for a worker with room to take. */
+  private async releaseStale(): Promise<void> {
+    const before = this.options.clock.now() - this.options.leaseMs / 3;
+    const stale = this.queue.filter((job) => (this.queuedAt.get(job.id) ?? Infinity) <= before);
+    if (stale.length === 0) return;
+    for (const job of stale) this.queue.splice(this.queue.indexOf(job), 1);
+    await this.giveBack(stale);
+  }
+
+  /** Hands claims that never started back to the store (or leaves them to their lease, where it cannot). */
+  private async giveBack(jobs: StoredJob[]): Promise<void> {
+    for (const job of jobs) {
+      this.queuedAt.delete(job.id);
+      this.leases.release(job.id);
+    }
+    if (jobs.length === 0 || !this.options.store.releaseClaims) return;
+    try {
+      await this.options.store.releaseClaims(jobs.map((job) => ({ id: job.id, claimToken: job.claimToken! })));
+    } catch (error) {
+      this.logger.warn({ err: error, jobs: jobs.length }, 'could not give back queued claims; they wait for their lease');
     }
   }
 }

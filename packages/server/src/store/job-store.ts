@@ -130,6 +130,13 @@ export interface JobStore {
   /** Writes a running job's outcome once; undefined (and no change) if this claim no longer holds the job. */
   settleJob(id: string, claimToken: string, outcome: Outcome): Promise<StoredJob | undefined>;
 
+  /**
+   * Gives claims that never started back (status pending, due at once, claimable by anyone); each
+   * is a change. Claims no longer held are left alone. Optional: a store without it leaves such
+   * claims to their lease.
+   */
+  releaseClaims?(claims: { id: string; claimToken: string }[]): Promise<void>;
+
   /** The earliest time a pending job falls due or a running lease ends; null if there is none. */
   nextWakeAt(): Promise<number | null>;
 
@@ -155,6 +162,14 @@ export interface JobStore {
    * with the latest sequence number. Returns an unsubscribe function.
    */
   onCommit(listener: (lastSeq: number) => void): () => void;
+
+  /**
+   * Calls `listener` as soon as any process makes jobs claimable (creates them, releases claims),
+   * with the earliest runAt among them (0: unknown, look now). A hint for waking workers, faster
+   * than `onCommit` and sent only for work that may be claimed; it may repeat. Optional: a store
+   * without it wakes workers through `onCommit`. Returns an unsubscribe function.
+   */
+  onJobsDue?(listener: (runAt: number) => void): () => void;
 
   /** Whether the store can serve now, and whether it takes new jobs; cheap enough for every /readyz. */
   health(): StoreHealth;

@@ -9,6 +9,7 @@ import { PermanentImageError, type ImageSource } from '../../src/images/image-so
 import { Scheduler } from '../../src/jobs/scheduler.js';
 import { createMetrics } from '../../src/metrics.js';
 import { FileStore } from '../../src/store/file/file-store.js';
+import type { JobStore } from '../../src/store/job-store.js';
 
 const logger = pino({ level: 'silent' });
 
@@ -65,9 +66,9 @@ describe('Scheduler', () => {
     await rm(dataDir, { recursive: true, force: true });
   });
 
-  const start = (source: ImageSource, concurrency: number) => {
+  const start = (source: ImageSource, concurrency: number, through: JobStore = store) => {
     scheduler = new Scheduler({
-      store,
+      store: through,
       imageSource: source,
       clock: { now: () => Date.now() },
       logger,
@@ -135,5 +136,35 @@ describe('Scheduler', () => {
     await expect.poll(() => manual.started()).toBe(1);
     await running.stop(0);
     expect((await store.getJob(job.id))!.status).toBe('running');
+  });
+
+  it('starts nothing from a claim that lands after stop began, so nothing touches the store once stop resolves', async () => {
+    const manual = manualSource();
+    for (let i = 0; i < 3; i++) await addJob();
+    // The real store, with its first claim held at a gate: stop() is called while it is in flight.
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    let landed: Promise<unknown> = Promise.resolve();
+    const gated = new Proxy(store, {
+      get(target, prop, receiver) {
+        if (prop === 'claimDueJobs')
+          return async (options: Parameters<JobStore['claimDueJobs']>[0]) => {
+            await gate;
+            const claim = target.claimDueJobs(options);
+            landed = claim;
+            return claim;
+          };
+        const value = Reflect.get(target, prop, receiver) as unknown;
+        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const running = start(manual.source, 3, gated);
+    const stopping = running.stop(1_000);
+    open();
+    await stopping;
+    await landed;
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(manual.started()).toBe(0);
+    expect(running.runningCount).toBe(0);
   });
 });

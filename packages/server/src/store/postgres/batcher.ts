@@ -1,7 +1,8 @@
 /**
  * Group commit for statements: while one batch is in flight, calls queue up, and everything that
- * queued goes as the next batch. A lone call goes at once, as it would without batching; a burst
- * costs one round trip and one commit per batch instead of one per call.
+ * queued goes as the next batch. A lone call goes on the next turn of the event loop (so calls
+ * made in the same turn, such as the settles of jobs that ended together, share its statement);
+ * a burst costs one round trip and one commit per batch instead of one per call.
  */
 export class Batcher<Input, Output> {
   private queue: { input: Input; resolve(output: Output): void; reject(error: unknown): void }[] = [];
@@ -19,12 +20,13 @@ export class Batcher<Input, Output> {
   add(input: Input): Promise<Output> {
     return new Promise((resolve, reject) => {
       this.queue.push({ input, resolve, reject });
-      if (!this.inFlight) void this.drain();
+      if (this.inFlight) return;
+      this.inFlight = true;
+      setImmediate(() => void this.drain());
     });
   }
 
   private async drain(): Promise<void> {
-    this.inFlight = true;
     while (this.queue.length > 0) {
       const batch = this.queue.splice(0, this.maxBatch);
       try {

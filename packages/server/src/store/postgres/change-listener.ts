@@ -4,14 +4,14 @@ import pg from 'pg';
 import type { Logger } from 'pino';
 import { backoffDelay } from '../../backoff.js';
 
-/** The NOTIFY channel every write transaction signals with its latest change sequence number. */
+/** The NOTIFY channel every write transaction signals on (see feed-watcher.ts for the payload). */
 export const CHANGES_CHANNEL = 'simmer_changes';
 
 export interface ChangeListenerOptions {
   databaseUrl: string;
   logger: Logger;
-  /** A committed change's sequence number, from any process using the database. */
-  onSeq(seq: number): void;
+  /** A committed transaction's notification, from any process using the database. */
+  onNotification(payload: string): void;
   /** The connection is (again) listening: notifications sent while it was down were lost. */
   onConnected(): void;
   /** How often the connection is checked with a round trip (a dead peer does not always close the socket). */
@@ -73,9 +73,7 @@ export class ChangeListener {
     client.on('error', (error) => this.dropped(client, error));
     client.on('end', () => this.dropped(client, null));
     client.on('notification', (message) => {
-      if (message.channel !== CHANGES_CHANNEL || !message.payload) return;
-      const seq = Number(message.payload);
-      if (Number.isSafeInteger(seq)) this.options.onSeq(seq);
+      if (message.channel === CHANGES_CHANNEL && message.payload) this.options.onNotification(message.payload);
     });
     this.client = client;
     try {

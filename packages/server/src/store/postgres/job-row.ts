@@ -1,7 +1,7 @@
 /** How a `jobs` row maps to a StoredJob, and the SQL fragments that keep times in exact milliseconds. */
 
 import type { JobError, JobResult, JobStatus } from '@simmer/contracts';
-import type { StoredJob } from '../job-store.js';
+import type { Outcome, StoredJob } from '../job-store.js';
 
 /**
  * Epoch milliseconds → timestamptz. Exact: a millisecond count below 2^53 divided by 1000 is within
@@ -30,6 +30,11 @@ export function jobColumns(alias = 'jobs'): string {
     `${c('attempts')} AS attempts`,
   ].join(', ');
 }
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Whether `value` can be sent as a uuid parameter (anything else would make the statement fail). */
+export const isUuid = (value: string): boolean => UUID.test(value);
 
 /** A row as `jobColumns` selects it (node-postgres gives int8 as a string). */
 export interface JobRow {
@@ -63,5 +68,14 @@ export function toStoredJob(row: JobRow): StoredJob {
     claimToken: row.claim_token,
     leaseUntil: nullableNumber(row.lease_until),
     attempts: row.attempts,
+  };
+}
+
+/** A settled job from a settle's row (which leaves out the result it has just written) and its outcome. */
+export function toSettledJob(row: Omit<JobRow, 'result' | 'error'>, outcome: Outcome): StoredJob {
+  return {
+    ...toStoredJob({ ...row, result: null, error: null }),
+    result: outcome.status === 'resolved' ? outcome.result : null,
+    error: outcome.status === 'failed' ? outcome.error : null,
   };
 }

@@ -1,7 +1,10 @@
 /** The PostgreSQL schema, as numbered migrations applied in order at start. */
 
+import pg, { type ClientBase } from 'pg';
 import type { Logger } from 'pino';
-import type { ClientBase } from 'pg';
+import { backoffDelay } from '../../backoff.js';
+import { isConnectionError } from './connection-errors.js';
+import { MIGRATION_3_SQL } from './migration-3-change-feed.js';
 
 export interface Migration {
   version: number;
@@ -109,17 +112,39 @@ export const MIGRATIONS: readonly Migration[] = [
         failed = (SELECT count(*) FROM jobs WHERE status = 'failed');
     `,
   },
+  {
+    version: 3,
+    name: 'change numbers ordered by transaction, striped counts, removals and retention indexes',
+    sql: MIGRATION_3_SQL,
+  },
 ];
 
 /** Any constant works, as long as every Simmer process uses the same one: "simmer:migrate". */
 const MIGRATION_LOCK_KEY = 0x73696d6d65726d67n;
 
+export interface MigrateOptions {
+  /**
+   * The longest one statement waits for a lock (default 1 s). A migration queued behind a lock that
+   * someone holds would otherwise make every later query on the table queue behind it: it gives up
+   * instead, and the caller tries again later.
+   */
+  lockTimeoutMs?: number;
+  /** The longest one migration statement may run (default 5 min). */
+  statementTimeoutMs?: number;
+}
+
+/** SQLSTATE 55P03: a lock was not granted within lock_timeout. */
+export const isLockTimeout = (error: unknown): boolean =>
+  (error as { code?: unknown } | null)?.code === '55P03' || (error as { cause?: { code?: unknown } } | null)?.cause?.code === '55P03';
+
 /**
  * Brings the database's schema up to `MIGRATIONS`. Safe when many processes start at once: all of
  * it runs in one transaction holding a transaction-scoped advisory lock, so the first process
  * migrates and the others wait, then find nothing left to do. A failed migration changes nothing.
+ * Every lock wait is bounded by `lockTimeoutMs`: a migration that cannot get its lock fails with a
+ * lock timeout (see `isLockTimeout`) and changes nothing, and the caller may try again.
  */
-export async function migrate(client: ClientBase, logger: Logger): Promise<void> {
+export async function migrate(client: ClientBase, logger: Logger, options: MigrateOptions = {}): Promise<void> {
   const { rows } = await client.query<{ version: string }>('SELECT current_setting($$server_version_num$$) AS version');
   const serverVersion = Number(rows[0]?.version ?? 0);
   if (serverVersion < 130000) {
@@ -129,6 +154,10 @@ export async function migrate(client: ClientBase, logger: Logger): Promise<void>
 
   await client.query('BEGIN');
   try {
+    await client.query(`SELECT set_config('lock_timeout', $1, true), set_config('statement_timeout', $2, true)`, [
+      `${options.lockTimeoutMs ?? 1_000}ms`,
+      `${options.statementTimeoutMs ?? 300_000}ms`,
+    ]);
     await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK_KEY.toString()]);
     await client.query(`
       CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -155,5 +184,63 @@ export async function migrate(client: ClientBase, logger: Logger): Promise<void>
   } catch (error) {
     await client.query('ROLLBACK').catch(() => undefined);
     throw new Error(`database migration failed: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+export interface MigrateWithRetryOptions {
+  databaseUrl: string;
+  logger: Logger;
+  /** How long an unreachable database is retried (default 30 s). */
+  connectTimeoutMs?: number;
+  /** How long a migration that cannot get its locks is retried (default 60 s). */
+  migrationTimeoutMs?: number;
+  migration?: MigrateOptions;
+}
+
+/**
+ * Migrates on a connection of its own, retrying while the database cannot be reached (for
+ * `connectTimeoutMs`) and while a lock the migration needs is held by someone else (for
+ * `migrationTimeoutMs`: each try waits at most `lock_timeout`, so it never holds up other
+ * sessions for long). Then gives up with an error that says what blocked it.
+ */
+export async function migrateWithRetry(options: MigrateWithRetryOptions): Promise<void> {
+  const { logger } = options;
+  const started = Date.now();
+  for (let attempt = 1; ; attempt++) {
+    const client = new pg.Client({
+      connectionString: options.databaseUrl,
+      application_name: 'simmer-migrate',
+      connectionTimeoutMillis: 5_000,
+    });
+    client.on('error', () => undefined); // reported through the rejected query instead
+    try {
+      await client.connect();
+      await migrate(client, logger, options.migration);
+      return;
+    } catch (error) {
+      const cause = (error as Error).cause ?? error;
+      const elapsed = Date.now() - started;
+      const blocked = isLockTimeout(cause);
+      if (
+        blocked
+          ? elapsed >= (options.migrationTimeoutMs ?? 60_000)
+          : !isConnectionError(cause) || elapsed >= (options.connectTimeoutMs ?? 30_000)
+      ) {
+        if (blocked)
+          throw new Error(
+            `database migration gave up after ${Math.round(elapsed / 1000)} s: a lock it needs stayed held by another session (${(cause as Error).message})`,
+            { cause: error },
+          );
+        throw error;
+      }
+      const delay = backoffDelay(attempt, { baseMs: 200, maxMs: 2_000 });
+      logger.warn(
+        { err: error, attempt },
+        blocked ? `database migration is waiting for a lock; retrying in ${delay} ms` : `database not reachable; retrying in ${delay} ms`,
+      );
+      await new Promise((resolve) => setTimeout(resolve, delay));
+    } finally {
+      await client.end().catch(() => undefined);
+    }
   }
 }

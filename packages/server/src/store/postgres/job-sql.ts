@@ -1,0 +1,154 @@
+/**
+ * The statements that write and read jobs. Every write that changes what a client sees numbers
+ * its rows `simmer_xact_seq() + position` (see "THE CHANGE FEED" in postgres-store.ts) and
+ * signals on CHANGES_CHANNEL in the same transaction.
+ */
+
+import { CHANGES_CHANNEL } from './change-listener.js';
+import { jobColumns, toTimestamp } from './job-row.js';
+
+/** Rows one statement may number: a transaction's block of change numbers (see migration 3). */
+export { SEQ_BLOCK as MAX_ROWS_PER_WRITE } from './migration-3-change-feed.js';
+
+/** The cutoff for due jobs and ended leases: the caller's time, but never later than the database's. */
+const CLOCK_CTE = `clock AS MATERIALIZED (SELECT LEAST($1::float8, extract(epoch from now())::float8 * 1000) AS ms)`;
+
+/** A notification: "<first number of this transaction> [<earliest runAt (ms) of jobs made claimable>]". */
+const notify = (base: string, due?: string): string =>
+  `pg_notify('${CHANGES_CHANNEL}', ${due === undefined ? `${base}::text` : `${base}::text || ' ' || round(${due})::text`})`;
+
+/** Columns a settle returns: enough to describe the job, without reading back the result just written. */
+const SETTLED_COLUMNS = jobColumns('j')
+  .split(', ')
+  .filter((column) => !/AS (result|error)$/.test(column))
+  .join(', ');
+
+export const JOB_SQL = {
+  // Many jobs in one statement, so concurrent creates share one round trip and one commit. Keys
+  // are distinct within a batch; a key already taken inserts nothing (the caller looks it up).
+  createBatch: `
+    WITH input AS (
+      SELECT * FROM unnest($1::uuid[], $2::float8[], $3::float8[], $4::text[]) WITH ORDINALITY AS t(id, created_ms, run_ms, idempotency_key, n)
+    ), fresh AS (
+      SELECT input.*, row_number() OVER (ORDER BY n) - 1 AS pos FROM input
+      WHERE idempotency_key IS NULL OR NOT EXISTS (SELECT 1 FROM jobs WHERE jobs.idempotency_key = input.idempotency_key)
+    ), xact AS MATERIALIZED (
+      SELECT simmer_xact_seq() AS base, (SELECT min(run_ms) FROM fresh) AS due WHERE EXISTS (SELECT 1 FROM fresh)
+    ), signal AS MATERIALIZED (
+      SELECT ${notify('base', 'due')} FROM xact
+    )
+    INSERT INTO jobs AS j (id, status, created_at, run_at, idempotency_key, updated_seq, attempts)
+    SELECT fresh.id, 'pending', ${toTimestamp('fresh.created_ms')}, ${toTimestamp('fresh.run_ms')}, fresh.idempotency_key, xact.base + fresh.pos, 0
+    FROM fresh, xact, signal
+    ON CONFLICT (idempotency_key) DO NOTHING
+    RETURNING ${jobColumns('j')}`,
+
+  // An expired key moves to a new job: run in one transaction after `expireKey` took it away.
+  createOne: `
+    WITH xact AS MATERIALIZED (SELECT simmer_xact_seq() AS base, ${notify('simmer_xact_seq()', '$3::float8')})
+    INSERT INTO jobs AS j (id, status, created_at, run_at, idempotency_key, updated_seq, attempts)
+    SELECT $1::uuid, 'pending', ${toTimestamp('$2')}, ${toTimestamp('$3')}, $4::text, xact.base, 0 FROM xact
+    RETURNING ${jobColumns('j')}`,
+
+  // Takes a key from its job when that job was created before the cutoff (the job itself stays).
+  expireKey: `UPDATE jobs SET idempotency_key = NULL WHERE idempotency_key = $1 AND created_at < ${toTimestamp('$2')} RETURNING id`,
+
+  byKey: `SELECT ${jobColumns()} FROM jobs WHERE idempotency_key = $1`,
+
+  byId: `SELECT ${jobColumns()} FROM jobs WHERE id = $1`,
+
+  count: `SELECT sum(pending) AS pending, sum(running) AS running, sum(resolved) AS resolved, sum(failed) AS failed FROM simmer_job_counts`,
+
+  // Due pending jobs and ended leases, each side from its partial index, both locked with SKIP
+  // LOCKED so concurrent claimers split the work instead of queueing on one row. EvalPlanQual
+  // re-checks a row's status and lease after waiting, so a row just taken is never taken twice.
+  claim: `
+    WITH ${CLOCK_CTE}, pending AS (
+      SELECT id, run_at FROM jobs
+      WHERE status = 'pending' AND run_at <= (SELECT ${toTimestamp('ms')} FROM clock)
+      ORDER BY run_at LIMIT $2 FOR UPDATE SKIP LOCKED
+    ), expired AS (
+      SELECT id, run_at FROM jobs
+      WHERE status = 'running' AND lease_until <= (SELECT ${toTimestamp('ms')} FROM clock)
+      ORDER BY lease_until LIMIT $2 FOR UPDATE SKIP LOCKED
+    ), picked AS (
+      SELECT id, row_number() OVER (ORDER BY run_at, id) - 1 AS pos
+      FROM (SELECT id, run_at FROM pending UNION ALL SELECT id, run_at FROM expired ORDER BY run_at, id LIMIT $2) due
+    ), xact AS MATERIALIZED (
+      SELECT simmer_xact_seq() AS base WHERE EXISTS (SELECT 1 FROM picked)
+    )
+    UPDATE jobs AS j SET
+      status = 'running',
+      claim_token = gen_random_uuid(),
+      claimed_by = $4,
+      lease_until = (SELECT ${toTimestamp('(ms + $3::float8)')} FROM clock),
+      attempts = j.attempts + 1,
+      updated_seq = xact.base + picked.pos
+    FROM picked, xact
+    WHERE j.id = picked.id
+    RETURNING ${jobColumns('j')}, ${notify('xact.base')}`,
+
+  // Lease renewals are bookkeeping, not changes: no number, no signal.
+  renewBatch: `
+    UPDATE jobs AS j SET lease_until = ${toTimestamp('input.until_ms')}
+    FROM unnest($1::uuid[], $2::uuid[], $3::float8[]) AS input(id, claim_token, until_ms)
+    WHERE j.id = ANY($1::uuid[]) AND j.id = input.id AND j.claim_token = input.claim_token AND j.status = 'running'
+    RETURNING j.id`,
+
+  // Many settles in one statement, each only if its claim still holds. The target CTE locks the
+  // rows in id order, so two batches never wait on each other in a cycle; `id = ANY(...)` keeps
+  // the plan on the primary key however many jobs are running.
+  settleBatch: `
+    WITH input AS (
+      SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::float8[])
+        WITH ORDINALITY AS t(id, claim_token, status, result, error, resolved_ms, n)
+    ), target AS (
+      SELECT jobs.id, input.n FROM jobs JOIN input ON jobs.id = input.id AND jobs.claim_token = input.claim_token
+      WHERE jobs.id = ANY($1::uuid[]) AND jobs.status = 'running'
+      ORDER BY jobs.id
+      FOR UPDATE OF jobs
+    ), numbered AS (
+      SELECT id, row_number() OVER (ORDER BY n) - 1 AS pos FROM target
+    ), xact AS MATERIALIZED (
+      SELECT simmer_xact_seq() AS base WHERE EXISTS (SELECT 1 FROM target)
+    )
+    UPDATE jobs AS j SET
+      status = input.status,
+      result = input.result::jsonb,
+      error = input.error::jsonb,
+      resolved_at = ${toTimestamp('input.resolved_ms')},
+      claim_token = NULL,
+      lease_until = NULL,
+      updated_seq = xact.base + numbered.pos
+    FROM numbered, input, xact
+    WHERE j.id = numbered.id AND input.id = numbered.id
+    RETURNING ${SETTLED_COLUMNS}, ${notify('xact.base')}`,
+
+  // Gives claims that never started back to the queue, due at once for any worker.
+  releaseBatch: `
+    WITH input AS (
+      SELECT * FROM unnest($1::uuid[], $2::uuid[]) AS t(id, claim_token)
+    ), target AS (
+      SELECT jobs.id, jobs.run_at FROM jobs JOIN input ON jobs.id = input.id AND jobs.claim_token = input.claim_token
+      WHERE jobs.id = ANY($1::uuid[]) AND jobs.status = 'running'
+      ORDER BY jobs.id
+      FOR UPDATE OF jobs
+    ), numbered AS (
+      SELECT id, row_number() OVER (ORDER BY id) - 1 AS pos, min(run_at) OVER () AS due FROM target
+    ), xact AS MATERIALIZED (
+      SELECT simmer_xact_seq() AS base WHERE EXISTS (SELECT 1 FROM target)
+    )
+    UPDATE jobs AS j SET
+      status = 'pending', claim_token = NULL, claimed_by = NULL, lease_until = NULL,
+      attempts = greatest(j.attempts - 1, 0),
+      updated_seq = xact.base + numbered.pos
+    FROM numbered, xact
+    WHERE j.id = numbered.id
+    RETURNING j.id, j.updated_seq, ${notify('xact.base', 'extract(epoch from numbered.due) * 1000')}`,
+
+  nextWake: `
+    SELECT round(extract(epoch from least(
+      (SELECT min(run_at) FROM jobs WHERE status = 'pending'),
+      (SELECT min(lease_until) FROM jobs WHERE status = 'running')
+    )) * 1000)::int8 AS at`,
+} as const;
