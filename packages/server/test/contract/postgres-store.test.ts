@@ -5,6 +5,8 @@ import { v7 as uuidv7 } from 'uuid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JobStore } from '../../src/store/job-store.js';
 import { migrate, MIGRATIONS } from '../../src/store/postgres/migrations.js';
+import { FEED_SQL } from '../../src/store/postgres/feed-sql.js';
+import { JOB_SQL } from '../../src/store/postgres/job-sql.js';
 import { openPostgresStore } from '../../src/store/postgres/postgres-store.js';
 import { StoreUnavailableError } from '../../src/store/store-errors.js';
 import { describeJobStoreContract, jobsOf } from './job-store-contract.js';
@@ -310,6 +312,40 @@ describe('PostgreSQL store across processes', () => {
     } finally {
       await admin.end();
       await Promise.all([a.close(), b.close()]);
+    }
+  });
+
+  it('reads the head, changes and the next due time from index ends, whatever the size of the table', async () => {
+    const databaseUrl = await freshDatabase();
+    const store = await openPostgresStore({ databaseUrl, logger });
+    const admin = new pg.Client({ connectionString: databaseUrl });
+    await admin.connect();
+    try {
+      await Promise.all(
+        Array.from({ length: 10_000 }, (_, i) => store.createJob({ id: uuidv7(), createdAt: T0, runAt: T0 + i, idempotencyKey: null })),
+      );
+      const { rows: size } = await admin.query<{ pages: string }>(`SELECT pg_relation_size('jobs') / 8192 AS pages`);
+      expect(Number(size[0]!.pages)).toBeGreaterThan(100);
+      // Buffers touched, not time: a plan that scans the table touches every page of it.
+      const buffersOf = async (sql: string, values: unknown[] = []): Promise<number> => {
+        const { rows } = await admin.query<{ 'QUERY PLAN': [{ Plan: Record<string, number> }] }>(
+          `EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) ${sql}`,
+          values,
+        );
+        const plan = rows[0]!['QUERY PLAN'][0].Plan;
+        return plan['Shared Hit Blocks']! + plan['Shared Read Blocks']!;
+      };
+      const head = (await store.lastSeq()) - 1;
+      // Before statistics are gathered (a busy new table) and after.
+      for (const analyzed of [false, true]) {
+        if (analyzed) await admin.query('ANALYZE jobs');
+        expect(await buffersOf(FEED_SQL.head)).toBeLessThan(30);
+        expect(await buffersOf(FEED_SQL.changes, [head - 5, 10])).toBeLessThan(30);
+        expect(await buffersOf(JOB_SQL.nextWake)).toBeLessThan(30);
+      }
+    } finally {
+      await admin.end();
+      await store.close();
     }
   });
 

@@ -21,12 +21,14 @@ const PRUNE_BATCH = 1_000;
  * committed change waits above it. That change may have replaced a job's earlier number, one a
  * reader was already given; the head must never fall below a number handed out, and every number
  * below the horizon is final, so horizon − 1 is a safe point to resume from.
+ * Every part is a min or max so that the planner reads one end of an index: an EXISTS over a
+ * range whose bound it cannot see is planned as a scan of the whole table (40 ms at 20,000 jobs).
  */
 const HEAD = (horizon: string): string => `GREATEST(f.floor_seq, f.forgotten_through,
   (SELECT max(updated_seq) FROM jobs WHERE updated_seq < ${horizon}),
   (SELECT max(seq) FROM simmer_removals WHERE seq < ${horizon}),
-  CASE WHEN EXISTS (SELECT 1 FROM jobs WHERE updated_seq >= ${horizon})
-         OR EXISTS (SELECT 1 FROM simmer_removals WHERE seq >= ${horizon}) THEN ${horizon} - 1 END)`;
+  CASE WHEN (SELECT min(updated_seq) FROM jobs WHERE updated_seq >= ${horizon}) IS NOT NULL
+         OR (SELECT min(seq) FROM simmer_removals WHERE seq >= ${horizon}) IS NOT NULL THEN ${horizon} - 1 END)`;
 
 const NO_JOB = `NULL::uuid AS id, NULL::text AS status, NULL::int8 AS created_at, NULL::int8 AS run_at, NULL::int8 AS resolved_at,
   NULL::jsonb AS result, NULL::jsonb AS error, NULL::text AS idempotency_key, NULL::int8 AS updated_seq, NULL::uuid AS claim_token,
