@@ -15,6 +15,11 @@ export interface SchedulerOptions extends RunJobDeps {
    * slot is filled without waiting for the store. Worth it when the store is a round trip away.
    */
   prefetch?: number;
+  /**
+   * Outcomes that may wait to be written while their slots already run the next jobs (default
+   * 4 × concurrency): past it, no job starts until writes catch up.
+   */
+  maxUnsettled?: number;
   leaseMs: number;
   /** Names this process in claims. */
   owner: string;
@@ -28,14 +33,18 @@ const ERROR_RETRY_MS = 1_000;
 interface Run {
   job: StoredJob;
   stop: AbortController;
+  /** False once the job has its outcome and only the write is left: its slot is free then. */
+  inSlot: boolean;
   /** Settles when the job has run and its outcome is written (or abandoned). */
   done: Promise<void>;
 }
 
 /**
  * Runs due jobs. Claims (one claim statement at a time, as many jobs as it has room for) go into
- * a local queue; jobs start from the queue as slots free up; outcomes are written as each job
- * ends, while the slot already runs the next. It looks for jobs when the store says jobs became
+ * a local queue; jobs start from the queue as slots free up; a job frees its slot when it has its
+ * outcome, and the outcome is written meanwhile (outcomes that end together share a write, and a
+ * slot never waits on the store; at most `maxUnsettled` wait, and the lease is kept until the
+ * write lands). It looks for jobs when the store says jobs became
  * due (at once, or with a timer for their runAt), when a slot frees up, and when a claim came back
  * short (then at the store's next due time); never by polling.
  *
@@ -46,7 +55,9 @@ interface Run {
 export class Scheduler {
   private readonly queue: StoredJob[] = [];
   private readonly queuedAt = new Map<string, number>();
+  /** Every started job until its outcome is written: in a slot, or waiting for its write. */
   private readonly running = new Map<string, Run>();
+  private inSlots = 0;
   private claiming: Promise<void> | null = null;
   private claimAgain = false;
   private timer: NodeJS.Timeout | null = null;
@@ -56,16 +67,23 @@ export class Scheduler {
   private readonly logger: Logger;
   private readonly leases: LeaseKeeper;
   private readonly prefetch: number;
+  private readonly maxUnsettled: number;
 
   constructor(private readonly options: SchedulerOptions) {
     this.logger = options.logger.child({ component: 'scheduler' });
     this.prefetch = options.prefetch ?? 0;
+    this.maxUnsettled = options.maxUnsettled ?? options.concurrency * 4;
     this.leases = new LeaseKeeper({ ...options, logger: this.logger, beforeRound: () => this.releaseStale() });
   }
 
-  /** Jobs whose run has started and whose outcome is not yet written. */
+  /** Jobs running in a slot now (at most `concurrency`). */
   get runningCount(): number {
-    return this.running.size;
+    return this.inSlots;
+  }
+
+  /** Jobs with an outcome not yet written. */
+  get unsettledCount(): number {
+    return this.running.size - this.inSlots;
   }
 
   start(): void {
@@ -137,7 +155,10 @@ export class Scheduler {
     try {
       for (;;) {
         this.claimAgain = false;
-        const room = concurrency + this.prefetch - this.running.size - this.queue.length;
+        const room = Math.min(
+          concurrency + this.prefetch - this.inSlots - this.queue.length,
+          concurrency + this.prefetch + this.maxUnsettled - this.running.size - this.queue.length,
+        );
         if (room <= 0) return; // a finishing job wakes us
         // While the local queue still feeds the slots, wait for room for a real batch: one claim
         // statement for many jobs costs the database far less than many claims for a few.
@@ -172,7 +193,12 @@ export class Scheduler {
   }
 
   private startQueued(): void {
-    while (!this.stopped && this.running.size < this.options.concurrency && this.queue.length > 0) {
+    while (
+      !this.stopped &&
+      this.inSlots < this.options.concurrency &&
+      this.running.size - this.inSlots < this.maxUnsettled &&
+      this.queue.length > 0
+    ) {
       const job = this.queue.shift()!;
       this.queuedAt.delete(job.id);
       this.start1(job);
@@ -181,9 +207,11 @@ export class Scheduler {
 
   private start1(job: StoredJob): void {
     const stop = new AbortController();
-    const run: Run = { job, stop, done: Promise.resolve() };
+    const run: Run = { job, stop, inSlot: true, done: Promise.resolve() };
     this.running.set(job.id, run);
-    run.done = this.run(job, stop.signal).finally(() => {
+    this.inSlots += 1;
+    run.done = this.run(run).finally(() => {
+      this.leaveSlot(run);
       this.leases.release(job.id);
       if (this.running.get(job.id) === run) this.running.delete(job.id);
       this.startQueued();
@@ -191,12 +219,23 @@ export class Scheduler {
     });
   }
 
-  private async run(job: StoredJob, stop: AbortSignal): Promise<void> {
+  private async run(run: Run): Promise<void> {
+    const { job, stop } = run;
     const { clock, metrics } = this.options;
     const logger = this.logger.child({ jobId: job.id, attempt: job.attempts });
     metrics.runLateness.observe(Math.max(0, clock.now() - job.runAt) / 1000);
-    const outcome = await runJob(job, { ...this.options, logger }, stop);
-    if (outcome) await this.settle(job, outcome, stop, logger);
+    const outcome = await runJob(job, { ...this.options, logger }, stop.signal);
+    // The slot takes the next job while this outcome is written.
+    this.leaveSlot(run);
+    this.startQueued();
+    this.wake();
+    if (outcome) await this.settle(job, outcome, stop.signal, logger);
+  }
+
+  private leaveSlot(run: Run): void {
+    if (!run.inSlot) return;
+    run.inSlot = false;
+    this.inSlots -= 1;
   }
 
   /** Writes the outcome, retrying while the store is unreachable and the claim may still hold. */

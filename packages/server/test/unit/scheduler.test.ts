@@ -92,11 +92,60 @@ describe('Scheduler', () => {
     for (let released = 0; released < 10; released++) {
       await expect.poll(() => manual.waiting.length).toBeGreaterThan(0);
       expect(scheduler!.runningCount).toBeLessThanOrEqual(3);
-      expect((await store.countJobs()).running).toBeLessThanOrEqual(3);
       manual.waiting.shift()!.resolve(photo);
     }
     await expect.poll(async () => (await store.countJobs()).resolved).toBe(10);
     expect(manual.started()).toBe(10);
+  });
+
+  it('frees a slot as its job ends, while the outcome is written, and stops starting jobs at maxUnsettled', async () => {
+    const manual = manualSource();
+    for (let i = 0; i < 5; i++) await addJob();
+    // The real store, with every settle held at a gate until the test opens it.
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    const gated = new Proxy(store, {
+      get(target, prop, receiver) {
+        if (prop === 'settleJob')
+          return async (...args: Parameters<JobStore['settleJob']>) => {
+            await gate;
+            return target.settleJob(...args);
+          };
+        const value = Reflect.get(target, prop, receiver) as unknown;
+        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    scheduler = new Scheduler({
+      store: gated,
+      imageSource: manual.source,
+      clock: { now: () => Date.now() },
+      logger,
+      metrics: createMetrics(),
+      concurrency: 1,
+      maxUnsettled: 2,
+      leaseMs: 60_000,
+      retryLimitMs: 60_000,
+      owner: 'test',
+    });
+    scheduler.start();
+    for (let ended = 0; ended < 2; ended++) {
+      await expect.poll(() => manual.waiting.length).toBe(1);
+      manual.waiting.shift()!.resolve(photo);
+    }
+    // Two outcomes wait for their write: the third job may not start, though the slot is free.
+    await expect.poll(() => scheduler!.unsettledCount).toBe(2);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(manual.started()).toBe(2);
+    expect(scheduler.runningCount).toBe(0);
+    expect((await store.countJobs()).resolved).toBe(0);
+
+    open();
+    for (let ended = 2; ended < 5; ended++) {
+      await expect.poll(() => manual.waiting.length).toBe(1);
+      manual.waiting.shift()!.resolve(photo);
+    }
+    await expect.poll(async () => (await store.countJobs()).resolved).toBe(5);
+    expect(scheduler.unsettledCount).toBe(0);
   });
 
   it('runs a job when it falls due, not before', async () => {
