@@ -6,7 +6,7 @@ import { ConfigError, loadConfig } from './config.js';
 import { createImageSource } from './images/create-image-source.js';
 import { loadDemoArtwork } from './images/demo-artwork.js';
 import { RetentionSweeper } from './jobs/retention-sweeper.js';
-import { Scheduler } from './jobs/scheduler.js';
+import { createScheduler } from './jobs/create-scheduler.js';
 import { createLogger } from './logger.js';
 import { createMetrics } from './metrics.js';
 import { openStore } from './store/open-store.js';
@@ -38,19 +38,7 @@ async function main(): Promise<void> {
   const scheduler =
     config.role === 'api'
       ? null
-      : new Scheduler({
-          store,
-          imageSource,
-          clock,
-          logger,
-          metrics,
-          concurrency: config.jobConcurrency,
-          // A shared database is a round trip away: claim a slot's worth ahead so a free slot never waits for it.
-          prefetch: config.store === 'postgres' ? config.jobConcurrency : 0,
-          leaseMs: config.jobLeaseMs,
-          retryLimitMs: config.jobRetryLimitMs,
-          owner: `${hostname()}:${process.pid}`,
-        });
+      : createScheduler(config, { store, imageSource, clock, logger, metrics, owner: `${hostname()}:${process.pid}` });
 
   // Every process that runs jobs sweeps; the store makes concurrent sweeps safe.
   const sweeper =

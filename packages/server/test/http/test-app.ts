@@ -13,7 +13,7 @@ import { DEFAULT_OVERLOAD_LIMITS, type OverloadLimits } from '../../src/http/lim
 import type { Clock } from '../../src/clock.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import type { ImageSource } from '../../src/images/image-source.js';
-import { Scheduler } from '../../src/jobs/scheduler.js';
+import { createScheduler } from '../../src/jobs/create-scheduler.js';
 import { createMetrics, type Metrics } from '../../src/metrics.js';
 import type { StoredJob } from '../../src/store/job-store.js';
 import { openStore } from '../../src/store/open-store.js';
@@ -83,19 +83,7 @@ export async function buildTestApp(options: TestAppOptions = {}): Promise<TestAp
   // must not read as overload: shedding is tested on a real process, not here.
   const overload = options.overload ?? { ...DEFAULT_OVERLOAD_LIMITS, maxEventLoopDelayMs: 60_000 };
   const app = await buildApp({ config, store, imageSource, clock, logger, metrics, overload });
-  const scheduler = options.runJobs
-    ? new Scheduler({
-        store,
-        imageSource,
-        clock,
-        logger,
-        metrics,
-        concurrency: config.jobConcurrency,
-        leaseMs: config.jobLeaseMs,
-        retryLimitMs: config.jobRetryLimitMs,
-        owner: 'test',
-      })
-    : null;
+  const scheduler = options.runJobs ? createScheduler(config, { store, imageSource, clock, logger, metrics, owner: 'test' }) : null;
   scheduler?.start();
 
   return {
