@@ -98,7 +98,7 @@ function PendingMedia({ job }: { job: Job }) {
   const fraction = end > start ? Math.min(1, Math.max(0, (now - start) / (end - start))) : 1;
   const percent = Math.round(fraction * 100);
   return (
-    <div className="pending">
+    <div className="card__pane pending">
       <Bubbles />
       {left > 0 ? (
         <>
@@ -142,7 +142,7 @@ function Bubbles() {
 
 function RunningMedia() {
   return (
-    <div className="running">
+    <div className="card__pane running">
       <svg className="running__pot" viewBox="0 0 64 64" aria-hidden="true">
         <path className="steam" d="M24 22c-3-4 3-6 0-11M32 22c-3-4 3-6 0-11M40 22c-3-4 3-6 0-11" />
         <rect x="10" y="28" width="44" height="6" rx="3" className="pot-lid" />
@@ -209,7 +209,7 @@ function useImageRetry(loaded: boolean): { count: number; failed: () => void } {
 function FailedMedia({ error }: { error: JobError | null }) {
   const { reason, hint } = explainError(error);
   return (
-    <div className="failed">
+    <div className="card__pane failed">
       <svg viewBox="0 0 24 24" className="failed__icon" aria-hidden="true">
         <path d="M12 3 2 21h20L12 3Zm0 6v5m0 3v.5" />
       </svg>
@@ -269,7 +269,7 @@ export function QueuedCard({
       data-busy={busy ? 'true' : undefined}
     >
       <div className="card__media">
-        <div className="queued">
+        <div className="card__pane queued">
           <svg viewBox="0 0 24 24" className="queued__icon" aria-hidden="true">
             <path d="M4 13h4l2 3h4l2-3h4M6 5h12l2 8v6H4v-6l2-8Z" />
           </svg>
