@@ -1,31 +1,17 @@
 import { Writable } from 'node:stream';
-import { startPostgres, type ThrowawayPostgres } from '@simmer/testkit/postgres';
 import pg from 'pg';
 import { pino } from 'pino';
 import { v7 as uuidv7 } from 'uuid';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { JobStore } from '../../src/store/job-store.js';
 import { MIGRATIONS } from '../../src/store/postgres/migrations.js';
 import { openPostgresStore } from '../../src/store/postgres/postgres-store.js';
 import { StoreOverloadedError } from '../../src/store/store-errors.js';
 import { jobsOf } from './job-store-contract.js';
+import { throwawayPostgresPerFile } from './postgres-server.js';
 
 const logger = pino({ level: 'silent' });
-let server: ThrowawayPostgres;
-let databases = 0;
-
-beforeAll(async () => {
-  server = await startPostgres();
-});
-
-afterAll(async () => {
-  await server?.stop();
-});
-
-async function freshDatabase(): Promise<string> {
-  databases += 1;
-  return server.createDatabase(`faults_${process.pid}_${databases}`);
-}
+const { freshDatabase } = throwawayPostgresPerFile('faults');
 
 /** A plain connection of its own. */
 async function connect(databaseUrl: string): Promise<pg.Client> {

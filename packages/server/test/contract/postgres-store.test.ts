@@ -1,8 +1,7 @@
-import { startPostgres, type ThrowawayPostgres } from '@simmer/testkit/postgres';
 import pg from 'pg';
 import { pino } from 'pino';
 import { v7 as uuidv7 } from 'uuid';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { JobStore } from '../../src/store/job-store.js';
 import { migrate, MIGRATIONS } from '../../src/store/postgres/migrations.js';
 import { FEED_SQL } from '../../src/store/postgres/feed-sql.js';
@@ -10,23 +9,10 @@ import { JOB_SQL } from '../../src/store/postgres/job-sql.js';
 import { openPostgresStore } from '../../src/store/postgres/postgres-store.js';
 import { StoreUnavailableError } from '../../src/store/store-errors.js';
 import { describeJobStoreContract, jobsOf } from './job-store-contract.js';
+import { throwawayPostgresPerFile } from './postgres-server.js';
 
 const logger = pino({ level: 'silent' });
-let server: ThrowawayPostgres;
-let databases = 0;
-
-beforeAll(async () => {
-  server = await startPostgres();
-});
-
-afterAll(async () => {
-  await server?.stop();
-});
-
-async function freshDatabase(): Promise<string> {
-  databases += 1;
-  return server.createDatabase(`contract_${process.pid}_${databases}`);
-}
+const { server, freshDatabase } = throwawayPostgresPerFile('contract');
 
 describeJobStoreContract('postgres', async () => {
   const databaseUrl = await freshDatabase();
