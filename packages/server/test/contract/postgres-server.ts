@@ -1,11 +1,9 @@
 import { startPostgres, type ThrowawayPostgres } from '@simmer/testkit/postgres';
 import { afterAll, beforeAll } from 'vitest';
+import { lateBound } from '../late-bound.js';
 
 export interface FilePostgres {
-  /**
-   * The file's server (for outage tests: `stopServer`, `start`, `restart`). It runs from the file's
-   * beforeAll to its afterAll, so use it in tests and hooks, not while the file is collected.
-   */
+  /** The file's server (for outage tests: `stopServer`, `start`, `restart`), usable in tests and hooks. */
   server: ThrowawayPostgres;
   /** A new empty database of its own for one test: its URL. */
   freshDatabase: () => Promise<string>;
@@ -27,28 +25,7 @@ export function throwawayPostgresPerFile(prefix: string): FilePostgres {
     await started?.stop();
   });
 
-  const running = (): ThrowawayPostgres => {
-    if (!started) throw new Error('the PostgreSQL server starts in beforeAll: use it in tests and hooks');
-    return started;
-  };
-  // Stands for the server before it exists, so a file can name it at the top as it always did.
-  const server: ThrowawayPostgres = {
-    get url() {
-      return running().url;
-    },
-    get port() {
-      return running().port;
-    },
-    get dataDir() {
-      return running().dataDir;
-    },
-    stop: () => running().stop(),
-    restart: (options) => running().restart(options),
-    stopServer: (mode) => running().stopServer(mode),
-    start: () => running().start(),
-    createDatabase: (name) => running().createDatabase(name),
-  };
-
+  const server = lateBound('the PostgreSQL server', () => started);
   return {
     server,
     freshDatabase: () => {

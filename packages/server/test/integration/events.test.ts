@@ -1,7 +1,8 @@
 import { EVENT_JOB, EVENT_READY, EVENT_RESET, type Job } from '@simmer/contracts';
 import { connectSse, type SseEvent, type SseStream } from '@simmer/testkit/sse-client';
 import { startServerProcess, type ServerProcess } from '@simmer/testkit/server-process';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
+import { serverPerSuite } from './server-per-suite.js';
 
 const STREAMS = 1_000;
 const JOBS = 1_000;
@@ -22,28 +23,20 @@ async function createJobs(server: ServerProcess, count: number, concurrency = 50
 }
 
 describe('live events (GET /events)', () => {
-  let server: ServerProcess;
-  const streams: SseStream[] = [];
-
-  beforeAll(async () => {
-    // Jobs stay pending for the whole test, so each job is exactly one change: ids must run 1, 2, 3, ... with no gap.
-    // A thousand streams and creates from one address: past the per-client defaults on purpose.
-    server = await startServerProcess({
-      env: {
-        JOB_DELAY_MIN_MS: '3600000',
-        JOB_DELAY_MAX_MS: '3600000',
-        RATE_LIMIT_CREATES: '0',
-        EVENTS_MAX_STREAMS_PER_CLIENT: String(STREAMS + 10),
-      },
-    });
+  // Jobs stay pending for the whole test, so each job is exactly one change: ids must run 1, 2, 3, ... with no gap.
+  // A thousand streams and creates from one address: past the per-client defaults on purpose.
+  const server = serverPerSuite({
+    env: {
+      JOB_DELAY_MIN_MS: '3600000',
+      JOB_DELAY_MAX_MS: '3600000',
+      RATE_LIMIT_CREATES: '0',
+      EVENTS_MAX_STREAMS_PER_CLIENT: String(STREAMS + 10),
+    },
   });
+  const streams: SseStream[] = [];
 
   afterEach(() => {
     for (const stream of streams.splice(0)) stream.close();
-  });
-
-  afterAll(async () => {
-    await server?.stop();
   });
 
   const lastSeq = async () => ((await (await fetch(`${server.url}/stats`)).json()) as { lastSeq: number }).lastSeq;

@@ -1,7 +1,7 @@
 import { EVENT_JOB, EVENT_REMOVED, type Job } from '@simmer/contracts';
 import { connectSse, type SseEvent } from '@simmer/testkit/sse-client';
-import { startServerProcess, type ServerProcess } from '@simmer/testkit/server-process';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { serverPerSuite } from './server-per-suite.js';
 
 const JOBS = 20;
 
@@ -11,26 +11,18 @@ interface Stats {
 }
 
 describe('retention (JOB_RETENTION_MS, IDEMPOTENCY_KEY_TTL_MS) through the real server', () => {
-  let server: ServerProcess;
+  const server = serverPerSuite({
+    env: {
+      JOB_DELAY_MIN_MS: '0',
+      JOB_DELAY_MAX_MS: '0',
+      JOB_RETENTION_MS: '1500',
+      IDEMPOTENCY_KEY_TTL_MS: '1000',
+      RATE_LIMIT_CREATES: '0',
+    },
+  });
   const stats = async () => (await (await fetch(`${server.url}/stats`)).json()) as Stats;
   const status = async (id: string) => (await fetch(`${server.url}/jobs/${id}`)).status;
   const post = (key?: string) => fetch(`${server.url}/jobs`, { method: 'POST', headers: key ? { 'idempotency-key': key } : {} });
-
-  beforeAll(async () => {
-    server = await startServerProcess({
-      env: {
-        JOB_DELAY_MIN_MS: '0',
-        JOB_DELAY_MAX_MS: '0',
-        JOB_RETENTION_MS: '1500',
-        IDEMPOTENCY_KEY_TTL_MS: '1000',
-        RATE_LIMIT_CREATES: '0',
-      },
-    });
-  });
-
-  afterAll(async () => {
-    await server?.stop();
-  });
 
   it('removes resolved jobs once retention passes: removed events live and on resume, 404s, empty lists and counts, also after kill -9', async () => {
     const before = (await stats()).lastSeq;
