@@ -1,19 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { Job, JobStatus } from '@simmer/contracts';
 import { applyJobChanges, furtherAlong, removeJobs, type JobsPages } from './job-cache';
-
-function job(n: number, status: JobStatus = 'pending'): Job {
-  const id = `0193d9a4-0000-7000-8000-${String(n).padStart(12, '0')}`;
-  return {
-    id,
-    status,
-    createdAt: '2026-01-01T00:00:00.000Z',
-    runAt: '2026-01-01T00:01:00.000Z',
-    resolvedAt: null,
-    result: null,
-    error: null,
-  };
-}
+import { job } from '../job-fixtures';
 
 function pages(...groups: [number[], string | null][]): JobsPages {
   return {

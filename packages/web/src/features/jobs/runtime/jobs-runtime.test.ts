@@ -6,18 +6,7 @@ import { jobKeys } from '../api/job-keys';
 import { createJobsRuntime, type JobsRuntime } from './create-jobs-runtime';
 import { KnownJobs } from './known-jobs';
 import { MyJobs } from './my-jobs';
-
-function job(n: number, status: JobStatus = 'pending'): Job {
-  return {
-    id: `0193d9a4-0000-7000-8000-${String(n).padStart(12, '0')}`,
-    status,
-    createdAt: '2026-01-01T00:00:00.000Z',
-    runAt: '2026-01-01T00:01:00.000Z',
-    resolvedAt: null,
-    result: null,
-    error: null,
-  };
-}
+import { job } from '../job-fixtures';
 
 /** The slice of the Storage API the runtime uses, in memory. */
 function memoryStorage(): Storage {
