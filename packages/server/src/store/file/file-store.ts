@@ -170,19 +170,15 @@ export class FileStore implements JobStore {
   async claimDueJobs({ now, limit, leaseMs }: ClaimOptions): Promise<StoredJob[]> {
     this.assertOpen();
     const due = this.table.takeDue(now, limit, this.busy);
-    if (due.length === 0) return [];
-    const records: JournalRecord[] = due.map((job) => {
-      this.busy.add(job.id);
-      return {
-        t: 'claim',
-        seq: ++this.allocatedSeq,
-        id: job.id,
-        token: randomUUID(),
-        leaseUntil: now + leaseMs,
-        attempts: job.attempts + 1,
-      };
-    });
-    return storedJobs(await this.commit(records));
+    const claimed = await this.commitEach(due, (job) => ({
+      t: 'claim',
+      seq: ++this.allocatedSeq,
+      id: job.id,
+      token: randomUUID(),
+      leaseUntil: now + leaseMs,
+      attempts: job.attempts + 1,
+    }));
+    return storedJobs(claimed);
   }
 
   async renewLease(id: string, claimToken: string, leaseUntil: number): Promise<boolean> {
@@ -232,23 +228,13 @@ export class FileStore implements JobStore {
   async removeSettledJobs({ resolvedBefore, limit }: RemoveSettledOptions): Promise<number> {
     this.assertOpen();
     const jobs = this.table.takeSettled(resolvedBefore, limit, this.busy);
-    if (jobs.length === 0) return 0;
-    const records: JournalRecord[] = jobs.map((job) => {
-      this.busy.add(job.id);
-      return { t: 'remove', seq: ++this.allocatedSeq, id: job.id };
-    });
-    return storedJobs(await this.commit(records)).length;
+    return storedJobs(await this.commitEach(jobs, (job) => ({ t: 'remove', seq: ++this.allocatedSeq, id: job.id }))).length;
   }
 
   async expireIdempotencyKeys({ createdBefore, limit }: ExpireKeysOptions): Promise<number> {
     this.assertOpen();
     const jobs = this.table.keyedBefore(createdBefore, limit, this.busy);
-    if (jobs.length === 0) return 0;
-    const records: JournalRecord[] = jobs.map((job) => {
-      this.busy.add(job.id);
-      return { t: 'unkey', id: job.id };
-    });
-    return storedJobs(await this.commit(records)).length;
+    return storedJobs(await this.commitEach(jobs, (job) => ({ t: 'unkey', id: job.id }))).length;
   }
 
   onCommit(listener: (lastSeq: number) => void): () => void {
@@ -283,6 +269,13 @@ export class FileStore implements JobStore {
 
   private commit(records: JournalRecord[]): Promise<(TableJob | undefined)[]> {
     return this.queue.commit(records);
+  }
+
+  /** One record for each of `jobs`, in one commit; each job is busy until its record lands, so no other call takes it meanwhile. */
+  private async commitEach(jobs: TableJob[], record: (job: TableJob) => JournalRecord): Promise<(TableJob | undefined)[]> {
+    if (jobs.length === 0) return [];
+    for (const job of jobs) this.busy.add(job.id);
+    return this.commit(jobs.map(record));
   }
 
   private assertOpen(): void {
