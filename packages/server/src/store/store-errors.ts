@@ -7,36 +7,26 @@
 /** Base of every store refusal. `retryAfterMs` is a hint for when trying again makes sense. */
 export abstract class StoreError extends Error {
   abstract readonly retryAfterMs: number;
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name; // the subclass's own, e.g. 'StoreFullError', in logs and stack traces
+  }
 }
 
 /** The backing storage cannot be reached (database down, restarting, unreachable). */
 export class StoreUnavailableError extends StoreError {
   readonly retryAfterMs = 2_000;
-
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'StoreUnavailableError';
-  }
 }
 
 /** The store is reachable but saturated (every connection busy for too long): overload, not an outage. */
 export class StoreOverloadedError extends StoreError {
   readonly retryAfterMs = 1_000;
-
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'StoreOverloadedError';
-  }
 }
 
 /** The store is short of space and takes no new jobs; reads and settles of running jobs go on. */
 export class StoreFullError extends StoreError {
   readonly retryAfterMs = 30_000;
-
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'StoreFullError';
-  }
 }
 
 /** The store was closed (the process is shutting down). */
@@ -45,6 +35,5 @@ export class StoreClosedError extends StoreError {
 
   constructor(kind: string) {
     super(`the ${kind} job store is closed`);
-    this.name = 'StoreClosedError';
   }
 }
