@@ -14,6 +14,7 @@ import { pathToFileURL } from 'node:url';
 import { startPostgres } from '../../packages/testkit/dist/postgres.js';
 import { percentile } from '../lib/load.js';
 import { SYSTEMS, openSystem, wallNow } from '../lib/queue-systems.js';
+import { runStandalone } from '../lib/standalone.js';
 
 export const name = 'queue-peers';
 export const description = 'PostgreSQL queues side by side: Simmer, graphile-worker (default, batched), pg-boss';
@@ -199,16 +200,7 @@ export async function run(context) {
 
 // Standalone: node bench/suites/queue-peers.js
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const cleanups = [];
-  const context = {
-    log: (message) => process.stderr.write(`${message}\n`),
-    defer: (cleanup) => cleanups.push(cleanup),
-    deferToEnd: (cleanup) => cleanups.push(cleanup),
-  };
-  try {
-    const { figures } = await run(context);
+  await runStandalone(run, ({ figures }) => {
     for (const f of figures) console.log(`${f.label.padEnd(64)} ${Number.isFinite(f.value) ? f.value.toFixed(2) : 'n/a'} ${f.unit}`);
-  } finally {
-    while (cleanups.length > 0) await Promise.resolve(cleanups.pop()()).catch(() => undefined);
-  }
+  });
 }

@@ -23,6 +23,7 @@ import { startPostgres } from '../../packages/testkit/dist/postgres.js';
 import { startServerProcess } from '../../packages/testkit/dist/server-process.js';
 import { openPostgresStore } from '../../packages/server/dist/store/postgres/postgres-store.js';
 import { createJobs, percentile } from '../lib/load.js';
+import { runStandalone } from '../lib/standalone.js';
 
 export const name = 'scale-out';
 export const description = 'PostgreSQL scale-out: create → resolved jobs/s and lateness behind runAt, 1/2/4 workers';
@@ -174,14 +175,7 @@ export async function run(context) {
 
 // Standalone: node bench/suites/scale-out.js
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const cleanups = [];
-  const context = {
-    log: (message) => process.stderr.write(`  ${message}\n`),
-    defer: (cleanup) => cleanups.push(cleanup),
-    deferToEnd: (cleanup) => cleanups.push(cleanup),
-  };
-  try {
-    const { extra } = await run(context);
+  await runStandalone(run, ({ extra }) => {
     const fmt = (v, digits = 0) => (Number.isFinite(v) ? v.toFixed(digits) : 'n/a');
     console.log('\nworkers  create/s  create→resolved jobs/s  drain jobs/s  lateness p50 ms  p99 ms  max ms  failed');
     for (const r of extra) {
@@ -189,7 +183,5 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
         `${String(r.workers).padStart(7)}  ${fmt(r.createPerSec).padStart(8)}  ${fmt(r.jobsPerSec).padStart(22)}  ${fmt(r.drainPerSec).padStart(12)}  ${fmt(r.latenessP50Ms, 1).padStart(15)}  ${fmt(r.latenessP99Ms, 1).padStart(6)}  ${fmt(r.latenessMaxMs).padStart(6)}  ${String(r.failed).padStart(6)}`,
       );
     }
-  } finally {
-    while (cleanups.length > 0) await Promise.resolve(cleanups.pop()()).catch(() => undefined);
-  }
+  });
 }
