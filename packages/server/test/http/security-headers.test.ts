@@ -1,19 +1,14 @@
 import { fileURLToPath } from 'node:url';
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cspDirectives } from '../csp-directives.js';
 import { buildTestApp, type TestApp } from './test-app.js';
 
 /** A stand-in for the built page; test/integration/api.test.ts checks the real one. */
 const webRoot = fileURLToPath(new URL('./fixtures/web', import.meta.url));
 
 function expectStrictHeaders(response: LightMyRequestResponse): void {
-  const csp = String(response.headers['content-security-policy'] ?? '');
-  const directives = new Map(
-    csp
-      .split(';')
-      .map((d) => d.trim().split(/\s+/))
-      .map(([name, ...values]) => [name, values]),
-  );
+  const directives = cspDirectives(response.headers['content-security-policy']?.toString());
   expect(directives.get('default-src')).toEqual(["'self'"]);
   expect(directives.get('script-src')).toEqual(["'self'"]);
   expect(directives.get('style-src')).toEqual(["'self'"]);

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Job } from '@simmer/contracts';
 import { startServerProcess, type ServerProcess } from '@simmer/testkit/server-process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cspDirectives } from '../csp-directives.js';
 
 // What needs the built server in its own process: the built page, restarts and signals. Status
 // codes, shapes, validation, ETag/Link and error mapping are checked in-process (test/http).
@@ -22,13 +23,7 @@ describe('jobs API (real server process)', () => {
     for (const path of ['/', '/jobs']) {
       const response = await fetch(`${server.url}${path}`);
       expect(response.status).toBe(200);
-      const csp = response.headers.get('content-security-policy') ?? '';
-      const directives = new Map(
-        csp
-          .split(';')
-          .map((d) => d.trim().split(/\s+/))
-          .map(([name, ...values]) => [name, values]),
-      );
+      const directives = cspDirectives(response.headers.get('content-security-policy'));
       expect(directives.get('script-src')).toEqual(["'self'"]);
       expect(directives.get('default-src')).toEqual(["'self'"]);
       expect(directives.get('img-src')).toEqual(["'self'", 'data:', 'blob:', 'https://images.unsplash.com']);
