@@ -16,8 +16,9 @@ export interface SchedulerOptions extends RunJobDeps {
    */
   prefetch?: number;
   /**
-   * Outcomes that may wait to be written while their slots already run the next jobs (default
-   * 4 × concurrency): past it, no job starts until writes catch up.
+   * Outcomes that may wait to be written while their slots already run the next jobs (default:
+   * concurrency): past it, no job starts until writes catch up, so a store that cannot be written
+   * (an outage) does not have more photos taken for outcomes that may be lost with their lease.
    */
   maxUnsettled?: number;
   leaseMs: number;
@@ -72,7 +73,7 @@ export class Scheduler {
   constructor(private readonly options: SchedulerOptions) {
     this.logger = options.logger.child({ component: 'scheduler' });
     this.prefetch = options.prefetch ?? 0;
-    this.maxUnsettled = options.maxUnsettled ?? options.concurrency * 4;
+    this.maxUnsettled = options.maxUnsettled ?? options.concurrency;
     this.leases = new LeaseKeeper({ ...options, logger: this.logger, beforeRound: () => this.releaseStale() });
   }
 

@@ -228,7 +228,10 @@ describe('scale-out on PostgreSQL', () => {
     expect(new Set(rows.map((r) => r.photo_id)).size).toBe(JOBS);
     const rerun = new Set(rows.filter((r) => r.attempts > 1).map((r) => r.id));
     for (const id of orphaned) expect(rerun.has(id)).toBe(true);
-    expect(rerun.size).toBeLessThanOrEqual(WORKER_PROCESSES * JOB_CONCURRENCY);
+    // Beyond those, only claims whose lease ran out while the database was down ran again: at most
+    // what a live worker holds at once (its running jobs, as many queued ahead, as many outcomes
+    // waiting for their write).
+    expect(rerun.size).toBeLessThanOrEqual(orphaned.length + (WORKER_PROCESSES - 1) * 3 * JOB_CONCURRENCY);
     const served = unsplash.calls.filter((c) => c.outcome === 200 && c.path.startsWith('/photos/random')).length * PHOTOS_PER_CALL;
     expect(served).toBeGreaterThanOrEqual(JOBS);
 
