@@ -36,6 +36,10 @@ async function main(): Promise<void> {
     process.exit(EXIT_FATAL);
   });
   const imageSource = createImageSource(config, logger, metrics);
+  // The demo artwork (a 9 MB icon set: some 0.1 s of parsing) is read before serving: parsed just
+  // after listening, it held up the first requests and, on a busy host, read as overload.
+  if (imageSource.name === 'demo' && config.role !== 'worker')
+    await loadDemoArtwork().catch((error: unknown) => logger.warn({ err: error }, 'could not load the demo artwork'));
   const app = await buildApp({ config, store, imageSource, clock, logger, metrics });
   const scheduler =
     config.role === 'api'
@@ -67,9 +71,6 @@ async function main(): Promise<void> {
   logger.info({ url: `http://${host}:${port}`, port, role: config.role, store: config.store, imageSource: imageSource.name }, 'listening');
   scheduler?.start();
   sweeper?.start();
-  // Warm the demo artwork now rather than on the first image request.
-  if (imageSource.name === 'demo' && config.role !== 'worker')
-    void loadDemoArtwork().catch((error: unknown) => logger.warn({ err: error }, 'could not load the demo artwork'));
 
   let stopping = false;
   const shutdown = async (signal: NodeJS.Signals) => {
