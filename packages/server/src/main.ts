@@ -1,7 +1,6 @@
 import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { buildApp } from './app.js';
 import { systemClock } from './clock.js';
 import { ConfigError, loadConfig } from './config.js';
 import { createImageSource } from './images/create-image-source.js';
@@ -36,11 +35,6 @@ async function main(): Promise<void> {
     process.exit(EXIT_FATAL);
   });
   const imageSource = createImageSource(config, logger, metrics);
-  // The demo artwork (a 9 MB icon set: some 0.1 s of parsing) is read before serving: parsed just
-  // after listening, it held up the first requests and, on a busy host, read as overload.
-  if (imageSource.name === 'demo' && config.role !== 'worker')
-    await loadDemoArtwork().catch((error: unknown) => logger.warn({ err: error }, 'could not load the demo artwork'));
-  const app = await buildApp({ config, store, imageSource, clock, logger, metrics });
   const scheduler =
     config.role === 'api'
       ? null
@@ -64,13 +58,19 @@ async function main(): Promise<void> {
       ? null
       : new RetentionSweeper({ store, clock, logger, retentionMs: config.jobRetentionMs, keyTtlMs: config.idempotencyKeyTtlMs });
 
-  await app.listen({ port: config.port, host: config.host });
-  const address = app.server.address();
-  const port = typeof address === 'object' && address ? address.port : config.port;
-  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
-  logger.info({ url: `http://${host}:${port}`, port, role: config.role, store: config.store, imageSource: imageSource.name }, 'listening');
+  // Jobs start before the HTTP side has loaded (importing Fastify and the routes takes ~0.3 s):
+  // a new worker takes its first job as soon as its store is open.
   scheduler?.start();
   sweeper?.start();
+  // The demo artwork (a 9 MB icon set: some 0.1 s of parsing) is read before the app is built:
+  // parsed just after listening, it held up the first requests and, on a busy host, read as overload.
+  const artwork =
+    imageSource.name === 'demo' && config.role !== 'worker'
+      ? loadDemoArtwork().catch((error: unknown) => logger.warn({ err: error }, 'could not load the demo artwork'))
+      : null;
+  const appReady = Promise.all([import('./app.js'), artwork]).then(([{ buildApp }]) =>
+    buildApp({ config, store, imageSource, clock, logger, metrics }),
+  );
 
   let stopping = false;
   const shutdown = async (signal: NodeJS.Signals) => {
@@ -83,7 +83,7 @@ async function main(): Promise<void> {
     try {
       // HTTP, jobs and the retention sweep stop side by side: the scheduler claims nothing more
       // from the signal on, and the store closes only once every outcome it could write is written.
-      await Promise.all([app.close(), scheduler?.stop(), sweeper?.stop()]);
+      await Promise.all([appReady.then((app) => app.close()), scheduler?.stop(), sweeper?.stop()]);
       await imageSource.close();
       await store.close();
       logger.info('shut down cleanly');
@@ -97,6 +97,14 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', (signal) => void shutdown(signal));
   process.on('SIGINT', (signal) => void shutdown(signal));
+
+  const app = await appReady;
+  if (stopping) return; // a signal came while the HTTP side loaded: shutdown has it
+  await app.listen({ port: config.port, host: config.host });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  logger.info({ url: `http://${host}:${port}`, port, role: config.role, store: config.store, imageSource: imageSource.name }, 'listening');
 }
 
 main().catch((error: unknown) => {

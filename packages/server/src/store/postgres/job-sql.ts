@@ -75,7 +75,7 @@ export const JOB_SQL = {
       SELECT id, row_number() OVER (ORDER BY run_at, id) - 1 AS pos
       FROM (SELECT id, run_at FROM pending UNION ALL SELECT id, run_at FROM expired ORDER BY run_at, id LIMIT $2) due
     ), xact AS MATERIALIZED (
-      SELECT simmer_xact_seq() AS base WHERE EXISTS (SELECT 1 FROM picked)
+      SELECT simmer_xact_seq() AS base, ${notify('simmer_xact_seq()')} WHERE EXISTS (SELECT 1 FROM picked)
     )
     UPDATE jobs AS j SET
       status = 'running',
@@ -86,7 +86,7 @@ export const JOB_SQL = {
       updated_seq = xact.base + picked.pos
     FROM picked, xact
     WHERE j.id = picked.id
-    RETURNING ${jobColumns('j')}, ${notify('xact.base')}`,
+    RETURNING ${jobColumns('j')}`,
 
   // Lease renewals are bookkeeping, not changes: no number, no signal.
   renewBatch: `
@@ -97,32 +97,31 @@ export const JOB_SQL = {
 
   // Many settles in one statement, each only if its claim still holds. The target CTE locks the
   // rows in id order, so two batches never wait on each other in a cycle; `id = ANY(...)` keeps
-  // the plan on the primary key however many jobs are running.
+  // the plan on the primary key however many jobs are running. Each row finds its outcome by its
+  // place in the arrays (not by joining the inputs as a table: the planner cannot see their size
+  // and joined them in a nested loop, quadratic in the batch), and that place is its position in
+  // the transaction's block of numbers. A claim holds while its token is on the row: a settled or
+  // released job has none, a reclaimed one a new one (and only running jobs have one).
   settleBatch: `
-    WITH input AS (
-      SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::float8[])
-        WITH ORDINALITY AS t(id, claim_token, status, result, error, resolved_ms, n)
-    ), target AS (
-      SELECT jobs.id, input.n FROM jobs JOIN input ON jobs.id = input.id AND jobs.claim_token = input.claim_token
-      WHERE jobs.id = ANY($1::uuid[]) AND jobs.status = 'running'
-      ORDER BY jobs.id
-      FOR UPDATE OF jobs
-    ), numbered AS (
-      SELECT id, row_number() OVER (ORDER BY n) - 1 AS pos FROM target
+    WITH target AS (
+      SELECT id, array_position($1::uuid[], id) AS i FROM jobs
+      WHERE id = ANY($1::uuid[]) AND claim_token = ($2::uuid[])[array_position($1::uuid[], id)]
+      ORDER BY id
+      FOR UPDATE
     ), xact AS MATERIALIZED (
-      SELECT simmer_xact_seq() AS base WHERE EXISTS (SELECT 1 FROM target)
+      SELECT simmer_xact_seq() AS base, ${notify('simmer_xact_seq()')} WHERE EXISTS (SELECT 1 FROM target)
     )
     UPDATE jobs AS j SET
-      status = input.status,
-      result = input.result::jsonb,
-      error = input.error::jsonb,
-      resolved_at = ${toTimestamp('input.resolved_ms')},
+      status = ($3::text[])[t.i],
+      result = ($4::text[])[t.i]::jsonb,
+      error = ($5::text[])[t.i]::jsonb,
+      resolved_at = ${toTimestamp('($6::float8[])[t.i]')},
       claim_token = NULL,
       lease_until = NULL,
-      updated_seq = xact.base + numbered.pos
-    FROM numbered, input, xact
-    WHERE j.id = numbered.id AND input.id = numbered.id
-    RETURNING ${SETTLED_COLUMNS}, ${notify('xact.base')}`,
+      updated_seq = xact.base + t.i - 1
+    FROM target t, xact
+    WHERE j.id = t.id
+    RETURNING ${SETTLED_COLUMNS}`,
 
   // Gives claims that never started back to the queue, due at once for any worker.
   releaseBatch: `
