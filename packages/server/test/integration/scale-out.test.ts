@@ -228,7 +228,11 @@ describe('scale-out on PostgreSQL', () => {
     expect(new Set(rows.map((r) => r.photo_id)).size).toBe(JOBS);
     const rerun = new Set(rows.filter((r) => r.attempts > 1).map((r) => r.id));
     for (const id of orphaned) expect(rerun.has(id)).toBe(true);
-    expect(rerun.size).toBeLessThanOrEqual(WORKER_PROCESSES * JOB_CONCURRENCY);
+    // At most what the workers held when claims were lost (the victim's, and leases that ran out
+    // while the database was down): per worker a slot's worth running, as many queued (the prefetch
+    // on PostgreSQL) and up to four slots' worth of outcomes waiting for their write (maxUnsettled).
+    console.info(`scale-out: ${rerun.size} jobs ran again (${orphaned.length} of the killed worker's)`);
+    expect(rerun.size).toBeLessThanOrEqual(WORKER_PROCESSES * JOB_CONCURRENCY * (1 + 1 + 4));
     const served = unsplash.calls.filter((c) => c.outcome === 200 && c.path.startsWith('/photos/random')).length * PHOTOS_PER_CALL;
     expect(served).toBeGreaterThanOrEqual(JOBS);
 
