@@ -10,6 +10,8 @@ export default defineConfig({
   resolve: { conditions: [SOURCE_CONDITION, ...defaultClientConditions] },
   ssr: { resolve: { conditions: [SOURCE_CONDITION, ...defaultServerConditions] } },
   test: {
+    // expect.poll waits for a state; its default bound (1 s) is a speed test in disguise on a busy host.
+    expect: { poll: { timeout: 5_000 } },
     projects: [
       {
         extends: true,

@@ -30,7 +30,10 @@ export interface ServerProcessOptions {
   entry?: string;
   /** Extra arguments for node, before the script. */
   nodeArgs?: string[];
-  /** How long to wait for the listening line and a 200 from /readyz; default 30 s. */
+  /**
+   * How long to wait for the listening line and a 200 from /readyz; default 60 s. A start takes
+   * about a second, but on a busy 2-core host loading the modules alone has taken twenty.
+   */
   startTimeoutMs?: number;
   /** At most this many log lines are kept (the newest); default 20,000. */
   maxLogLines?: number;
@@ -104,7 +107,7 @@ function tail(lines: string[], count = 40): string {
 export async function startServerProcess(options: ServerProcessOptions = {}): Promise<ServerProcess> {
   installExitHook();
   const entry = options.entry ?? DEFAULT_ENTRY;
-  const startTimeoutMs = options.startTimeoutMs ?? 30_000;
+  const startTimeoutMs = options.startTimeoutMs ?? 60_000;
   const maxLogLines = options.maxLogLines ?? 20_000;
   const ownedRoot = options.dataDir === undefined ? await makeTempDir('simmer-server-') : null;
   const dataDir = options.dataDir ?? join(ownedRoot!, 'data');

@@ -35,13 +35,13 @@ describe('the job board in a real browser', () => {
 
       // Three presses, three cards at once (queued, then acknowledged).
       for (let i = 0; i < 3; i++) await newJobButton(page).click();
-      await expect.poll(() => cards(page).count(), { timeout: 5_000 }).toBe(3);
+      await expect.poll(() => cards(page).count(), { timeout: 15_000 }).toBe(3);
       await expect.poll(async () => (await listAllJobs(server.url)).length).toBe(3);
 
       // The countdown moves.
       const countdown = page.locator('article[data-status="pending"] .pending__countdown').first();
       const before = await countdown.textContent();
-      await expect.poll(() => countdown.textContent(), { timeout: 3_000 }).not.toBe(before);
+      await expect.poll(() => countdown.textContent(), { timeout: 10_000 }).not.toBe(before);
       await screenshot(page, 'pending');
 
       // Photos appear without a reload.
@@ -53,9 +53,9 @@ describe('the job board in a real browser', () => {
 
       // More jobs so the board shows every state at once.
       for (let i = 0; i < 5; i++) await newJobButton(page).click();
-      await expect.poll(() => cards(page).count(), { timeout: 5_000 }).toBe(8);
+      await expect.poll(() => cards(page).count(), { timeout: 15_000 }).toBe(8);
       // Counts follow the events at most once a second: let them catch up before the picture.
-      await expect.poll(() => page.locator('.filter__option--all .filter__count').textContent(), { timeout: 5_000 }).toBe('8');
+      await expect.poll(() => page.locator('.filter__option--all .filter__count').textContent(), { timeout: 15_000 }).toBe('8');
       await screenshot(page, 'board');
 
       // The larger view: an accessible dialog with a Download that goes through the API.
@@ -101,7 +101,7 @@ describe('the job board in a real browser', () => {
       await page.keyboard.press('Tab');
       expect(await page.evaluate(() => document.activeElement?.textContent?.trim())).toBe('New job');
       await page.keyboard.press('Enter');
-      await expect.poll(() => cards(page).count(), { timeout: 5_000 }).toBe(9);
+      await expect.poll(() => cards(page).count(), { timeout: 15_000 }).toBe(9);
       await expect.poll(() => page.getByTestId('announcer').textContent()).toMatch(/New job created/);
       expect(problems).toEqual([]);
     } finally {

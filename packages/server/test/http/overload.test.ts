@@ -58,6 +58,28 @@ describe('overload shedding', () => {
     await expect.poll(create, { timeout: 5_000, interval: 150 }).toBe(202);
   });
 
+  for (const heapFull of [false, true]) {
+    it(`does not count the start's own work before ready as overload${heapFull ? ', yet still refuses for a full heap' : ''}`, async () => {
+      // A low limit that a loop blocked for a whole sample interval passes whatever else the sample holds.
+      const overload = { ...DEFAULT_OVERLOAD_LIMITS, maxEventLoopDelayMs: 20, sampleIntervalMs: 1_000 };
+      t = await buildTestApp({ overload: heapFull ? { ...overload, maxHeapUsedBytes: 1 } : overload });
+      // Work the start does before ready (as compiling every route's schemas is), slow as on a busy host.
+      await t.app.register(async () => {
+        const until = performance.now() + 1_000;
+        while (performance.now() < until) {
+          // busy
+        }
+      });
+      await t.app.ready();
+      // The process measures itself as lagging (under-pressure then looks no further), and still serves.
+      await expect.poll(() => t!.app.memoryUsage().eventLoopDelay, { timeout: 5_000, interval: 10 }).toBeGreaterThan(20);
+      expect((await t.app.inject({ method: 'POST', url: '/jobs' })).statusCode).toBe(heapFull ? 503 : 202);
+      const metrics = (await t.app.inject({ method: 'GET', url: '/metrics' })).body;
+      expect(metrics).not.toMatch(/^simmer_requests_refused_total\{reason="event_loop_delay"\}/m);
+      if (heapFull) expect(metrics).toMatch(/^simmer_requests_refused_total\{reason="heap"\} 1$/m);
+    });
+  }
+
   it('answers 503 while the heap is past its limit', async () => {
     t = await buildTestApp({ overload: { ...DEFAULT_OVERLOAD_LIMITS, maxHeapUsedBytes: 1, sampleIntervalMs: 100 } });
     await nextSample();

@@ -99,7 +99,7 @@ describe('one process per DATA_DIR (an operating-system lock)', () => {
     for (let round = 0; round < 2; round++) {
       const dataDir = await makeTempDir('simmer-lock-race-');
       cleanups.push(() => removeTempDir(dataDir));
-      const starts = await Promise.allSettled([0, 1].map(() => startServerProcess({ dataDir, startTimeoutMs: 20_000 })));
+      const starts = await Promise.allSettled([0, 1].map(() => startServerProcess({ dataDir })));
       const winners = starts.filter((start): start is PromiseFulfilledResult<ServerProcess> => start.status === 'fulfilled');
       for (const winner of winners) cleanups.push(() => winner.value.stop());
       expect(winners).toHaveLength(1);

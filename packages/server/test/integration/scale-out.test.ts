@@ -231,6 +231,7 @@ describe('scale-out on PostgreSQL', () => {
     // Beyond those, only claims whose lease ran out while the database was down ran again: at most
     // what a live worker holds at once (its running jobs, as many queued ahead, as many outcomes
     // waiting for their write).
+    console.info(`scale-out: ${rerun.size} jobs ran again (${orphaned.length} of the killed worker's)`);
     expect(rerun.size).toBeLessThanOrEqual(orphaned.length + (WORKER_PROCESSES - 1) * 3 * JOB_CONCURRENCY);
     const served = unsplash.calls.filter((c) => c.outcome === 200 && c.path.startsWith('/photos/random')).length * PHOTOS_PER_CALL;
     expect(served).toBeGreaterThanOrEqual(JOBS);

@@ -209,7 +209,8 @@ describe('Unsplash upstream (real server process, stand-in Unsplash)', () => {
   it('fails jobs with retry_limit_exceeded within a bounded time when every call stalls, and resolves new ones once the upstream heals', async () => {
     const fake = await startUpstream();
     fake.setFaults({ rate: 1, kinds: ['stall'] });
-    const retryLimitMs = 2000;
+    // Long enough that a busy host's lateness (in starting a job, in the abort) fits inside one more limit.
+    const retryLimitMs = 5000;
     const server = await startServer(fake, {
       JOB_RETRY_LIMIT_MS: String(retryLimitMs),
       JOB_DELAY_MIN_MS: '500',
@@ -217,17 +218,22 @@ describe('Unsplash upstream (real server process, stand-in Unsplash)', () => {
     });
 
     const stalled = await createJobs(server, 10);
-    await settled(server, { resolved: 0, failed: 10 }, 15_000);
+    await settled(server, { resolved: 0, failed: 10 }, 30_000);
+    const failedAfter: number[] = [];
     for (const job of stalled) {
       const failed = await getJson<Job>(server, `/jobs/${job.id}`);
       expect(failed.error?.code).toBe('retry_limit_exceeded');
       // A fixed sentence: what went wrong upstream is in the server's log only.
       expect(failed.error?.message).toBe('No photo could be had in time: Unsplash kept failing, so the job gave up.');
-      // It ran at runAt and gave up after the retry limit, not later (slack for scheduling and the store).
+      // It ran at runAt and gave up once the retry limit had passed, not before and not at twice it.
       const failedAfterMs = Date.parse(failed.resolvedAt!) - Date.parse(failed.runAt);
       expect(failedAfterMs).toBeGreaterThanOrEqual(retryLimitMs - 50);
-      expect(failedAfterMs).toBeLessThan(retryLimitMs + 2000);
+      expect(failedAfterMs).toBeLessThan(2 * retryLimitMs);
+      failedAfter.push(failedAfterMs);
     }
+    console.info(
+      `upstream stalls: jobs failed ${Math.min(...failedAfter)}-${Math.max(...failedAfter)} ms after runAt (retry limit ${retryLimitMs} ms)`,
+    );
     expect(randomCalls(fake).every((call) => call.outcome === 'stall')).toBe(true);
     expect(server.logs.some((line) => line.includes('did not answer within 300 ms'))).toBe(true);
 

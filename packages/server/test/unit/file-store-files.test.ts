@@ -6,12 +6,29 @@ import { v7 as uuidv7 } from 'uuid';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DataDirLockedError, lockDataDir } from '../../src/store/file/data-dir-lock.js';
 import { FileStore } from '../../src/store/file/file-store.js';
+import { JOURNAL_PATTERN, SNAPSHOT_PATTERN } from '../../src/store/file/recovery.js';
 
 const logger = pino({ level: 'silent' });
 const T0 = Date.UTC(2026, 10, 23, 10);
 const onFatal = (error: Error) => {
   throw error;
 };
+
+/** A logger that resolves `written` at the store's first "snapshot written" line, or at an error (the test then fails on what it finds). */
+function snapshotLog() {
+  let resolve: () => void = () => {};
+  const written = new Promise<void>((settle) => (resolve = settle));
+  const logger = pino(
+    { level: 'info' },
+    {
+      write(line: string) {
+        const entry = JSON.parse(line) as { msg?: string; level: number };
+        if (entry.msg === 'snapshot written' || entry.level >= 50) resolve();
+      },
+    },
+  );
+  return { logger, written };
+}
 
 describe('file store files', () => {
   let root: string;
@@ -25,25 +42,29 @@ describe('file store files', () => {
   for (const umask of [0o000, 0o022, 0o277]) {
     it(`keeps every directory 0700 and every file 0600 under umask ${umask.toString(8).padStart(3, '0')}`, async () => {
       const dataDir = join(root, 'nested', 'data');
+      const snapshots = snapshotLog();
       const previous = process.umask(umask);
       const modes = new Map<string, number>();
       try {
-        const store = await FileStore.open({ dataDir, logger, onFatal, snapshotEvery: 5 });
+        const store = await FileStore.open({ dataDir, logger: snapshots.logger, onFatal, snapshotEvery: 5 });
         for (let i = 0; i < 12; i++) await store.createJob({ id: uuidv7(), createdAt: T0, runAt: T0, idempotencyKey: `k${i}` });
         const [claim] = await store.claimDueJobs({ now: T0, limit: 1, leaseMs: 1000, owner: 't' });
         await store.settleJob(claim!.id, claim!.claimToken!, { status: 'failed', resolvedAt: T0, error: { code: 'x', message: 'y' } });
         await store.removeSettledJobs({ resolvedBefore: T0, limit: 10 });
         await store.expireIdempotencyKeys({ createdBefore: T0 + 1, limit: 10 });
-        // Every kind of file while the store is open: lock, journals, snapshots.
-        await expect.poll(async () => (await readdir(dataDir)).some((name) => name.startsWith('snapshot-'))).toBe(true);
+        // Every kind of file: lock, journals, snapshots. Snapshots run in the background, and a file
+        // is 0600 only once openPrivate has chmodded it (a snapshot's .tmp is renamed soon after), so
+        // the files are looked at once one snapshot is written and close has waited for any other.
+        await snapshots.written;
+        await store.close();
         for (const name of await readdir(dataDir)) modes.set(name, (await stat(join(dataDir, name))).mode & 0o777);
         modes.set('.', (await stat(dataDir)).mode & 0o777);
-        await store.close();
       } finally {
         process.umask(previous);
       }
       expect([...modes.keys()].sort()).toEqual(expect.arrayContaining(['.', 'LOCK']));
-      expect([...modes.keys()].some((name) => name.startsWith('journal-'))).toBe(true);
+      expect([...modes.keys()].some((name) => JOURNAL_PATTERN.test(name))).toBe(true);
+      expect([...modes.keys()].some((name) => SNAPSHOT_PATTERN.test(name))).toBe(true);
       for (const [name, mode] of modes) expect(`${name} ${mode.toString(8)}`).toBe(`${name} ${name === '.' ? '700' : '600'}`);
     });
   }

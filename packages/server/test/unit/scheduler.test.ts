@@ -148,20 +148,23 @@ describe('Scheduler', () => {
     expect(scheduler.unsettledCount).toBe(0);
   });
 
-  it('runs a job when it falls due, not before', async () => {
+  it('runs a job when it falls due, not before', { timeout: 20_000 }, async () => {
     const manual = manualSource();
     const { job } = await addJob(Date.now() + 300);
     start(manual.source, 3);
-    await expect.poll(() => manual.started(), { timeout: 2_000, interval: 10 }).toBe(1);
+    // With nothing due the scheduler sleeps up to 30 s: a start well inside that means it woke for
+    // this job's time (the slack is for a busy host, not a speed target).
+    await expect.poll(() => manual.started(), { timeout: 15_000, interval: 10 }).toBe(1);
     expect(manual.startedAt[0]).toBeGreaterThanOrEqual(job.runAt);
-    expect(manual.startedAt[0]! - job.runAt).toBeLessThan(2_000);
+    expect(manual.startedAt[0]! - job.runAt).toBeLessThan(15_000);
   });
 
-  it('wakes for a job created while it sleeps', async () => {
+  it('wakes for a job created while it sleeps', { timeout: 20_000 }, async () => {
     const manual = manualSource();
     start(manual.source, 3);
     await addJob();
-    await expect.poll(() => manual.started(), { timeout: 1_000, interval: 10 }).toBe(1);
+    // Well inside the 30 s it sleeps with nothing due: the create woke it.
+    await expect.poll(() => manual.started(), { timeout: 15_000, interval: 10 }).toBe(1);
   });
 
   it('records a permanent image error as a failed job with its code and a fixed public sentence', async () => {

@@ -119,4 +119,35 @@ describe('EventStream', () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(1_000);
     expect(connection.url).toBe('/events?after=5');
   });
+
+  it('stays away while offline and reconnects at once when the browser is back online, however long its backoff had grown', async () => {
+    const server = fakeServer();
+    let setOnline: (online: boolean) => void = () => {};
+    const stream = new EventStream(
+      {
+        url: '/events',
+        onEvent: () => {},
+        isOnline: () => true,
+        subscribeOnline: (listener) => {
+          setOnline = listener;
+          return () => {};
+        },
+        fetch: server.fetch,
+        // A backoff far past the test's own bound: only the online signal can bring the next connection in time.
+        backoff: { baseMs: 60_000, capMs: 60_000 },
+        random: () => 0.1,
+      },
+      9,
+    );
+    streams.push(stream);
+    stream.start();
+    (await server.connection(1)).end();
+    await until(() => stream.snapshot.status === 'reconnecting');
+    setOnline(false);
+    expect(stream.snapshot.status).toBe('offline');
+    setOnline(true);
+    const second = await server.connection(2);
+    expect(second.url).toBe('/events?after=9');
+    expect(stream.snapshot.failures).toBe(0);
+  });
 });
