@@ -54,8 +54,8 @@ interface Run {
  * their lease. Only then does `stop` resolve: the store may be closed after it, not before.
  */
 export class Scheduler {
-  private readonly queue: StoredJob[] = [];
-  private readonly queuedAt = new Map<string, number>();
+  /** Claims waiting for a slot, oldest first. */
+  private readonly queue: { job: StoredJob; queuedAt: number }[] = [];
   /** Every started job until its outcome is written: in a slot, or waiting for its write. */
   private readonly running = new Map<string, Run>();
   private inSlots = 0;
@@ -112,7 +112,7 @@ export class Scheduler {
     this.unsubscribe?.();
     this.clearTimer();
     await this.claiming; // its jobs land in the queue, given back below
-    await this.giveBack(this.queue.splice(0));
+    await this.giveBack(this.queue.splice(0).map(({ job }) => job));
     const all = Promise.all([...this.running.values()].map((run) => run.done));
     // A timer that holds the process open: a job waiting on an unref'd timer (a retry's backoff)
     // would otherwise let the event loop empty and the process end before its outcome is written.
@@ -186,8 +186,7 @@ export class Scheduler {
   private enqueue(jobs: StoredJob[]): void {
     const now = this.options.clock.now();
     for (const job of jobs) {
-      this.queue.push(job);
-      this.queuedAt.set(job.id, now);
+      this.queue.push({ job, queuedAt: now });
       this.leases.hold(job.id, job.claimToken!, () => this.lost(job.id));
     }
     this.startQueued();
@@ -200,9 +199,7 @@ export class Scheduler {
       this.running.size - this.inSlots < this.maxUnsettled &&
       this.queue.length > 0
     ) {
-      const job = this.queue.shift()!;
-      this.queuedAt.delete(job.id);
-      this.start1(job);
+      this.start1(this.queue.shift()!.job);
     }
   }
 
@@ -261,29 +258,24 @@ export class Scheduler {
 
   /** The store says this process no longer holds the claim. */
   private lost(id: string): void {
-    const queued = this.queue.findIndex((job) => job.id === id);
-    if (queued !== -1) {
-      this.queue.splice(queued, 1);
-      this.queuedAt.delete(id);
-    }
+    const queued = this.queue.findIndex(({ job }) => job.id === id);
+    if (queued !== -1) this.queue.splice(queued, 1);
     this.running.get(id)?.stop.abort(new Error('claim lost'));
   }
 
   /** Claims that waited a whole renewal round for a slot go back, for a worker with room to take. */
   private async releaseStale(): Promise<void> {
     const before = this.options.clock.now() - this.options.leaseMs / 3;
-    const stale = this.queue.filter((job) => (this.queuedAt.get(job.id) ?? Infinity) <= before);
-    if (stale.length === 0) return;
-    for (const job of stale) this.queue.splice(this.queue.indexOf(job), 1);
-    await this.giveBack(stale);
+    // The queue is in claim order, so the stale claims are at its head.
+    let count = 0;
+    while (count < this.queue.length && this.queue[count]!.queuedAt <= before) count++;
+    if (count === 0) return;
+    await this.giveBack(this.queue.splice(0, count).map(({ job }) => job));
   }
 
   /** Hands claims that never started back to the store (or leaves them to their lease, where it cannot). */
   private async giveBack(jobs: StoredJob[]): Promise<void> {
-    for (const job of jobs) {
-      this.queuedAt.delete(job.id);
-      this.leases.release(job.id);
-    }
+    for (const job of jobs) this.leases.release(job.id);
     if (jobs.length === 0 || !this.options.store.releaseClaims) return;
     try {
       await this.options.store.releaseClaims(jobs.map((job) => ({ id: job.id, claimToken: job.claimToken! })));
