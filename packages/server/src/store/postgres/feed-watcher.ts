@@ -24,6 +24,8 @@ export interface FeedWatcherOptions {
 export class FeedWatcher {
   /** The highest transaction number heard of; the head is read until the horizon passes it. */
   private target = 0;
+  /** The horizon of the last head read: every transaction numbered below it is in the head reported. */
+  private horizon = 0;
   private forced = false;
   private reading = false;
   private readAgain = false;
@@ -45,7 +47,15 @@ export class FeedWatcher {
 
   /** A transaction numbered from `seq` committed (heard, or written by this process). */
   committed(seq: number): void {
+    // A transaction below the last horizon had finished by that read, so its head covered it: a
+    // process hears of its own writes twice (as it commits, then by notification), and reads once.
+    if (seq < this.horizon) return;
     if (seq > this.target) this.target = seq;
+    void this.readHead();
+  }
+
+  /** A first listener arrived: heads are read only while someone listens, so read one now. */
+  catchUp(): void {
     void this.readHead();
   }
 
@@ -89,19 +99,25 @@ export class FeedWatcher {
     }
     this.reading = true;
     let behind: boolean;
+    let forced = false;
     try {
       do {
         this.readAgain = false;
         const target = this.target;
+        forced = this.forced;
+        this.forced = false; // a resync during the read asks for another
         const { head, horizon } = await this.options.readHead();
-        this.options.notifier.report(head, this.forced);
-        this.forced = false;
+        if (horizon > this.horizon) this.horizon = horizon;
+        this.options.notifier.report(head, forced);
         // A transaction numbered at or above the horizon is still running, or an older one is.
         behind = horizon <= target;
-      } while (this.readAgain && !this.closed);
+        // Read again only for what this read did not cover: commits heard meanwhile are usually
+        // below its horizon already (a process's own write is heard again by notification).
+      } while (this.readAgain && (this.forced || this.target >= this.horizon) && !this.closed);
       this.attempt = behind ? this.attempt + 1 : 0;
     } catch (error) {
       this.options.logger.warn({ err: error }, 'could not read the change head; trying again');
+      if (forced) this.forced = true; // the retry still owes a report
       behind = true;
       this.attempt += 1;
     } finally {

@@ -233,7 +233,7 @@ class PostgresJobStore implements JobStore {
   onCommit(listener: (lastSeq: number) => void): () => void {
     const unsubscribe = this.notifier.subscribe(listener);
     // Heads are read only while someone listens: catch up on what was heard before.
-    if (this.commitListeners++ === 0) this.watcher.committed(0);
+    if (this.commitListeners++ === 0) this.watcher.catchUp();
     let subscribed = true;
     return () => {
       if (subscribed) this.commitListeners -= 1;
