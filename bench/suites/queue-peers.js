@@ -12,7 +12,7 @@
 
 import { pathToFileURL } from 'node:url';
 import { startPostgres } from '../../packages/testkit/dist/postgres.js';
-import { percentile } from '../lib/load.js';
+import { median, sleep, summarizeLatency } from '../lib/load.js';
 import { SYSTEMS, openSystem, wallNow } from '../lib/queue-systems.js';
 import { runStandalone } from '../lib/standalone.js';
 
@@ -20,18 +20,6 @@ export const name = 'queue-peers';
 export const description = 'PostgreSQL queues side by side: Simmer, graphile-worker (default, batched), pg-boss';
 
 const SPACING_MS = 50;
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-const median = (values) => {
-  const sorted = values.filter(Number.isFinite).sort((a, b) => a - b);
-  if (sorted.length === 0) return Number.NaN;
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-};
-const latencyStats = (samples) => {
-  const sorted = [...samples].sort((a, b) => a - b);
-  return { p50: percentile(sorted, 50), p99: percentile(sorted, 99) };
-};
-
 function positiveInt(name, fallback) {
   const raw = process.env[name];
   if (!raw) return fallback;
@@ -89,13 +77,13 @@ async function measureOne(context, postgres, systemName, round, settings) {
       system: systemName,
       round,
       firstJobMs: firstMs,
-      backToBack: latencyStats(backToBack),
-      spaced: latencyStats(spaced),
+      backToBack: summarizeLatency(backToBack),
+      spaced: summarizeLatency(spaced),
       drain1PerSec: one.perSec,
       drain2PerSec: two.perSec,
     };
     context.log(
-      `  round ${round} ${systemName}: drain ${Math.round(one.perSec)} / ${Math.round(two.perSec)} jobs/s; add→start p50 ${round1.backToBack.p50.toFixed(2)} ms back to back, ${round1.spaced.p50.toFixed(2)} ms spaced; first job ${Math.round(firstMs)} ms after spawn`,
+      `  round ${round} ${systemName}: drain ${Math.round(one.perSec)} / ${Math.round(two.perSec)} jobs/s; add→start p50 ${round1.backToBack.p50Ms.toFixed(2)} ms back to back, ${round1.spaced.p50Ms.toFixed(2)} ms spaced; first job ${Math.round(firstMs)} ms after spawn; first handler start ${Math.round(one.pickupMs)} / ${Math.round(two.pickupMs)} ms after the drain's due time`,
     );
     return round1;
   } finally {
@@ -131,10 +119,10 @@ export async function run(context) {
         {
           drain1PerSec: m((r) => r.drain1PerSec),
           drain2PerSec: m((r) => r.drain2PerSec),
-          backToBackP50Ms: m((r) => r.backToBack.p50),
-          backToBackP99Ms: m((r) => r.backToBack.p99),
-          spacedP50Ms: m((r) => r.spaced.p50),
-          spacedP99Ms: m((r) => r.spaced.p99),
+          backToBackP50Ms: m((r) => r.backToBack.p50Ms),
+          backToBackP99Ms: m((r) => r.backToBack.p99Ms),
+          spacedP50Ms: m((r) => r.spaced.p50Ms),
+          spacedP99Ms: m((r) => r.spaced.p99Ms),
           firstJobMs: m((r) => r.firstJobMs),
         },
       ];
