@@ -91,3 +91,13 @@ export function summarizeLatency(latencies) {
     maxMs: sorted.at(-1),
   };
 }
+
+/** The median of the finite values (the mean of the middle two for an even count), or null if none. */
+export function median(values) {
+  const sorted = values.filter(Number.isFinite).sort((a, b) => a - b);
+  if (sorted.length === 0) return null;
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -13,11 +13,11 @@ import pg from 'pg';
 import { PgBoss } from 'pg-boss';
 import { pino } from 'pino';
 import { v7 as uuidv7 } from 'uuid';
+import { sleep } from './load.js';
 import { startServerProcess } from '../../packages/testkit/dist/server-process.js';
 import { openPostgresStore } from '../../packages/server/dist/store/postgres/postgres-store.js';
 
 export const wallNow = () => performance.timeOrigin + performance.now();
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const PEER_WORKER = fileURLToPath(new URL('./peer-worker.js', import.meta.url));
 const PRECISE_CLOCK = new URL('./precise-clock.js', import.meta.url).href;
 const QUEUE = 'noop';

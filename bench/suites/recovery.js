@@ -1,14 +1,10 @@
+import { median } from '../lib/load.js';
 import { benchDataDir, seededStore, startSimmer } from '../lib/simmer.js';
 
 export const name = 'recovery';
 export const description = "restart on the seeded store: spawn to /readyz 200, and the store's own recovery time";
 
 const RUNS = 3;
-
-const median = (values) => {
-  const sorted = values.filter((v) => v !== null).sort((a, b) => a - b);
-  return sorted.length === 0 ? null : sorted[Math.floor(sorted.length / 2)];
-};
 
 /** @param {import('../run.js').BenchContext} context */
 export async function run(context) {

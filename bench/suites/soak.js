@@ -66,16 +66,22 @@ export async function run(context) {
     }
   }, 100);
   const sampler = setInterval(() => {
-    const stats = fetch(`${server.url}/stats`).then(async (response) => (await response.json()).counts);
-    void Promise.all([readRss(server.pid), dataDirBytes(dataDir), stats]).then(([rss, bytes, counts]) => {
-      const atS = Math.round((performance.now() - started) / 1000);
-      // Jobs stored: flat once removals keep pace with creates; rising means the server fell behind.
-      const jobs = counts.pending + counts.running + counts.resolved + counts.failed;
-      samples.push({ atS, rss, bytes, jobs });
-      context.log(
-        `soak t=${atS}s rss=${(rss / 2 ** 20).toFixed(1)} MB dataDir=${(bytes / 2 ** 20).toFixed(2)} MB jobs=${jobs} (pending ${counts.pending}) sent=${sent}`,
-      );
-    });
+    // A /stats that fails or is refused (503 under load) loses only the count of this sample.
+    const stats = fetch(`${server.url}/stats`)
+      .then(async (response) => (response.ok ? (await response.json()).counts : null))
+      .catch(() => null);
+    void Promise.all([readRss(server.pid), dataDirBytes(dataDir), stats]).then(
+      ([rss, bytes, counts]) => {
+        const atS = Math.round((performance.now() - started) / 1000);
+        // Jobs stored: flat once removals keep pace with creates; rising means the server fell behind.
+        const jobs = counts ? counts.pending + counts.running + counts.resolved + counts.failed : null;
+        samples.push({ atS, rss, bytes, jobs });
+        context.log(
+          `soak t=${atS}s rss=${(rss / 2 ** 20).toFixed(1)} MB dataDir=${(bytes / 2 ** 20).toFixed(2)} MB jobs=${jobs ?? '?'} (pending ${counts?.pending ?? '?'}) sent=${sent}`,
+        );
+      },
+      (error) => context.log(`soak: a sample failed: ${error.message}`),
+    );
   }, SAMPLE_MS);
   await new Promise((resolve) => setTimeout(resolve, end - performance.now()));
   clearInterval(tick);
@@ -85,8 +91,12 @@ export async function run(context) {
 
   const quarter = (q) => samples.filter((s) => s.atS > (durationS * q) / 4 && s.atS <= (durationS * (q + 1)) / 4);
   const ratio = (key) => {
-    const second = quarter(1).map((s) => s[key]);
-    const last = quarter(3).map((s) => s[key]);
+    const second = quarter(1)
+      .map((s) => s[key])
+      .filter((v) => v !== null);
+    const last = quarter(3)
+      .map((s) => s[key])
+      .filter((v) => v !== null);
     return second.length && last.length ? mean(last) / mean(second) : null;
   };
   const mb = (bytes) => bytes / 2 ** 20;
