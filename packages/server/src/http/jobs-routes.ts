@@ -60,13 +60,10 @@ export const jobsRoutes: FastifyPluginAsyncTypebox<JobsRoutesDeps> = async (app,
       },
     },
     async (request, reply) => {
-      deps.pendingCap.admit();
       const started = performance.now();
-      const { job, created } = await createJob(deps, request.headers['idempotency-key'] ?? null);
-      if (created) {
-        deps.pendingCap.created();
-        metrics.createLatency.observe((performance.now() - started) / 1000);
-      } else reply.header('Idempotent-Replayed', 'true');
+      const { job, created } = await deps.pendingCap.admit(() => createJob(deps, request.headers['idempotency-key'] ?? null));
+      if (created) metrics.createLatency.observe((performance.now() - started) / 1000);
+      else reply.header('Idempotent-Replayed', 'true');
       return reply.code(202).header('Location', `/jobs/${job.id}`).send(toJobView(job));
     },
   );

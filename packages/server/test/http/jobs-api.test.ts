@@ -160,3 +160,22 @@ describe('running jobs (in-process, manual clock)', () => {
     expect(elsewhere.json<{ detail: string }>().detail).toContain('unsplash');
   });
 });
+
+describe('pending cap (in-process)', () => {
+  it('admits no more than MAX_PENDING_JOBS from a burst whose creates are in flight together, and counts replays as nothing', async () => {
+    const t = await buildTestApp({ env: { MAX_PENDING_JOBS: '5', JOB_DELAY_MIN_MS: '3600000', JOB_DELAY_MAX_MS: '3600000' } });
+    try {
+      // Replays of one key take no place: the cap still has room for four new jobs after them.
+      const replays = await Promise.all(
+        [1, 2, 3].map(() => t.app.inject({ method: 'POST', url: '/jobs', headers: { 'idempotency-key': 'k' } })),
+      );
+      expect(replays.map((r) => r.statusCode)).toEqual([202, 202, 202]);
+      const burst = await Promise.all(Array.from({ length: 20 }, () => t.app.inject({ method: 'POST', url: '/jobs' })));
+      expect(burst.filter((r) => r.statusCode === 202)).toHaveLength(4);
+      expect(burst.filter((r) => r.statusCode === 503)).toHaveLength(16);
+      expect((await t.store.countJobs()).pending).toBe(5);
+    } finally {
+      await t.close();
+    }
+  });
+});

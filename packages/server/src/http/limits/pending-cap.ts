@@ -10,10 +10,11 @@ const RETRY_AFTER_MS = 5_000;
 /**
  * MAX_PENDING_JOBS: jobs pending or running, past which creates get 503. The count comes from
  * `store.countJobs()`, which on PostgreSQL is a query, so it is not read per create: the last
- * count is kept, refreshed in the background when older than a second, and every job created
- * here since is added to it, so a burst between two refreshes cannot overshoot the cap. Other
- * API processes' creates show up at the next refresh: across a fleet the cap may be passed by
- * what they create in about a second.
+ * count is kept, refreshed in the background when older than a second, and a create takes its
+ * place in it as it is admitted (a replay or a failed create gives it back), so creates in flight
+ * together (group commit puts hundreds behind one fsync) cannot pass the cap. Other API processes'
+ * creates show up at the next refresh: across a fleet the cap may be passed by what they create
+ * in about a second.
  */
 export class PendingCap {
   private count = 0;
@@ -43,16 +44,21 @@ export class PendingCap {
     return this.refreshing;
   }
 
-  /** Throws a 503 Refusal when the cap is reached; otherwise lets the create go on. */
-  admit(): void {
+  /** Runs `create` if the cap has room (else throws a 503 Refusal), counting it from admission. */
+  async admit<T extends { created: boolean }>(create: () => Promise<T>): Promise<T> {
     if (Date.now() - this.countedAt > REFRESH_AFTER_MS) void this.refresh();
-    if (this.count < this.max) return;
-    this.metrics.requestsRefused.inc({ reason: 'pending_cap' });
-    throw new Refusal(503, `The server holds as many pending jobs as it takes (${this.max}); try again shortly.`, RETRY_AFTER_MS);
-  }
-
-  /** A job was created here: count it until the next refresh. */
-  created(): void {
+    if (this.count >= this.max) {
+      this.metrics.requestsRefused.inc({ reason: 'pending_cap' });
+      throw new Refusal(503, `The server holds as many pending jobs as it takes (${this.max}); try again shortly.`, RETRY_AFTER_MS);
+    }
     this.count += 1;
+    try {
+      const outcome = await create();
+      if (!outcome.created) this.count -= 1;
+      return outcome;
+    } catch (error) {
+      this.count -= 1;
+      throw error;
+    }
   }
 }
