@@ -2,6 +2,7 @@ import type { OutgoingHttpHeaders } from 'node:http';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
 import type { EventHub } from './event-hub.js';
+import { clientOf } from './limits/rate-limits.js';
 import { sendProblem } from './problem.js';
 
 const SEQUENCE = /^\d{1,15}$/;
@@ -41,14 +42,15 @@ export const eventsRoutes: FastifyPluginAsyncTypebox<{ hub: EventHub }> = async 
       if (resumeFrom !== undefined && !SEQUENCE.test(resumeFrom)) {
         return sendProblem(reply, 400, 'Last-Event-ID must be a sequence number taken from an event id.');
       }
-      hub.admit(request.ip);
+      const client = clientOf(request);
+      hub.admit(client);
       reply.hijack();
       const res = reply.raw;
       // reply.headers() is not sent once hijacked: carry the security headers over by hand.
       res.writeHead(200, { ...(reply.getHeaders() as OutgoingHttpHeaders), ...STREAM_HEADERS, Connection: 'keep-alive' });
       res.write('retry: 2000\n\n');
       request.raw.socket.setNoDelay(true);
-      await hub.subscribe(res, resumeFrom === undefined ? null : Number(resumeFrom), request.ip);
+      await hub.subscribe(res, resumeFrom === undefined ? null : Number(resumeFrom), client);
     },
   );
 };

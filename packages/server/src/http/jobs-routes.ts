@@ -19,7 +19,7 @@ import type { Metrics } from '../metrics.js';
 import type { JobStore } from '../store/job-store.js';
 import { toJobView } from './job-view.js';
 import type { PendingCap } from './limits/pending-cap.js';
-import type { RateLimits } from './limits/rate-limits.js';
+import { clientOf, type RateLimits } from './limits/rate-limits.js';
 import { Refusal } from './limits/refusal.js';
 import { sendProblem } from './problem.js';
 
@@ -137,7 +137,7 @@ export const jobsRoutes: FastifyPluginAsyncTypebox<JobsRoutesDeps> = async (app,
         return sendProblem(reply, 503, `This photo came from ${source}, which this server is not configured to reach.`);
       }
       try {
-        return { url: await deps.imageSource.trackDownload(photo, request.ip, AbortSignal.timeout(15_000)) };
+        return { url: await deps.imageSource.trackDownload(photo, clientOf(request), AbortSignal.timeout(15_000)) };
       } catch (error) {
         if (error instanceof ImageSourceBusyError) {
           metrics.requestsRefused.inc({ reason: 'tracking_budget' });

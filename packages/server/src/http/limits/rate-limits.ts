@@ -1,5 +1,5 @@
-import rateLimit, { type RateLimitOptions } from '@fastify/rate-limit';
-import type { FastifyInstance } from 'fastify';
+import rateLimit, { normalizeIP, type RateLimitOptions } from '@fastify/rate-limit';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Metrics } from '../../metrics.js';
 import { Refusal } from './refusal.js';
 
@@ -10,6 +10,13 @@ export interface RateLimits {
   creates: RouteRateLimit;
   downloads: RouteRateLimit;
 }
+
+/**
+ * The client every per-client bound counts (rate limits, event streams, download tracking):
+ * `request.ip`, with an IPv6 address taken by its /64, as the rate limiter does, so that one host
+ * cannot rotate through its /64 to pass a per-client cap.
+ */
+export const clientOf = (request: FastifyRequest): string => normalizeIP(request.ip);
 
 /** Distinct clients remembered per limit; past it the least recently seen is forgotten (a fresh window). */
 const CLIENTS_TRACKED = 100_000;
