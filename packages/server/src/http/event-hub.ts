@@ -30,8 +30,6 @@ interface Frame {
 
 interface Subscriber {
   res: ServerResponse;
-  /** Who opened it (request.ip), for the per-client cap. */
-  client: string;
   /** The last sequence number this client has been sent (or is known to have). */
   cursor: number;
   /**
@@ -131,7 +129,7 @@ export class EventHub {
    * caller has checked `admit(client)` just before, with no await in between.
    */
   async subscribe(res: ServerResponse, after: number | null, client = ''): Promise<void> {
-    const subscriber: Subscriber = { res, client, cursor: after ?? this.hubSeq, catchingUp: after !== null };
+    const subscriber: Subscriber = { res, cursor: after ?? this.hubSeq, catchingUp: after !== null };
     this.subscribers.add(subscriber);
     this.streamsPerClient.set(client, (this.streamsPerClient.get(client) ?? 0) + 1);
     this.options.metrics.eventStreams.inc();
