@@ -167,6 +167,10 @@ export function loadConfig(env: Env, defaults: { webRoot?: string | null } = {})
   if (unsplashRetryBaseMs > unsplashRetryMaxMs) {
     problems.push(`UNSPLASH_RETRY_BASE_MS (${unsplashRetryBaseMs}) must not exceed UNSPLASH_RETRY_MAX_MS (${unsplashRetryMaxMs})`);
   }
+  if (eventsStallTimeoutMs <= eventsHeartbeatMs) {
+    // Heartbeats are what a quiet stream sends: a stall timeout shorter would drop healthy clients.
+    problems.push(`EVENTS_STALL_TIMEOUT_MS (${eventsStallTimeoutMs}) must exceed EVENTS_HEARTBEAT_MS (${eventsHeartbeatMs})`);
+  }
   if (store === 'postgres' && !databaseUrl) problems.push('STORE=postgres needs DATABASE_URL');
   if (store === 'file' && role !== 'all') {
     problems.push(`ROLE=${role} needs STORE=postgres: the file store is used by one process that both serves and runs jobs`);

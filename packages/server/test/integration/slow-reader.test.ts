@@ -65,6 +65,7 @@ describe('a slow reader on /events', () => {
         JOB_DELAY_MAX_MS: '3600000',
         RATE_LIMIT_CREATES: '0',
         EVENTS_STALL_TIMEOUT_MS: '5000',
+        EVENTS_HEARTBEAT_MS: '1000', // below the stall timeout, as the configuration requires
         EVENTS_REPLAY_LIMIT: String(2 * SEEDED),
       },
     });

@@ -35,6 +35,7 @@ describe('loadConfig', () => {
 
   it('refuses inconsistent settings', () => {
     expect(() => loadConfig({ JOB_DELAY_MIN_MS: '9000', JOB_DELAY_MAX_MS: '1000' })).toThrow(/must not exceed/);
+    expect(() => loadConfig({ EVENTS_HEARTBEAT_MS: '60000', EVENTS_STALL_TIMEOUT_MS: '30000' })).toThrow(/must exceed EVENTS_HEARTBEAT_MS/);
     expect(() => loadConfig({ STORE: 'postgres' })).toThrow(/needs DATABASE_URL/);
     expect(() => loadConfig({ ROLE: 'worker' })).toThrow(/ROLE=worker needs STORE=postgres/);
   });
