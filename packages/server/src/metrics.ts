@@ -16,7 +16,7 @@ export interface Metrics {
   eventStreams: Gauge;
   /**
    * Requests refused to protect the service, by reason: rate_limited_creates, rate_limited_downloads,
-   * pending_cap, event_loop_delay, heap, cross_site, streams_per_process, streams_per_client,
+   * pending_cap, event_loop_delay, heap, overloaded (any other pressure), cross_site, streams_per_process, streams_per_client,
    * metrics_forbidden, tracking_budget. Abuse shows here first.
    */
   requestsRefused: Counter<'reason'>;
