@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import type { JobStore } from '../../src/store/job-store.js';
 import { migrate, MIGRATIONS } from '../../src/store/postgres/migrations.js';
 import { FEED_SQL } from '../../src/store/postgres/feed-sql.js';
-import { JOB_SQL } from '../../src/store/postgres/job-sql.js';
+import { JOB_SQL, listJobsStatement } from '../../src/store/postgres/job-sql.js';
 import { openPostgresStore } from '../../src/store/postgres/postgres-store.js';
 import { StoreUnavailableError } from '../../src/store/store-errors.js';
 import { describeJobStoreContract, jobsOf } from './job-store-contract.js';
@@ -301,33 +301,77 @@ describe('PostgreSQL store across processes', () => {
     }
   });
 
-  it('reads the head, changes and the next due time from index ends, whatever the size of the table', async () => {
+  it('plans every statement to read through an index, whatever the size of the table and its parameters', async () => {
     const databaseUrl = await freshDatabase();
     const store = await openPostgresStore({ databaseUrl, logger });
     const admin = new pg.Client({ connectionString: databaseUrl });
     await admin.connect();
     try {
       await Promise.all(
-        Array.from({ length: 10_000 }, (_, i) => store.createJob({ id: uuidv7(), createdAt: T0, runAt: T0 + i, idempotencyKey: null })),
+        Array.from({ length: 10_000 }, (_, i) =>
+          store.createJob({ id: uuidv7(), createdAt: T0, runAt: T0 + i, idempotencyKey: i % 1_000 === 0 ? `key-${i}` : null }),
+        ),
       );
+      // A few settled and keyed jobs, so that retention's statements find work.
+      for (const job of await store.claimDueJobs({ now: T0 + 20, limit: 20, leaseMs: 30_000, owner: 'test' }))
+        await store.settleJob(job.id, job.claimToken!, {
+          status: 'failed',
+          resolvedAt: T0,
+          error: { code: 'internal_error', message: 'x' },
+        });
       const { rows: size } = await admin.query<{ pages: string }>(`SELECT pg_relation_size('jobs') / 8192 AS pages`);
       expect(Number(size[0]!.pages)).toBeGreaterThan(100);
-      // Buffers touched, not time: a plan that scans the table touches every page of it.
+      // The store plans each statement once per connection, without its parameters (see Database):
+      // the plan looked at here is that one. Buffers touched, not time: a plan that scans the table
+      // touches every page of it. Writes are rolled back.
+      let statements = 0;
       const buffersOf = async (sql: string, values: unknown[] = []): Promise<number> => {
-        const { rows } = await admin.query<{ 'QUERY PLAN': [{ Plan: Record<string, number> }] }>(
-          `EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) ${sql}`,
-          values,
-        );
-        const plan = rows[0]!['QUERY PLAN'][0].Plan;
-        return plan['Shared Hit Blocks']! + plan['Shared Read Blocks']!;
+        const name = `checked_${statements++}`;
+        await admin.query('BEGIN');
+        try {
+          await admin.query('SET LOCAL plan_cache_mode = force_generic_plan');
+          await admin.query(`PREPARE ${name} AS ${sql}`);
+          const literal = (v: unknown): string =>
+            Array.isArray(v)
+              ? admin.escapeLiteral(`{${v.map((x) => (x === null ? 'NULL' : JSON.stringify(String(x)))).join(',')}}`)
+              : typeof v === 'number'
+                ? String(v)
+                : admin.escapeLiteral(String(v));
+          const args = values.map(literal);
+          const { rows } = await admin.query<{ 'QUERY PLAN': [{ Plan: Record<string, number> }] }>(
+            `EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) EXECUTE ${name}${args.length ? `(${args.join(', ')})` : ''}`,
+          );
+          const plan = rows[0]!['QUERY PLAN'][0].Plan;
+          return plan['Shared Hit Blocks']! + plan['Shared Read Blocks']!;
+        } finally {
+          await admin.query('ROLLBACK');
+          await admin.query(`DEALLOCATE ${name}`);
+        }
       };
+      const [held] = await store.claimDueJobs({ now: T0 + 20, limit: 1, leaseMs: 30_000, owner: 'test' });
       const head = (await store.lastSeq()) - 1;
+      const newest = (await store.listJobs({ limit: 1 }))[0]!.id;
       // Before statistics are gathered (a busy new table) and after.
       for (const analyzed of [false, true]) {
         if (analyzed) await admin.query('ANALYZE jobs');
         expect(await buffersOf(FEED_SQL.head)).toBeLessThan(30);
         expect(await buffersOf(FEED_SQL.changes, [head - 5, 10])).toBeLessThan(30);
         expect(await buffersOf(JOB_SQL.nextWake)).toBeLessThan(30);
+        expect(await buffersOf(JOB_SQL.byKey, ['absent'])).toBeLessThan(30);
+        // Writes of one row: its page, its index entries and a count, still well below the table.
+        expect(await buffersOf(JOB_SQL.claim, [T0, 1, 30_000, 'checker'])).toBeLessThan(60);
+        expect(await buffersOf(FEED_SQL.expireKeys, [T0 + 20_000, 1])).toBeLessThan(60);
+        expect(await buffersOf(JOB_SQL.renewBatch, [[held!.id], [held!.claimToken], [T0 + 60_000]])).toBeLessThan(60);
+        expect(
+          await buffersOf(JOB_SQL.settleBatch, [[held!.id], [held!.claimToken], ['resolved'], ['{}'], [null], [T0 + 30]]),
+        ).toBeLessThan(60);
+        expect(await buffersOf(JOB_SQL.releaseBatch, [[held!.id], [held!.claimToken]])).toBeLessThan(60);
+        expect(await buffersOf(FEED_SQL.removeSettled, [T0 + 20_000, 1])).toBeLessThan(60);
+        // A status no job has: a plan made for "some status" would read the whole table to find none.
+        for (const status of ['running', 'failed', 'pending'] as const) {
+          const list = listJobsStatement({ status, limit: 10, before: newest });
+          expect(await buffersOf(list.text, list.values)).toBeLessThan(30);
+        }
       }
     } finally {
       await admin.end();

@@ -40,6 +40,10 @@ export class Database {
       idleTimeoutMillis: 30_000,
       keepAlive: true,
       statement_timeout: 30_000,
+      // Every statement here is prepared (see `query`) and reads through an index whatever its
+      // parameters, so one plan per connection serves every call: planning the claim, create and
+      // settle statements each time cost ~0.3 ms, as much as running them.
+      options: '-c plan_cache_mode=force_generic_plan',
     });
     // An idle client's connection dropping emits 'error' on the pool: without this listener Node
     // would crash the process. The pool discards that client by itself.

@@ -69,7 +69,7 @@ export const FEED_SQL = {
       ORDER BY resolved_at, id LIMIT $2
       FOR UPDATE SKIP LOCKED
     ), removed AS (
-      DELETE FROM jobs USING victims WHERE jobs.id = victims.id RETURNING jobs.id, jobs.resolved_at
+      DELETE FROM jobs WHERE jobs.id = ANY(ARRAY(SELECT id FROM victims)) RETURNING jobs.id, jobs.resolved_at
     ), xact AS MATERIALIZED (
       SELECT simmer_xact_seq() AS base WHERE EXISTS (SELECT 1 FROM removed)
     ), pruned AS (
@@ -87,9 +87,12 @@ export const FEED_SQL = {
     RETURNING seq, pg_notify('${CHANGES_CHANNEL}', (SELECT base FROM xact)::text)`,
 
   // Keys are bookkeeping, not part of what a client sees: forgetting one is not a change.
+  // `id = ANY(ARRAY(...))`, not `id IN (...)`: planned without knowing $2, IN becomes a hash join
+  // over the whole table; ANY looks each id up in the primary key.
   expireKeys: `
-    UPDATE jobs SET idempotency_key = NULL WHERE id IN (
+    WITH expired AS (
       SELECT id FROM jobs WHERE idempotency_key IS NOT NULL AND created_at < ${toTimestamp('$1')}
       ORDER BY created_at LIMIT $2 FOR UPDATE SKIP LOCKED
-    )`,
+    )
+    UPDATE jobs SET idempotency_key = NULL WHERE id = ANY(ARRAY(SELECT id FROM expired))`,
 } as const;

@@ -4,6 +4,7 @@
  * signals on CHANGES_CHANNEL in the same transaction.
  */
 
+import type { ListJobsOptions } from '../job-store.js';
 import { CHANGES_CHANNEL } from './change-listener.js';
 import { jobColumns, toTimestamp } from './job-row.js';
 
@@ -151,3 +152,18 @@ export const JOB_SQL = {
       (SELECT min(lease_until) FROM jobs WHERE status = 'running')
     )) * 1000)::int8 AS at`,
 } as const;
+
+/**
+ * Newest first, with only the conditions in use, so the planner always sees a plain index range
+ * scan. The status (one of JOB_STATUSES, checked by the caller) is written into the statement, not
+ * passed: one plan serves every call (see Database), and a plan made for "some status" would scan
+ * the whole table for a rare one.
+ */
+export function listJobsStatement({ status, limit, before }: ListJobsOptions): { text: string; values: unknown[] } {
+  const where: string[] = [];
+  const values: unknown[] = [];
+  if (status !== undefined) where.push(`status = '${status}'`);
+  if (before !== undefined) where.push(`id < $${values.push(before)}::uuid`);
+  const text = `SELECT ${jobColumns()} FROM jobs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT $${values.push(limit)}`;
+  return { text, values };
+}

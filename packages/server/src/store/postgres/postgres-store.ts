@@ -38,7 +38,7 @@
  */
 
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { JobStatus } from '@simmer/contracts';
+import { JOB_STATUSES, type JobStatus } from '@simmer/contracts';
 import type { Logger } from 'pino';
 import { changesOrReset } from '../changes.js';
 import { CommitNotifier } from '../commit-notifier.js';
@@ -62,8 +62,8 @@ import { createJobs } from './create-jobs.js';
 import { Database, type DatabaseOptions } from './database.js';
 import { FEED_SQL } from './feed-sql.js';
 import { FeedWatcher } from './feed-watcher.js';
-import { JOB_SQL, MAX_ROWS_PER_WRITE } from './job-sql.js';
-import { isUuid, jobColumns, toStoredJob, type JobRow } from './job-row.js';
+import { JOB_SQL, MAX_ROWS_PER_WRITE, listJobsStatement } from './job-sql.js';
+import { isUuid, toStoredJob, type JobRow } from './job-row.js';
 import { migrateWithRetry, type MigrateWithRetryOptions } from './migrations.js';
 import { readChanges } from './read-changes.js';
 
@@ -157,12 +157,8 @@ class PostgresJobStore implements JobStore {
 
   async listJobs({ status, limit, before }: ListJobsOptions): Promise<StoredJob[]> {
     if (before !== undefined && !isUuid(before)) return [];
-    // Only the conditions in use, so the planner always sees a plain index range scan.
-    const where: string[] = [];
-    const values: unknown[] = [];
-    if (status !== undefined) where.push(`status = $${values.push(status)}`);
-    if (before !== undefined) where.push(`id < $${values.push(before)}::uuid`);
-    const text = `SELECT ${jobColumns()} FROM jobs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT $${values.push(limit)}`;
+    if (status !== undefined && !JOB_STATUSES.includes(status)) return [];
+    const { text, values } = listJobsStatement({ status, limit, before });
     const { rows } = await this.db.query<JobRow>(text, values);
     return rows.map(toStoredJob);
   }
