@@ -11,7 +11,7 @@ class MemoryStorage {
   }
 }
 
-function setup(send: (entry: OutboxEntry) => Promise<SendOutcome<string>>, storage = new MemoryStorage()) {
+function setup(send: (entry: OutboxEntry) => Promise<SendOutcome<string>>, storage = new MemoryStorage(), keyPrefix = 'key') {
   let online = true;
   const onlineListeners = new Set<(online: boolean) => void>();
   const sent: string[] = [];
@@ -27,7 +27,7 @@ function setup(send: (entry: OutboxEntry) => Promise<SendOutcome<string>>, stora
       onlineListeners.add(listener);
       return () => onlineListeners.delete(listener);
     },
-    newKey: () => `key-${++n}`,
+    newKey: () => `${keyPrefix}-${++n}`,
     random: () => 0.5,
   });
   const setOnline = (value: boolean) => {
@@ -192,5 +192,36 @@ describe('Outbox', () => {
     expect(calls).toEqual([]);
     await vi.advanceTimersByTimeAsync(31_000);
     expect(calls).toEqual(['key-1']);
+  });
+
+  it('holds another tab that shares the queue to the wait the server asked of one', async () => {
+    const storage = new MemoryStorage();
+    const calls: string[] = [];
+    let refuse = true;
+    const send = async (entry: OutboxEntry): Promise<SendOutcome<string>> => {
+      calls.push(entry.key);
+      if (refuse) return { kind: 'retry', error: new Error('429'), retryAfterMs: 60_000 };
+      return { kind: 'sent', value: entry.key };
+    };
+    const first = setup(send, storage);
+    const second = setup(send, storage, 'other-tab');
+    first.outbox.start();
+    second.outbox.start();
+    first.outbox.enqueue();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(calls).toEqual(['key-1']);
+
+    // The other tab hears of the change, and its own presses join the queue without going out.
+    second.outbox.reload();
+    second.outbox.enqueue();
+    await vi.advanceTimersByTimeAsync(30_000);
+    expect(calls).toEqual(['key-1']);
+    expect(second.outbox.getSnapshot().busyUntil).toBe(first.outbox.getSnapshot().busyUntil);
+
+    refuse = false;
+    await vi.advanceTimersByTimeAsync(32_000);
+    // Once the wait is over both presses go out (a press sent by both tabs is one job: same key).
+    expect(new Set(calls.slice(1))).toEqual(new Set(['key-1', 'other-tab-1']));
+    expect(storage.data.get('simmer.outbox.v1')).toBe('[]');
   });
 });

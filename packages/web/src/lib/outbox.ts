@@ -77,9 +77,22 @@ export class Outbox<T> {
     };
     const entries = this.load();
     // A wait the server asked for outlives a reload (the entry keeps it).
-    const stored = entries[0]?.busyUntil ? Date.parse(entries[0].busyUntil) : NaN;
-    this.holdUntil = Number.isNaN(stored) ? 0 : stored;
+    this.holdUntil = storedHold(entries);
     this.snap = { entries, sendingKey: null, busyUntil: this.holdUntil > this.o.now().getTime() ? entries[0]!.busyUntil! : null };
+  }
+
+  /**
+   * Whether the server asked to wait, as this tab heard it or as another tab sharing the stored
+   * queue did (the head entry keeps the wait): if so, takes the wait on and schedules the try after it.
+   */
+  private holding(): boolean {
+    const entries = this.load();
+    this.holdUntil = Math.max(this.holdUntil, storedHold(entries));
+    const wait = this.holdUntil - this.o.now().getTime();
+    if (wait <= 0) return false;
+    this.publish({ busyUntil: new Date(this.holdUntil).toISOString() });
+    if (this.started && !this.timer) this.schedule(wait);
+    return true;
   }
 
   /** Starts sending what is stored (also what an earlier page load left behind). */
@@ -87,7 +100,7 @@ export class Outbox<T> {
     if (this.started) return;
     this.started = true;
     this.unsubscribeOnline = this.o.subscribeOnline((online) => {
-      if (!online || this.o.now().getTime() < this.holdUntil) return;
+      if (!online || this.holding()) return;
       this.attempt = 0;
       this.schedule(Math.floor(this.o.random() * 1_000));
     });
@@ -109,7 +122,7 @@ export class Outbox<T> {
     const entry: OutboxEntry = { key: this.o.newKey(), createdAt: this.o.now().toISOString(), attempts: 0, lastError: null };
     this.save([...this.load(), entry]);
     // While the server asked us to wait, the press waits its turn; the server's word stands.
-    if (this.o.now().getTime() < this.holdUntil) return entry;
+    if (this.holding()) return entry;
     // A new press is a good moment to try again even during a backoff pause; the key keeps it safe.
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
@@ -153,7 +166,7 @@ export class Outbox<T> {
     for (;;) {
       if (!this.started || !this.o.isOnline()) return;
       const entry = this.load()[0];
-      if (!entry) return;
+      if (!entry || this.holding()) return;
       this.publish({ sendingKey: entry.key });
       let outcome: SendOutcome<T>;
       try {
@@ -230,4 +243,10 @@ function isEntry(value: unknown): value is OutboxEntry {
 
 function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+/** Until when the head entry says the server asked to wait (epoch ms); 0 when it does not. */
+function storedHold(entries: readonly OutboxEntry[]): number {
+  const until = entries[0]?.busyUntil ? Date.parse(entries[0].busyUntil) : Number.NaN;
+  return Number.isNaN(until) ? 0 : until;
 }
