@@ -15,6 +15,7 @@ import { pino } from 'pino';
 import { v7 as uuidv7 } from 'uuid';
 import { sleep } from './load.js';
 import { startServerProcess } from '../../packages/testkit/dist/server-process.js';
+import { CHANGES_CHANNEL } from '../../packages/server/dist/store/postgres/change-listener.js';
 import { openPostgresStore } from '../../packages/server/dist/store/postgres/postgres-store.js';
 
 export const wallNow = () => performance.timeOrigin + performance.now();
@@ -159,21 +160,63 @@ function simmer(databaseUrl) {
     return proc;
   };
   const resolvedAt = async (id) => {
-    const { rows } = await db.query(
-      `SELECT extract(epoch from resolved_at) * 1000 AS at FROM jobs WHERE id = $1 AND resolved_at IS NOT NULL`,
-      [id],
-    );
+    const { rows } = await db.query({
+      name: 'bench_resolved_at',
+      text: `SELECT extract(epoch from resolved_at) * 1000 AS at FROM jobs WHERE id = $1 AND resolved_at IS NOT NULL`,
+      values: [id],
+    });
     return rows[0] ? Number(rows[0].at) : null;
   };
-  const waitResolved = async (id) => {
-    let at = null;
-    await until(async () => (at = await resolvedAt(id)) !== null, `job ${id} to resolve`, 30_000, 1);
-    return at;
-  };
+  // A job is looked up when Simmer announces a commit (LISTEN), not polled every millisecond: the
+  // peers' samples put no load on the database, so Simmer's should not either. The resolvedAt read
+  // is the worker's own time stamp, so when it is read does not change the sample.
+  // It listens only while a sample waits, so the drains carry no extra listener.
+  const listener = new pg.Client({ connectionString: databaseUrl });
+  const waiters = new Map(); // job id → look again
+  let listening = Promise.resolve();
+  // A failed LISTEN leaves the wait to its safety net.
+  const listen = (on) =>
+    (listening = listening.then(() => listener.query(on ? `LISTEN ${CHANGES_CHANNEL}` : 'UNLISTEN *')).catch(() => undefined));
+  listener.on('error', () => undefined); // a lost connection leaves the waits to their safety net
+  listener.on('notification', () => {
+    for (const check of waiters.values()) check();
+  });
+  const waitResolved = (id) =>
+    new Promise((resolve, reject) => {
+      let looking = false;
+      let again = false;
+      const done = (error, at) => {
+        clearTimeout(deadline);
+        clearInterval(safetyNet);
+        waiters.delete(id);
+        if (waiters.size === 0) void listen(false);
+        if (error) reject(error);
+        else resolve(at);
+      };
+      const check = () => {
+        if (looking) return void (again = true);
+        looking = true;
+        (async () => {
+          do {
+            again = false;
+            const at = await resolvedAt(id);
+            if (at !== null) return done(null, at);
+          } while (again);
+        })()
+          .catch((error) => done(error))
+          .finally(() => (looking = false));
+      };
+      const deadline = setTimeout(() => done(new Error(`job ${id} did not resolve within 30 s`)), 30_000);
+      const safetyNet = setInterval(check, 100); // should a notification come before this wait began
+      waiters.set(id, check);
+      if (waiters.size === 1) void listen(true).then(check);
+      else check();
+    });
 
   return {
     async prepare() {
       store = await openPostgresStore({ databaseUrl, logger: pino({ level: 'silent' }), poolSize: 8 });
+      await listener.connect();
       api = await start({ ROLE: 'api', JOB_DELAY_MIN_MS: '0', JOB_DELAY_MAX_MS: '0' });
     },
     async spawnWorker() {
@@ -219,6 +262,7 @@ function simmer(databaseUrl) {
       closed = true;
       await Promise.allSettled(processes.map((p) => p.stop()));
       await store?.close();
+      await listener.end().catch(() => undefined);
       await db.end();
     },
   };
