@@ -4,6 +4,7 @@
  * signals on CHANGES_CHANNEL in the same transaction.
  */
 
+import { JOB_STATUSES } from '@simmer/contracts';
 import type { ListJobsOptions } from '../job-store.js';
 import { CHANGES_CHANNEL } from './change-listener.js';
 import { jobColumns, toTimestamp } from './job-row.js';
@@ -155,11 +156,12 @@ export const JOB_SQL = {
 
 /**
  * Newest first, with only the conditions in use, so the planner always sees a plain index range
- * scan. The status (one of JOB_STATUSES, checked by the caller) is written into the statement, not
- * passed: one plan serves every call (see Database), and a plan made for "some status" would scan
- * the whole table for a rare one.
+ * scan. The status is written into the statement, not passed: one plan serves every call (see
+ * Database), and a plan made for "some status" would scan the whole table for a rare one. Only
+ * the known statuses are ever written in.
  */
 export function listJobsStatement({ status, limit, before }: ListJobsOptions): { text: string; values: unknown[] } {
+  if (status !== undefined && !JOB_STATUSES.includes(status)) throw new TypeError(`not a job status: ${String(status)}`);
   const where: string[] = [];
   const values: unknown[] = [];
   if (status !== undefined) where.push(`status = '${status}'`);

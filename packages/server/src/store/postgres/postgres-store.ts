@@ -157,7 +157,7 @@ class PostgresJobStore implements JobStore {
 
   async listJobs({ status, limit, before }: ListJobsOptions): Promise<StoredJob[]> {
     if (before !== undefined && !isUuid(before)) return [];
-    if (status !== undefined && !JOB_STATUSES.includes(status)) return [];
+    if (status !== undefined && !JOB_STATUSES.includes(status)) return []; // matches no job, as on the file store
     const { text, values } = listJobsStatement({ status, limit, before });
     const { rows } = await this.db.query<JobRow>(text, values);
     return rows.map(toStoredJob);
