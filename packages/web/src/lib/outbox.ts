@@ -85,8 +85,7 @@ export class Outbox<T> {
    * Whether the server asked to wait, as this tab heard it or as another tab sharing the stored
    * queue did (the head entry keeps the wait): if so, takes the wait on and schedules the try after it.
    */
-  private holding(): boolean {
-    const entries = this.load();
+  private holding(entries: readonly OutboxEntry[] = this.load()): boolean {
     this.holdUntil = Math.max(this.holdUntil, storedHold(entries));
     const wait = this.holdUntil - this.o.now().getTime();
     if (wait <= 0) return false;
@@ -120,9 +119,10 @@ export class Outbox<T> {
   /** Records a press and sends it as soon as it can. Returns the stored entry (for the queued card). */
   enqueue(): OutboxEntry {
     const entry: OutboxEntry = { key: this.o.newKey(), createdAt: this.o.now().toISOString(), attempts: 0, lastError: null };
-    this.save([...this.load(), entry]);
+    const entries = [...this.load(), entry];
+    this.save(entries);
     // While the server asked us to wait, the press waits its turn; the server's word stands.
-    if (this.holding()) return entry;
+    if (this.holding(entries)) return entry;
     // A new press is a good moment to try again even during a backoff pause; the key keeps it safe.
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
@@ -165,8 +165,9 @@ export class Outbox<T> {
   private async drain(): Promise<void> {
     for (;;) {
       if (!this.started || !this.o.isOnline()) return;
-      const entry = this.load()[0];
-      if (!entry || this.holding()) return;
+      const entries = this.load();
+      const entry = entries[0];
+      if (!entry || this.holding(entries)) return;
       this.publish({ sendingKey: entry.key });
       let outcome: SendOutcome<T>;
       try {
