@@ -148,7 +148,7 @@ function peer(system, databaseUrl) {
 /** Simmer: adds through POST /jobs to an `api` process; `worker` processes with demo images. */
 function simmer(databaseUrl) {
   const processes = [];
-  // A pool: latency samples 50 ms apart poll for their jobs at the same time.
+  // A pool: latency samples 50 ms apart look their jobs up at the same time.
   const db = new pg.Pool({ connectionString: databaseUrl, max: 4 });
   let closed = false;
   let store;
