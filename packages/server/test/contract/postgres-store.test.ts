@@ -362,9 +362,7 @@ describe('PostgreSQL store across processes', () => {
         expect(await buffersOf(JOB_SQL.claim, [T0, 1, 30_000, 'checker'])).toBeLessThan(60);
         expect(await buffersOf(FEED_SQL.expireKeys, [T0 + 20_000, 1])).toBeLessThan(60);
         expect(await buffersOf(JOB_SQL.renewBatch, [[held!.id], [held!.claimToken], [T0 + 60_000]])).toBeLessThan(60);
-        expect(
-          await buffersOf(JOB_SQL.settleBatch, [[held!.id], [held!.claimToken], ['resolved'], ['{}'], [null], [T0 + 30]]),
-        ).toBeLessThan(60);
+        expect(await buffersOf(JOB_SQL.settleBatch, [[held!.id], [held!.claimToken], ['resolved'], '[{}]', [T0 + 30]])).toBeLessThan(60);
         expect(await buffersOf(JOB_SQL.releaseBatch, [[held!.id], [held!.claimToken]])).toBeLessThan(60);
         expect(await buffersOf(FEED_SQL.removeSettled, [T0 + 20_000, 1])).toBeLessThan(60);
         // Rare statuses (one job running, 20 failed) and the common one: a plan made for "some

@@ -23,8 +23,7 @@ export async function settleBatch(db: Database, settles: QueuedSettle[], wrote: 
     settles.map((s) => s.id),
     settles.map((s) => s.claimToken),
     settles.map((s) => s.outcome.status),
-    settles.map((s) => (s.outcome.status === 'resolved' ? JSON.stringify(s.outcome.result) : null)),
-    settles.map((s) => (s.outcome.status === 'failed' ? JSON.stringify(s.outcome.error) : null)),
+    JSON.stringify(settles.map((s) => (s.outcome.status === 'resolved' ? s.outcome.result : s.outcome.error))),
     settles.map((s) => s.outcome.resolvedAt),
   ]);
   if (rows.length > 0) wrote(Math.min(...rows.map((row) => Number(row.updated_seq))));

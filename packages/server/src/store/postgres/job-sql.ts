@@ -103,7 +103,9 @@ export const JOB_SQL = {
   // place in the arrays (not by joining the inputs as a table: the planner cannot see their size
   // and joined them in a nested loop, quadratic in the batch), and that place is its position in
   // the transaction's block of numbers. A claim holds while its token is on the row: a settled or
-  // released job has none, a reclaimed one a new one (and only running jobs have one).
+  // released job has none, a reclaimed one a new one (and only running jobs have one). The
+  // outcomes (a result or an error each) come as one JSON array: node-postgres escapes a text[]
+  // of JSON documents character by character, 3 % of a worker's busy time.
   settleBatch: `
     WITH target AS (
       SELECT id, array_position($1::uuid[], id) AS i FROM jobs
@@ -115,9 +117,9 @@ export const JOB_SQL = {
     )
     UPDATE jobs AS j SET
       status = ($3::text[])[t.i],
-      result = ($4::text[])[t.i]::jsonb,
-      error = ($5::text[])[t.i]::jsonb,
-      resolved_at = ${toTimestamp('($6::float8[])[t.i]')},
+      result = CASE WHEN ($3::text[])[t.i] = 'resolved' THEN $4::jsonb -> (t.i - 1)::int END,
+      error = CASE WHEN ($3::text[])[t.i] = 'failed' THEN $4::jsonb -> (t.i - 1)::int END,
+      resolved_at = ${toTimestamp('($5::float8[])[t.i]')},
       claim_token = NULL,
       lease_until = NULL,
       updated_seq = xact.base + t.i - 1
