@@ -126,7 +126,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     });
     const pendingCap = new PendingCap(store, config.maxPendingJobs, metrics);
     app.addHook('onReady', async () => {
-      await hub.start();
+      hub.start();
       await pendingCap.refresh();
     });
     app.addHook('preClose', async () => hub.close());

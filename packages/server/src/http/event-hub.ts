@@ -83,7 +83,11 @@ export class EventHub {
   private heartbeat: NodeJS.Timeout | null = null;
   private retryTimer: NodeJS.Timeout | null = null;
   private closed = false;
+  /** Set while the hub follows the store's commits: only while it has streams (see `follow`). */
   private unsubscribe: (() => void) | null = null;
+  /** The hub's sequence is being brought level with the store; commits heard meanwhile wait for it. */
+  private following: Promise<void> | null = null;
+  private heardWhileLevelling = false;
 
   constructor(private readonly options: EventHubOptions) {
     this.heartbeatMs = options.heartbeatMs ?? 15_000;
@@ -98,13 +102,7 @@ export class EventHub {
     return this.subscribers.size;
   }
 
-  async start(): Promise<void> {
-    this.hubSeq = await this.options.store.lastSeq();
-    this.unsubscribe = this.options.store.onCommit((lastSeq) => {
-      // With nobody listening there is nothing to read; a stream that opens later starts from here.
-      if (this.subscribers.size === 0 && !this.pumping) this.hubSeq = Math.max(this.hubSeq, lastSeq);
-      else void this.pump();
-    });
+  start(): void {
     this.heartbeat = setInterval(() => {
       for (const subscriber of this.subscribers) this.send(subscriber, ': keep-alive\n\n');
     }, this.heartbeatMs);
@@ -129,7 +127,8 @@ export class EventHub {
    * caller has checked `admit(client)` just before, with no await in between.
    */
   async subscribe(res: ServerResponse, after: number | null, client = ''): Promise<void> {
-    const subscriber: Subscriber = { res, cursor: after ?? this.hubSeq, catchingUp: after !== null };
+    // Counted at once (the caps), but sent nothing until the hub knows where "now" is.
+    const subscriber: Subscriber = { res, cursor: 0, catchingUp: true };
     this.subscribers.add(subscriber);
     this.streamsPerClient.set(client, (this.streamsPerClient.get(client) ?? 0) + 1);
     this.options.metrics.eventStreams.inc();
@@ -142,7 +141,18 @@ export class EventHub {
       const open = (this.streamsPerClient.get(client) ?? 1) - 1;
       if (open === 0) this.streamsPerClient.delete(client);
       else this.streamsPerClient.set(client, open);
+      if (this.subscribers.size === 0) this.unfollow();
     });
+    try {
+      await this.follow();
+    } catch (error) {
+      this.options.logger.warn({ err: error }, 'could not read the head of the changes; closing the stream so the client resumes');
+      res.destroy();
+      return;
+    }
+    if (res.destroyed) return;
+    subscriber.cursor = after ?? this.hubSeq;
+    subscriber.catchingUp = after !== null;
     if (after !== null) await this.catchUp(subscriber, after);
     if (res.destroyed) return;
     this.send(subscriber, `id: ${subscriber.cursor}\nevent: ${EVENT_READY}\ndata: ${JSON.stringify({ lastSeq: subscriber.cursor })}\n\n`);
@@ -156,6 +166,42 @@ export class EventHub {
     if (this.retryTimer) clearTimeout(this.retryTimer);
     for (const subscriber of this.subscribers) subscriber.res.end();
     this.subscribers.clear();
+  }
+
+  /**
+   * Follows the store's commits, from the store's head. Only while there are streams: an API
+   * process nobody watches reads nothing per commit (on PostgreSQL, a read of the head after every
+   * commit in the cluster: 31–43 µs of the API's CPU per job settled in a drain).
+   */
+  private follow(): Promise<void> {
+    if (this.unsubscribe) return this.following ?? Promise.resolve();
+    this.heardWhileLevelling = false;
+    // Listening first, then reading the head: a commit in between is heard and read below.
+    this.unsubscribe = this.options.store.onCommit(() => {
+      if (this.following) this.heardWhileLevelling = true;
+      else void this.pump();
+    });
+    const levelling = this.options.store.lastSeq().then(
+      (head) => {
+        this.hubSeq = Math.max(this.hubSeq, head);
+        this.following = null;
+        if (this.subscribers.size === 0) this.unfollow();
+        else if (this.heardWhileLevelling) void this.pump();
+      },
+      (error: unknown) => {
+        this.following = null;
+        this.unfollow();
+        throw error;
+      },
+    );
+    this.following = levelling;
+    return levelling;
+  }
+
+  private unfollow(): void {
+    if (this.following) return; // levelling ends by checking again
+    this.unsubscribe?.();
+    this.unsubscribe = null;
   }
 
   /**
@@ -219,7 +265,8 @@ export class EventHub {
         }
         if (changes.changes.length === 0) continue;
         const frames = changes.changes.map(changeFrame);
-        this.hubSeq = frames.at(-1)!.seq;
+        // Never back: a stream opened meanwhile may have levelled the hub past this read.
+        this.hubSeq = Math.max(this.hubSeq, frames.at(-1)!.seq);
         // One string for every subscriber that is up to date: a burst costs its size once, not per client.
         const text = joinFrames(frames);
         for (const subscriber of this.subscribers) this.deliver(subscriber, frames, text);

@@ -74,7 +74,7 @@ describe('EventHub', () => {
       },
     });
     hub = new EventHub({ store: flaky, logger, metrics: createMetrics() });
-    await hub.start();
+    hub.start();
     let url: string;
     ({ server, url } = await serveHub(hub));
     const stream = await connectSse(url);
@@ -88,10 +88,62 @@ describe('EventHub', () => {
     stream.close();
   });
 
+  it('reads nothing per commit while no stream is open, and a stream opened later starts level with the store', async () => {
+    // The real store, counting what the hub asks of it.
+    let following = 0;
+    let reads = 0;
+    const counted: JobStore = Object.create(store, {
+      onCommit: {
+        value: (listener: (lastSeq: number) => void) => {
+          following += 1;
+          const unsubscribe = store.onCommit(listener);
+          return () => {
+            following -= 1;
+            unsubscribe();
+          };
+        },
+      },
+      changesSince: {
+        value: (after: number, limit: number) => {
+          reads += 1;
+          return store.changesSince(after, limit);
+        },
+      },
+    });
+    hub = new EventHub({ store: counted, logger, metrics: createMetrics() });
+    hub.start();
+    let url: string;
+    ({ server, url } = await serveHub(hub));
+    for (let i = 0; i < 20; i++) await store.createJob(newJob());
+    expect({ following, reads }).toEqual({ following: 0, reads: 0 });
+
+    // A new stream starts from the store's head, not from where the hub last looked.
+    const first = await connectSse(url);
+    const [ready] = await first.take(1);
+    expect(ready!.event).toBe(EVENT_READY);
+    expect(JSON.parse(ready!.data)).toEqual({ lastSeq: await store.lastSeq() });
+    const { job: watched } = await store.createJob(newJob());
+    const [live] = await first.take(1, 5_000);
+    expect(live!.id).toBe(String(watched.updatedSeq));
+    first.close();
+    await expect.poll(() => following).toBe(0);
+
+    // Unwatched again: nothing read; a resume from the last event still gets exactly what it missed.
+    const readsBefore = reads;
+    const unwatched = [];
+    for (let i = 0; i < 5; i++) unwatched.push((await store.createJob(newJob())).job);
+    expect(reads).toBe(readsBefore);
+    const resumed = await connectSse(url, { lastEventId: live!.id! });
+    const replay = await resumed.take(unwatched.length + 1, 5_000);
+    expect(replay.map((event) => event.event)).toEqual([...unwatched.map(() => EVENT_JOB), EVENT_READY]);
+    expect(replay.slice(0, -1).map((event) => event.id)).toEqual(unwatched.map((job) => String(job.updatedSeq)));
+    resumed.close();
+  });
+
   it('drops a client that stops reading, and the client resumes with exactly what it missed', async () => {
     hub = new EventHub({ store, logger, metrics: createMetrics(), maxBufferedBytes: 256 * 1024, replayLimit: 100_000, heartbeatMs: 200 });
     // (A heartbeat is a write too, so a stalled client's backlog is judged at least that often.)
-    await hub.start();
+    hub.start();
     let url: string;
     ({ server, url } = await serveHub(hub));
 
@@ -133,7 +185,7 @@ describe('EventHub', () => {
     for (let i = 0; i < 60; i++) await Promise.all(Array.from({ length: 1_000 }, () => store.createJob(newJob())));
     const metrics = createMetrics();
     hub = new EventHub({ store, logger, metrics, replayLimit: 100_000, stallTimeoutMs: 500, maxBufferedBytes: 256 * 1024 });
-    await hub.start();
+    hub.start();
     let url: string;
     ({ server, url } = await serveHub(hub));
 
