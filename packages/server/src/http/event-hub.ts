@@ -85,8 +85,8 @@ export class EventHub {
   private closed = false;
   /** Set while the hub follows the store's commits: only while it has streams (see `follow`). */
   private unsubscribe: (() => void) | null = null;
-  /** The hub's sequence is being brought level with the store; commits heard meanwhile wait for it. */
-  private following: Promise<void> | null = null;
+  /** Set while the hub's sequence is brought level with the store; commits heard meanwhile wait for it. */
+  private levelling: Promise<void> | null = null;
   private heardWhileLevelling = false;
 
   constructor(private readonly options: EventHubOptions) {
@@ -174,32 +174,31 @@ export class EventHub {
    * commit in the cluster: 31–43 µs of the API's CPU per job settled in a drain).
    */
   private follow(): Promise<void> {
-    if (this.unsubscribe) return this.following ?? Promise.resolve();
+    if (this.unsubscribe) return this.levelling ?? Promise.resolve();
     this.heardWhileLevelling = false;
     // Listening first, then reading the head: a commit in between is heard and read below.
     this.unsubscribe = this.options.store.onCommit(() => {
-      if (this.following) this.heardWhileLevelling = true;
+      if (this.levelling) this.heardWhileLevelling = true;
       else void this.pump();
     });
-    const levelling = this.options.store.lastSeq().then(
+    this.levelling = this.options.store.lastSeq().then(
       (head) => {
         this.hubSeq = Math.max(this.hubSeq, head);
-        this.following = null;
+        this.levelling = null;
         if (this.subscribers.size === 0) this.unfollow();
         else if (this.heardWhileLevelling) void this.pump();
       },
       (error: unknown) => {
-        this.following = null;
+        this.levelling = null;
         this.unfollow();
         throw error;
       },
     );
-    this.following = levelling;
-    return levelling;
+    return this.levelling;
   }
 
   private unfollow(): void {
-    if (this.following) return; // levelling ends by checking again
+    if (this.levelling) return; // levelling ends by checking again
     this.unsubscribe?.();
     this.unsubscribe = null;
   }
