@@ -16,10 +16,16 @@ interface NamespacedRun {
   kill(): void;
 }
 
-/** Starts the server in its own PID namespace (as a second container would be): its pids mean nothing to ours. */
+/**
+ * Starts the server in its own PID namespace (as a second container would be): its pids mean
+ * nothing to ours. `--kill-child`: killing `unshare` alone left the server running, adopted by init.
+ */
 function startInPidNamespace(dataDir: string): NamespacedRun {
   const env = { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: '0', DATA_DIR: dataDir, LOG_LEVEL: 'info', RATE_LIMIT_CREATES: '0' };
-  const child = spawn('unshare', ['--pid', '--fork', '--mount-proc', process.execPath, MAIN], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('unshare', ['--pid', '--fork', '--kill-child', '--mount-proc', process.execPath, MAIN], {
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   let onListening: (url: string) => void = () => {};
   const exited = new Promise<{ code: number | null; output: string }>((resolve) => child.on('exit', (code) => resolve({ code, output })));
