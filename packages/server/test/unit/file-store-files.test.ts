@@ -1,6 +1,7 @@
-import { chmod, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, open, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { tryLock } from 'fs-native-extensions';
 import pino from 'pino';
 import { v7 as uuidv7 } from 'uuid';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -86,7 +87,10 @@ describe('file store files', () => {
     const won = attempts.filter((attempt) => attempt.status === 'fulfilled');
     expect(won).toHaveLength(1);
     for (const attempt of attempts) {
-      if (attempt.status === 'rejected') expect(attempt.reason).toBeInstanceOf(DataDirLockedError);
+      if (attempt.status === 'rejected') {
+        expect(attempt.reason).toBeInstanceOf(DataDirLockedError);
+        expect((attempt.reason as DataDirLockedError).holder?.pid).toBe(process.pid);
+      }
     }
     const holder = JSON.parse(await readFile(join(root, 'LOCK'), 'utf8')) as { pid: number };
     expect(holder.pid).toBe(process.pid);
@@ -95,6 +99,27 @@ describe('file store files', () => {
     const again = await lockDataDir(root);
     await again();
     expect(await readdir(root)).toContain('LOCK');
+  });
+
+  it('names a holder caught between taking the lock and writing its name, once it has written it', async () => {
+    // The lock taken and the file still empty, as a process starting at the same instant leaves it.
+    const holding = await open(join(root, 'LOCK'), 'w+');
+    try {
+      expect(tryLock(holding.fd)).toBe(true);
+      const named = setTimeout(
+        () => void holding.write(`${JSON.stringify({ host: 'elsewhere', pid: 4242, since: '2026-11-30T00:00:00Z' })}\n`, 0),
+        50,
+      );
+      const refused = await lockDataDir(root).then(
+        () => expect.fail('took a directory that is held'),
+        (error: unknown) => error,
+      );
+      clearTimeout(named);
+      expect(refused).toBeInstanceOf(DataDirLockedError);
+      expect(String(refused)).toMatch(/is in use by process 4242 on host elsewhere/);
+    } finally {
+      await holding.close();
+    }
   });
 
   it('takes over a LOCK file an older version left behind, whatever it says', async () => {

@@ -2,12 +2,16 @@
 // eslint-disable-next-line @typescript-eslint/triple-slash-reference
 /// <reference path="./fs-native-extensions.d.ts" />
 import { constants } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { tryLock, unlock } from 'fs-native-extensions';
 import { openPrivate } from './private-files.js';
 
 const LOCK_FILE = 'LOCK';
+/** Reads of the LOCK file, 10 ms apart, before a refusal says "another process". */
+const HOLDER_READS = 20;
 
 /** Who holds a data directory, as its LOCK file says. */
 export interface LockHolder {
@@ -44,9 +48,7 @@ export async function lockDataDir(dataDir: string): Promise<() => Promise<void>>
   const path = join(dataDir, LOCK_FILE);
   const handle = await openPrivate(path, constants.O_RDWR | constants.O_CREAT);
   try {
-    if (!tryLock(handle.fd)) {
-      throw new DataDirLockedError(dataDir, parseHolder((await handle.readFile('utf8')).trim()));
-    }
+    if (!tryLock(handle.fd)) throw new DataDirLockedError(dataDir, await readHolder(path));
     const holder: LockHolder = { host: hostname(), pid: process.pid, since: new Date().toISOString() };
     await handle.truncate(0);
     await handle.write(`${JSON.stringify(holder)}\n`, 0);
@@ -62,6 +64,18 @@ export async function lockDataDir(dataDir: string): Promise<() => Promise<void>>
     unlock(handle.fd);
     await handle.close();
   };
+}
+
+/**
+ * The holder names itself just after taking the lock: a refusal in that moment waits for the
+ * name (at most ~0.2 s), so that the operator is told which process it is.
+ */
+async function readHolder(path: string): Promise<LockHolder | null> {
+  for (let attempt = 1; ; attempt++) {
+    const holder = parseHolder((await readFile(path, 'utf8')).trim());
+    if (holder || attempt === HOLDER_READS) return holder;
+    await sleep(10);
+  }
 }
 
 function parseHolder(text: string): LockHolder | null {
