@@ -23,7 +23,7 @@ import { Compaction } from './compaction.js';
 import { DataFiles } from './data-files.js';
 import { lockDataDir } from './data-dir-lock.js';
 import { FreeSpace, type ReadFreeBytes } from './free-space.js';
-import { toStoredJob, type JobTable, type TableJob } from './job-table.js';
+import { toStoredJob, withResult, type JobTable, type TableJob } from './job-table.js';
 import type { JournalRecord } from './journal-records.js';
 import type { SyncFile } from './journal-writer.js';
 import { makePrivateDir } from './private-files.js';
@@ -156,7 +156,7 @@ export class FileStore implements JobStore {
   }
 
   async listJobs(options: ListJobsOptions): Promise<StoredJob[]> {
-    return this.table.list(options).map((job) => toStoredJob(job));
+    return this.table.list(options).map(toStoredJob);
   }
 
   async countJobs(): Promise<Record<JobStatus, number>> {
@@ -207,7 +207,7 @@ export class FileStore implements JobStore {
       },
     ]);
     // The caller's result object is the stored one: no need to parse it back from the table's string.
-    return settled && toStoredJob(settled, outcome.status === 'resolved' ? outcome.result : null);
+    return settled && (outcome.status === 'resolved' ? withResult(settled, outcome.result) : toStoredJob(settled));
   }
 
   async nextWakeAt(): Promise<number | null> {
@@ -284,5 +284,5 @@ export class FileStore implements JobStore {
 }
 
 function storedJobs(applied: (TableJob | undefined)[]): StoredJob[] {
-  return applied.filter((job): job is TableJob => job !== undefined).map((job) => toStoredJob(job));
+  return applied.filter((job): job is TableJob => job !== undefined).map(toStoredJob);
 }

@@ -12,12 +12,13 @@ import { SortedIds } from './sorted-ids.js';
  */
 export type TableJob = StoredJob & { result: null; resultJson: string | null };
 
-/**
- * The job as readers see it. A job without a result is handed out as it is (no copy per listed
- * job); one with a result gets it parsed, or `result` when the caller already holds it.
- */
-export function toStoredJob(job: TableJob, result?: StoredJob['result']): StoredJob {
-  if (job.resultJson === null) return job;
+/** The job as readers see it: a job without a result as it is (no copy per listed job), one with a result with it parsed. */
+export function toStoredJob(job: TableJob): StoredJob {
+  return job.resultJson === null ? job : withResult(job, JSON.parse(job.resultJson) as StoredJob['result']);
+}
+
+/** The job with the result its caller already holds (a settle), instead of parsing it back. */
+export function withResult(job: TableJob, result: StoredJob['result']): StoredJob {
   // Spelled out: object rest (`{ resultJson, ...rest }`) takes V8's slow path.
   return {
     id: job.id,
@@ -25,7 +26,7 @@ export function toStoredJob(job: TableJob, result?: StoredJob['result']): Stored
     createdAt: job.createdAt,
     runAt: job.runAt,
     resolvedAt: job.resolvedAt,
-    result: result ?? (JSON.parse(job.resultJson) as StoredJob['result']),
+    result,
     error: job.error,
     idempotencyKey: job.idempotencyKey,
     updatedSeq: job.updatedSeq,
