@@ -60,6 +60,12 @@ export class Scheduler {
   private readonly running = new Map<string, Run>();
   private inSlots = 0;
   private claiming: Promise<void> | null = null;
+  /**
+   * Set when queued claims were given back for waiting too long (every slot is busy with long
+   * jobs): claiming ahead waits until a slot frees, or the same claims would come straight back
+   * here instead of going to a worker with room.
+   */
+  private prefetchHeld = false;
   private claimAgain = false;
   private timer: NodeJS.Timeout | null = null;
   private timerAt = Infinity;
@@ -156,9 +162,10 @@ export class Scheduler {
     try {
       for (;;) {
         this.claimAgain = false;
+        const prefetch = this.prefetchHeld ? 0 : this.prefetch;
         const room = Math.min(
-          concurrency + this.prefetch - this.inSlots - this.queue.length,
-          concurrency + this.prefetch + this.maxUnsettled - this.running.size - this.queue.length,
+          concurrency + prefetch - this.inSlots - this.queue.length,
+          concurrency + prefetch + this.maxUnsettled - this.running.size - this.queue.length,
         );
         if (room <= 0) return; // a finishing job wakes us
         // While the local queue still feeds the slots, wait for room for a real batch: one claim
@@ -234,6 +241,7 @@ export class Scheduler {
     if (!run.inSlot) return;
     run.inSlot = false;
     this.inSlots -= 1;
+    this.prefetchHeld = false;
   }
 
   /** Writes the outcome, retrying while the store is unreachable and the claim may still hold. */
@@ -270,6 +278,7 @@ export class Scheduler {
     let count = 0;
     while (count < this.queue.length && this.queue[count]!.queuedAt <= before) count++;
     if (count === 0) return;
+    this.prefetchHeld = true;
     await this.giveBack(this.queue.splice(0, count).map(({ job }) => job));
   }
 
