@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import pino from 'pino';
 import { v7 as uuidv7 } from 'uuid';
 import { describe, expect, it } from 'vitest';
@@ -29,8 +28,10 @@ describe('a worker whose slots are all busy', () => {
         return demo.takePhoto(signal);
       },
     };
-    // The real store, counting the jobs each claim takes.
+    // The real store, counting the jobs each claim takes and the renewal rounds (the scheduler
+    // renews the running job's lease once per round, after its give-back check).
     let claimedJobs = 0;
+    let renewals = 0;
     const counted = new Proxy(store, {
       get(target, prop, receiver) {
         if (prop === 'claimDueJobs')
@@ -38,6 +39,11 @@ describe('a worker whose slots are all busy', () => {
             const jobs = await target.claimDueJobs(...args);
             claimedJobs += jobs.length;
             return jobs;
+          };
+        if (prop === 'renewLease')
+          return (...args: Parameters<JobStore['renewLease']>) => {
+            renewals += 1;
+            return target.renewLease(...args);
           };
         const value = Reflect.get(target, prop, receiver) as unknown;
         return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
@@ -62,9 +68,11 @@ describe('a worker whose slots are all busy', () => {
       expect(claimedJobs).toBe(4);
 
       // Back in the queue for a worker with room, and not taken again by this one, whose slot is
-      // still busy, though the give-back announced them as due (several rounds and a lease pass).
+      // still busy, though the give-back announced them as due: two more rounds pass (the old
+      // scheduler took them back within milliseconds of the announcement).
       await expect.poll(async () => (await store.countJobs()).pending, { timeout: 5_000 }).toBe(3);
-      await sleep(1_000);
+      const roundsBefore = renewals;
+      await expect.poll(() => renewals, { timeout: 5_000 }).toBeGreaterThanOrEqual(roundsBefore + 2);
       expect(await store.countJobs()).toMatchObject({ pending: 3, running: 1 });
       expect(claimedJobs).toBe(4);
 
