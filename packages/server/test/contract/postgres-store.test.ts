@@ -8,6 +8,7 @@ import { FEED_SQL } from '../../src/store/postgres/feed-sql.js';
 import { JOB_SQL, listJobsStatement } from '../../src/store/postgres/job-sql.js';
 import { openPostgresStore } from '../../src/store/postgres/postgres-store.js';
 import { StoreUnavailableError } from '../../src/store/store-errors.js';
+import { fakePhoto } from '../http/fake-image-source.js';
 import { describeJobStoreContract, jobsOf } from './job-store-contract.js';
 import { throwawayPostgresPerFile } from './postgres-server.js';
 
@@ -174,19 +175,64 @@ describe('PostgreSQL store across processes', () => {
     };
     try {
       expect(await a!.countJobs()).toEqual({ pending: 7, running: 0, resolved: 3, failed: 0 });
+      // Each kind of write, from two stores, must leave the counts equal to the table.
       await Promise.all(
         Array.from({ length: 40 }, (_, i) =>
           (i % 2 ? a : b)!.createJob({ id: uuidv7(), createdAt: T0, runAt: T0 + i, idempotencyKey: i % 4 === 0 ? `k${i % 8}` : null }),
         ),
       );
+      expect(await a!.countJobs()).toEqual(await truth());
       const claimed = await a!.claimDueJobs({ now: Date.now() + 60_000, limit: 30, leaseMs: 60_000, owner: 'a' });
       await a!.renewLease(claimed[0]!.id, claimed[0]!.claimToken!, Date.now() + 120_000);
       const failure = { status: 'failed' as const, resolvedAt: T0, error: { code: 'internal' as const, message: 'x' } };
       await Promise.all(claimed.slice(0, 12).map((job) => b!.settleJob(job.id, job.claimToken!, failure)));
       expect(await a!.countJobs()).toEqual(await truth());
       expect(await b!.countJobs()).toMatchObject({ running: 18, failed: 12 });
+      await a!.releaseClaims!(claimed.slice(12, 16).map((job) => ({ id: job.id, claimToken: job.claimToken! })));
+      expect(await a!.countJobs()).toEqual(await truth());
+      // Leases that ended (running → running) and due jobs (pending → running) in one claim.
+      const short = await a!.claimDueJobs({ now: Date.now(), limit: 5, leaseMs: 1, owner: 'a' });
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      const reclaimed = await b!.claimDueJobs({ now: Date.now(), limit: 50, leaseMs: 60_000, owner: 'b' });
+      expect(reclaimed.map((job) => job.id)).toEqual(expect.arrayContaining(short.map((job) => job.id)));
+      expect(reclaimed.length).toBeGreaterThan(short.length);
+      expect(await a!.countJobs()).toEqual(await truth());
+      await Promise.all(
+        reclaimed.map((job) =>
+          b!.settleJob(job.id, job.claimToken!, { status: 'resolved', resolvedAt: T0, result: { photo: fakePhoto(1), source: 'demo' } }),
+        ),
+      );
+      expect(await a!.countJobs()).toEqual(await truth());
+      expect(await a!.removeSettledJobs({ resolvedBefore: Date.now(), limit: 9 })).toBe(9);
+      expect(await a!.countJobs()).toEqual(await truth());
+      // A key moved from an expired job to a new one (createOne, in a transaction with the expiry).
+      const moved = await b!.createJob({ id: uuidv7(), createdAt: T0 + 10, runAt: T0, idempotencyKey: 'k0', keysExpireBefore: T0 + 5 });
+      expect(moved.created).toBe(true);
+      await a!.expireIdempotencyKeys({ createdBefore: T0 + 5, limit: 100 });
+      expect(await a!.countJobs()).toEqual(await truth());
     } finally {
       await Promise.all([a!.close(), b!.close()]);
+    }
+  });
+
+  it('counts writes made with plain SQL, by an older release or a tool, as its own', async () => {
+    const databaseUrl = await freshDatabase();
+    const store = await openPostgresStore({ databaseUrl, logger });
+    const tool = new pg.Client({ connectionString: databaseUrl });
+    await tool.connect();
+    try {
+      await store.createJob({ id: uuidv7(), createdAt: T0, runAt: T0, idempotencyKey: null });
+      // Counts are kept by triggers on the table, so they hold whoever writes: plain statements here.
+      await tool.query(`
+        INSERT INTO jobs (id, status, created_at, run_at, updated_seq, attempts)
+        SELECT gen_random_uuid(), 'pending', now(), now(), n, 0 FROM generate_series(1, 5) n`);
+      await tool.query(`UPDATE jobs SET status = 'failed', resolved_at = now(), error = '{}' WHERE id IN (SELECT id FROM jobs LIMIT 2)`);
+      await tool.query(`UPDATE jobs SET run_at = run_at + interval '1 s'`); // no status changes: nothing to count
+      await tool.query(`DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE status = 'pending' LIMIT 1)`);
+      expect(await store.countJobs()).toEqual({ pending: 3, running: 0, resolved: 0, failed: 2 });
+    } finally {
+      await tool.end();
+      await store.close();
     }
   });
 
