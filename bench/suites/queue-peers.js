@@ -5,7 +5,9 @@
 // at a time back to back and 50 ms apart; then N no-op jobs all due at one instant drained by 1 and
 // by 2 worker processes (32 jobs at a time each). Simmer's "add" is POST /jobs to an `api` process
 // (delay 0) and its job takes a demo photo in-process and writes its ~1 KB result; a peer's add is
-// its library's add call and its job does nothing. Figures are medians over rounds; the ratios are
+// its library's add call and its job does nothing. Each round also drains N jobs with Simmer's own
+// claim and settle statements from bare connections (bench/lib/sql-ceiling.js): the most its SQL
+// allows on this machine, whatever the worker. Figures are medians over rounds; the ratios are
 // Simmer ÷ peer from the same run.
 // Settings: BENCH_PEER_JOBS (20000), BENCH_PEER_ROUNDS (3), BENCH_PEER_SAMPLES (200 back to back,
 // 60 spaced). Standalone: node bench/suites/queue-peers.js. All traffic stays on 127.0.0.1.
@@ -14,12 +16,16 @@ import { pathToFileURL } from 'node:url';
 import { startPostgres } from '../../packages/testkit/dist/postgres.js';
 import { median, sleep, summarizeLatency } from '../lib/load.js';
 import { SYSTEMS, openSystem, wallNow } from '../lib/queue-systems.js';
+import { drainWithStatementsAlone } from '../lib/sql-ceiling.js';
 import { runStandalone } from '../lib/standalone.js';
 
 export const name = 'queue-peers';
 export const description = 'PostgreSQL queues side by side: Simmer, graphile-worker (default, batched), pg-boss';
 
 const SPACING_MS = 50;
+/** The name of the SQL-alone drain in rounds and figures; two connections per core keep the database busy. */
+const CEILING = 'simmer-sql';
+const CEILING_CONNECTIONS = 4;
 function positiveInt(name, fallback) {
   const raw = process.env[name];
   if (!raw) return fallback;
@@ -91,6 +97,14 @@ async function measureOne(context, postgres, systemName, round, settings) {
   }
 }
 
+/** Simmer's SQL alone: the same drain by its claim and settle statements, with no worker. */
+async function measureCeiling(context, postgres, round, settings) {
+  const databaseUrl = await postgres.createDatabase(`peers_sql_${round}_${Date.now()}`);
+  const perSec = await drainWithStatementsAlone(databaseUrl, { jobs: settings.jobs, connections: CEILING_CONNECTIONS });
+  context.log(`  round ${round} ${CEILING}: drain ${Math.round(perSec)} jobs/s (${CEILING_CONNECTIONS} connections, no worker)`);
+  return { system: CEILING, round, drainPerSec: perSec };
+}
+
 /** @param {import('../run.js').BenchContext} context */
 export async function run(context) {
   const settings = {
@@ -105,8 +119,14 @@ export async function run(context) {
   const rounds = [];
   for (let round = 1; round <= settings.rounds; round++) {
     // Alternate the order, so machine load and warm caches fall on every system in turn.
-    const order = SYSTEMS.map((_, i) => SYSTEMS[(i + round - 1) % SYSTEMS.length]);
-    for (const system of order) rounds.push(await measureOne(context, postgres, system, round, settings));
+    const all = [...SYSTEMS, CEILING];
+    const order = all.map((_, i) => all[(i + round - 1) % all.length]);
+    for (const system of order)
+      rounds.push(
+        system === CEILING
+          ? await measureCeiling(context, postgres, round, settings)
+          : await measureOne(context, postgres, system, round, settings),
+      );
   }
   await postgres.stop();
 
@@ -129,6 +149,7 @@ export async function run(context) {
     }),
   );
   const s = summary.simmer;
+  const ceiling = median(rounds.filter((r) => r.system === CEILING).map((r) => r.drainPerSec));
   const figures = SYSTEMS.flatMap((system) => {
     const f = summary[system];
     return [
@@ -163,6 +184,24 @@ export async function run(context) {
       value: ratio(s.backToBackP50Ms, summary.graphile.backToBackP50Ms),
       unit: '×',
       target: { op: '<=', value: 1.5 },
+    },
+    {
+      key: `${CEILING}.drain`,
+      label: `Simmer's claim and settle statements alone, ${CEILING_CONNECTIONS} connections, no worker`,
+      value: ceiling,
+      unit: 'jobs/s',
+    },
+    {
+      key: 'ratio.drain2.ceiling',
+      label: 'Simmer drain with 2 workers ÷ its statements alone',
+      value: ratio(s.drain2PerSec, ceiling),
+      unit: '×',
+    },
+    {
+      key: 'ratio.ceiling.graphileBatched',
+      label: 'Simmer statements alone ÷ graphile-worker batched, drain with 2 workers',
+      value: ratio(ceiling, summary['graphile-batched'].drain2PerSec),
+      unit: '×',
     },
     {
       key: 'ratio.drain1.pgBoss',
