@@ -15,7 +15,7 @@ import { pino } from 'pino';
 import { v7 as uuidv7 } from 'uuid';
 import { sleep } from './load.js';
 import { startServerProcess } from '../../packages/testkit/dist/server-process.js';
-import { CHANGES_CHANNEL } from '../../packages/server/dist/store/postgres/change-listener.js';
+import { FEED_CHANNEL } from '../../packages/server/dist/store/postgres/change-listener.js';
 import { openPostgresStore } from '../../packages/server/dist/store/postgres/postgres-store.js';
 
 export const wallNow = () => performance.timeOrigin + performance.now();
@@ -177,7 +177,7 @@ function simmer(databaseUrl) {
     });
     return rows[0] ? Number(rows[0].at) : null;
   };
-  // A job is looked up when Simmer announces a commit (LISTEN), not polled every millisecond: the
+  // A job is looked up when Simmer announces an outcome (LISTEN), not polled every millisecond: the
   // peers' samples put no load on the database, so Simmer's should not either. The resolvedAt read
   // is the worker's own time stamp, so when it is read does not change the sample.
   // It listens only while a sample waits, so the drains carry no extra listener.
@@ -186,7 +186,7 @@ function simmer(databaseUrl) {
   let listening = Promise.resolve();
   // A failed LISTEN leaves the wait to its safety net.
   const listen = (on) =>
-    (listening = listening.then(() => listener.query(on ? `LISTEN ${CHANGES_CHANNEL}` : 'UNLISTEN *')).catch(() => undefined));
+    (listening = listening.then(() => listener.query(on ? `LISTEN ${FEED_CHANNEL}` : 'UNLISTEN *')).catch(() => undefined));
   listener.on('error', () => undefined); // a lost connection leaves the waits to their safety net
   listener.on('notification', () => {
     for (const check of waiters.values()) check();

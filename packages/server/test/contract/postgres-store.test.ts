@@ -3,6 +3,7 @@ import { pino } from 'pino';
 import { v7 as uuidv7 } from 'uuid';
 import { describe, expect, it } from 'vitest';
 import type { JobStore } from '../../src/store/job-store.js';
+import { ChangeListener } from '../../src/store/postgres/change-listener.js';
 import { migrate, MIGRATIONS } from '../../src/store/postgres/migrations.js';
 import { FEED_SQL } from '../../src/store/postgres/feed-sql.js';
 import { JOB_SQL, listJobsStatement } from '../../src/store/postgres/job-sql.js';
@@ -288,16 +289,89 @@ describe('PostgreSQL store across processes', () => {
     }
   });
 
-  it('tells each process about commits made by the others', async () => {
+  it('tells each process that follows commits about every kind made by the others, from when it subscribes', async () => {
     const databaseUrl = await freshDatabase();
     const [a, b] = await Promise.all([openPostgresStore({ databaseUrl, logger }), openPostgresStore({ databaseUrl, logger })]);
     try {
       const heardByB: number[] = [];
-      b.onCommit((seq) => heardByB.push(seq));
+      let unsubscribe = b.onCommit((seq) => heardByB.push(seq));
       const { job } = await a.createJob({ id: uuidv7(), createdAt: T0, runAt: T0, idempotencyKey: null });
       await expect.poll(() => heardByB.at(-1)).toBe(job.updatedSeq);
+      const [claimed] = await a.claimDueJobs({ now: Date.now(), limit: 1, leaseMs: 60_000, owner: 'a' });
+      await expect.poll(() => heardByB.at(-1)).toBe(claimed!.updatedSeq);
+      const settled = await a.settleJob(claimed!.id, claimed!.claimToken!, {
+        status: 'failed',
+        resolvedAt: T0,
+        error: { code: 'internal', message: 'x' },
+      });
+      await expect.poll(() => heardByB.at(-1)).toBe(settled!.updatedSeq);
+      await a.removeSettledJobs({ resolvedBefore: T0, limit: 10 });
+      const head = await a.lastSeq();
+      await expect.poll(() => heardByB.at(-1)).toBe(head);
+
+      // Nobody follows in B for a while; then someone does: it starts from the head and hears on.
+      unsubscribe();
+      const later = await a.createJob({ id: uuidv7(), createdAt: T0, runAt: T0, idempotencyKey: null });
+      unsubscribe = b.onCommit((seq) => heardByB.push(seq));
+      expect(await b.lastSeq()).toBe(later.job.updatedSeq);
+      const [again] = await a.claimDueJobs({ now: Date.now(), limit: 1, leaseMs: 60_000, owner: 'a' });
+      await expect.poll(() => heardByB.at(-1)).toBe(again!.updatedSeq);
+      unsubscribe();
     } finally {
       await Promise.all([a.close(), b.close()]);
+    }
+  });
+
+  it('wakes a listener with claims, outcomes and removals only while it follows the feed, and with creates always', async () => {
+    const databaseUrl = await freshDatabase();
+    const store = await openPostgresStore({ databaseUrl, logger });
+    const heard: string[] = [];
+    let connects = 0;
+    const listener = new ChangeListener({
+      databaseUrl,
+      logger,
+      onNotification: (payload) => heard.push(payload),
+      onConnected: () => connects++,
+    });
+    const admin = new pg.Client({ connectionString: databaseUrl });
+    await admin.connect();
+    const create = () => store.createJob({ id: uuidv7(), createdAt: T0, runAt: T0, idempotencyKey: null });
+    const claimAndSettle = async () => {
+      const [job] = await store.claimDueJobs({ now: Date.now(), limit: 1, leaseMs: 60_000, owner: 'w' });
+      await store.settleJob(job!.id, job!.claimToken!, { status: 'failed', resolvedAt: T0, error: { code: 'internal', message: 'x' } });
+    };
+    try {
+      for (let i = 0; i < 4; i++) await create(); // jobs to claim, made before the listener starts
+      await listener.start();
+      await create();
+      await expect.poll(() => heard.length).toBe(1);
+      // A worker's listener: the claim and the outcome wake it not. Notifications come in commit
+      // order, so had they been sent to it, they would be heard before the next create's.
+      await claimAndSettle();
+      await create();
+      await expect.poll(() => heard.length).toBe(2);
+      expect(heard.every((payload) => / \d+$/.test(payload))).toBe(true); // "<seq> <due>": creates only
+
+      await listener.listenToFeed(true);
+      await claimAndSettle();
+      await expect.poll(() => heard.length).toBe(4);
+      // Listening to the feed survives a lost connection (the store's listener is cut too, and comes back).
+      await admin.query(
+        `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'simmer-listener' AND datname = current_database()`,
+      );
+      await expect.poll(() => connects, { timeout: 10_000 }).toBe(2);
+      await claimAndSettle();
+      await expect.poll(() => heard.length).toBe(6);
+
+      await listener.listenToFeed(false);
+      await claimAndSettle();
+      await create();
+      await expect.poll(() => heard.length).toBe(7);
+      expect(heard.at(-1)).toMatch(/ \d+$/);
+    } finally {
+      await admin.end();
+      await listener.close();
+      await store.close();
     }
   });
 

@@ -1,16 +1,27 @@
-/** One dedicated connection that LISTENs for change notifications and survives database outages. */
+/** One dedicated connection that LISTENs for commit notifications and survives database outages. */
 
 import pg from 'pg';
 import type { Logger } from 'pino';
 import { backoffDelay } from '../../backoff.js';
 
-/** The NOTIFY channel every write transaction signals on (see feed-watcher.ts for the payload). */
-export const CHANGES_CHANNEL = 'simmer_changes';
+/**
+ * Commits that made jobs claimable (creates, released claims): "<first change number> <earliest
+ * runAt>". Every process listens: workers to wake, API processes to follow the feed. Its name is
+ * from when every commit signalled here, as releases before this one still do.
+ */
+export const DUE_CHANNEL = 'simmer_changes';
+
+/**
+ * Every other commit that changes what a client sees (claims, outcomes, removals): "<first change
+ * number>". Only a process that follows the feed listens, so a drain's thousands of commits wake
+ * no worker (each listener cost every commit 5–15 % more database time per job in a drain).
+ */
+export const FEED_CHANNEL = 'simmer_feed';
 
 export interface ChangeListenerOptions {
   databaseUrl: string;
   logger: Logger;
-  /** A committed transaction's notification, from any process using the database. */
+  /** A committed transaction's notification on a channel listened to, from any process using the database. */
   onNotification(payload: string): void;
   /** The connection is (again) listening: notifications sent while it was down were lost. */
   onConnected(): void;
@@ -24,9 +35,11 @@ const BACKOFF_MAX_MS = 5_000;
 /**
  * Keeps one LISTEN connection open until `close`: reconnects with capped exponential backoff and
  * jitter whenever it drops, and calls `onConnected` after each successful (re)connect so the owner
- * can catch up on whatever was committed meanwhile. Never throws into the event loop.
+ * can catch up on whatever was committed meanwhile. Listens to DUE_CHANNEL always, to FEED_CHANNEL
+ * while asked to. Never throws into the event loop.
  */
 export class ChangeListener {
+  private readonly channels = new Set([DUE_CHANNEL]);
   private client: pg.Client | null = null;
   private connected = false;
   private closed = false;
@@ -48,6 +61,23 @@ export class ChangeListener {
     this.healthTimer = setInterval(() => void this.checkHealth(), this.healthCheckMs);
     this.healthTimer.unref();
     return this.connect();
+  }
+
+  /**
+   * Starts or stops listening to the feed channel. Resolves once the connection listens as asked
+   * (at once while it is down: it listens on reconnecting, and `onConnected` then tells the owner
+   * to catch up); a failure drops the connection, which reconnects.
+   */
+  async listenToFeed(on: boolean): Promise<void> {
+    if (on) this.channels.add(FEED_CHANNEL);
+    else this.channels.delete(FEED_CHANNEL);
+    const client = this.client;
+    if (!client || !this.connected) return;
+    try {
+      await client.query(`${on ? 'LISTEN' : 'UNLISTEN'} ${FEED_CHANNEL}`);
+    } catch (error) {
+      this.dropped(client, error as Error);
+    }
   }
 
   async close(): Promise<void> {
@@ -73,12 +103,12 @@ export class ChangeListener {
     client.on('error', (error) => this.dropped(client, error));
     client.on('end', () => this.dropped(client, null));
     client.on('notification', (message) => {
-      if (message.channel === CHANGES_CHANNEL && message.payload) this.options.onNotification(message.payload);
+      if (this.channels.has(message.channel) && message.payload) this.options.onNotification(message.payload);
     });
     this.client = client;
     try {
       await client.connect();
-      await client.query(`LISTEN ${CHANGES_CHANNEL}`);
+      for (const channel of this.channels) await client.query(`LISTEN ${channel}`);
     } catch (error) {
       this.dropped(client, error as Error);
       return false;

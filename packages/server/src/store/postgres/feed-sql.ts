@@ -4,7 +4,7 @@
  * have all finished (see "THE CHANGE FEED" in postgres-store.ts).
  */
 
-import { CHANGES_CHANNEL } from './change-listener.js';
+import { FEED_CHANNEL } from './change-listener.js';
 import { jobColumns, toTimestamp } from './job-row.js';
 
 /** Any constant works, as long as every Simmer process uses the same one: "simmer:sweep". */
@@ -84,7 +84,7 @@ export const FEED_SQL = {
     )
     INSERT INTO simmer_removals (seq, id)
     SELECT xact.base + row_number() OVER (ORDER BY removed.resolved_at, removed.id) - 1, removed.id FROM removed, xact
-    RETURNING seq, pg_notify('${CHANGES_CHANNEL}', (SELECT base FROM xact)::text)`,
+    RETURNING seq, pg_notify('${FEED_CHANNEL}', (SELECT base FROM xact)::text)`,
 
   // Keys are bookkeeping, not part of what a client sees: forgetting one is not a change.
   // `id = ANY(ARRAY(...))`, not `id IN (...)`: planned without knowing $2, IN becomes a hash join

@@ -36,7 +36,7 @@ export class FeedWatcher {
 
   constructor(private readonly options: FeedWatcherOptions) {}
 
-  /** A notification from CHANGES_CHANNEL: "<transaction's first number> [<earliest runAt made claimable>]". */
+  /** A notification (change-listener.ts): "<transaction's first number> [<earliest runAt made claimable>]". */
   heard(payload: string): void {
     const [seqText, dueText] = payload.split(' ');
     const seq = Number(seqText);

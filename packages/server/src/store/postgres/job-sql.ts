@@ -1,12 +1,13 @@
 /**
  * The statements that write and read jobs. Every write that changes what a client sees numbers
  * its rows `simmer_xact_seq() + position` (see "THE CHANGE FEED" in postgres-store.ts) and
- * signals on CHANGES_CHANNEL in the same transaction.
+ * signals in the same transaction: on DUE_CHANNEL when it made jobs claimable, on FEED_CHANNEL
+ * otherwise (see change-listener.ts).
  */
 
 import { JOB_STATUSES } from '@simmer/contracts';
 import type { ListJobsOptions } from '../job-store.js';
-import { CHANGES_CHANNEL } from './change-listener.js';
+import { DUE_CHANNEL, FEED_CHANNEL } from './change-listener.js';
 import { jobColumns, toTimestamp } from './job-row.js';
 
 /** Rows one statement may number: a transaction's block of change numbers (see migration 3). */
@@ -17,7 +18,9 @@ const CLOCK_CTE = `clock AS MATERIALIZED (SELECT LEAST($1::float8, extract(epoch
 
 /** A notification: "<first number of this transaction> [<earliest runAt (ms) of jobs made claimable>]". */
 const notify = (base: string, due?: string): string =>
-  `pg_notify('${CHANGES_CHANNEL}', ${due === undefined ? `${base}::text` : `${base}::text || ' ' || round(${due})::text`})`;
+  due === undefined
+    ? `pg_notify('${FEED_CHANNEL}', ${base}::text)`
+    : `pg_notify('${DUE_CHANNEL}', ${base}::text || ' ' || round(${due})::text)`;
 
 /** Columns a settle returns: enough to describe the job, without reading back the result just written. */
 const SETTLED_COLUMNS = jobColumns('j')

@@ -33,6 +33,8 @@
  * Ids stay below 10^15 for ~2·10^12 transactions: 60 years at 1,000 transactions a second.
  *
  * Lease renewals and key expiry are bookkeeping, not changes: they take no number.
+ * Notifications only wake readers (rule 2): creates and releases signal every process, other
+ * changes only the processes following the feed (change-listener.ts).
  * Counts by status live in 64 striped rows kept by statement triggers (migration 3), summed on read.
  * ============================================================================================
  */
@@ -110,6 +112,8 @@ class PostgresJobStore implements JobStore {
   /** The highest transaction number this process has committed: its own reads wait for it. */
   private ownSeq = 0;
   private commitListeners = 0;
+  /** Settles once the listener listens to the feed as `commitListeners` asks. */
+  private feedListening: Promise<void> = Promise.resolve();
   private readonly creates = new Batcher<NewJob, CreateOutcome>(MAX_BATCH, (jobs) => createJobs(this.db, jobs, this.wrote));
   private readonly settles = new Batcher<QueuedSettle, StoredJob | undefined>(MAX_BATCH, (settles) =>
     settleBatch(this.db, settles, this.wrote),
@@ -174,7 +178,9 @@ class PostgresJobStore implements JobStore {
     };
   }
 
+  /** After `onCommit`, a head no older than the feed's first notification: nothing committed in between goes unheard. */
   async lastSeq(): Promise<number> {
+    await this.feedListening;
     return (await this.readOwnWrites(() => this.readHead())).head;
   }
 
@@ -228,11 +234,12 @@ class PostgresJobStore implements JobStore {
 
   onCommit(listener: (lastSeq: number) => void): () => void {
     const unsubscribe = this.notifier.subscribe(listener);
-    // Heads are read only while someone listens: catch up on what was heard before.
-    if (this.commitListeners++ === 0) this.watcher.catchUp();
+    // Heads are read, and other processes' claims, outcomes and removals heard, only while
+    // someone listens: start listening to the feed, then catch up on what was missed before.
+    if (this.commitListeners++ === 0) this.feedListening = this.listener.listenToFeed(true).then(() => this.watcher.catchUp());
     let subscribed = true;
     return () => {
-      if (subscribed) this.commitListeners -= 1;
+      if (subscribed && --this.commitListeners === 0) this.feedListening = this.listener.listenToFeed(false);
       subscribed = false;
       unsubscribe();
     };
