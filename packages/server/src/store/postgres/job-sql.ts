@@ -5,7 +5,7 @@
  * otherwise (see change-listener.ts).
  */
 
-import { JOB_STATUSES } from '@simmer/contracts';
+import { JOB_STATUSES } from '@simmer/contracts/constants';
 import type { ListJobsOptions } from '../job-store.js';
 import { DUE_CHANNEL, FEED_CHANNEL } from './change-listener.js';
 import { jobColumns, toTimestamp } from './job-row.js';

@@ -40,7 +40,8 @@
  */
 
 import { setTimeout as sleep } from 'node:timers/promises';
-import { JOB_STATUSES, type JobStatus } from '@simmer/contracts';
+import type { JobStatus } from '@simmer/contracts';
+import { JOB_STATUSES } from '@simmer/contracts/constants';
 import type { Logger } from 'pino';
 import { changesOrReset } from '../changes.js';
 import { CommitNotifier } from '../commit-notifier.js';
