@@ -14,6 +14,8 @@ import { openStore } from './store/open-store.js';
 /** Exit codes: 78 bad configuration (EX_CONFIG), 70 the disk failed under the journal (EX_SOFTWARE). */
 const EXIT_CONFIG = 78;
 const EXIT_FATAL = 70;
+/** The longest a worker holds back its HTTP side for the jobs due at its start. */
+const WORKER_HTTP_DELAY_MAX_MS = 1_000;
 
 async function main(): Promise<void> {
   if (existsSync('.env')) process.loadEnvFile('.env');
@@ -46,17 +48,22 @@ async function main(): Promise<void> {
       ? null
       : new RetentionSweeper({ store, clock, logger, retentionMs: config.jobRetentionMs, keyTtlMs: config.idempotencyKeyTtlMs });
 
-  // Jobs start before the HTTP side has loaded (importing Fastify and the routes takes ~0.3 s):
-  // a new worker takes its first job as soon as its store is open.
-  scheduler?.start();
+  // Jobs start before the HTTP side has loaded: a new worker takes its first job as soon as its
+  // store is open. Loading Fastify and the routes holds the event loop for ~0.3 s, so a worker
+  // loads them only once the jobs due at its start are written (or after a second at most).
+  const firstJobs = scheduler?.start();
   sweeper?.start();
+  const httpFirst =
+    config.role === 'worker' && firstJobs
+      ? Promise.race([firstJobs, new Promise((resolve) => setTimeout(resolve, WORKER_HTTP_DELAY_MAX_MS))])
+      : null;
   // The demo artwork (a 9 MB icon set: some 0.1 s of parsing) is read before the app is built:
   // parsed just after listening, it held up the first requests and, on a busy host, read as overload.
   const artwork =
     imageSource.name === 'demo' && config.role !== 'worker'
       ? loadDemoArtwork().catch((error: unknown) => logger.warn({ err: error }, 'could not load the demo artwork'))
       : null;
-  const appReady = Promise.all([import('./app.js'), artwork]).then(([{ buildApp }]) =>
+  const appReady = Promise.all([(httpFirst ?? Promise.resolve()).then(() => import('./app.js')), artwork]).then(([{ buildApp }]) =>
     buildApp({ config, store, imageSource, clock, logger, metrics }),
   );
 

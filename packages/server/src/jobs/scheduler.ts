@@ -93,12 +93,20 @@ export class Scheduler {
     return this.running.size - this.inSlots;
   }
 
-  start(): void {
+  /**
+   * Starts looking for due jobs. Resolves once the first look is over and the jobs it started have
+   * their outcomes written (or were given up): a process may hold back work that would block its
+   * event loop until then.
+   */
+  start(): Promise<void> {
     const { store } = this.options;
     this.stopped = false;
     this.unsubscribe = store.onJobsDue ? store.onJobsDue((runAt) => this.dueAt(runAt)) : store.onCommit(() => this.wake());
     this.leases.start();
     this.wake();
+    return (this.claiming ?? Promise.resolve()).then(async () => {
+      await Promise.all([...this.running.values()].map((run) => run.done));
+    });
   }
 
   /** Looks for due jobs now (one claim at a time, plus one more if asked meanwhile). */

@@ -84,7 +84,7 @@ export async function buildTestApp(options: TestAppOptions = {}): Promise<TestAp
   const overload = options.overload ?? { ...DEFAULT_OVERLOAD_LIMITS, maxEventLoopDelayMs: 60_000 };
   const app = await buildApp({ config, store, imageSource, clock, logger, metrics, overload });
   const scheduler = options.runJobs ? createScheduler(config, { store, imageSource, clock, logger, metrics, owner: 'test' }) : null;
-  scheduler?.start();
+  void scheduler?.start();
 
   return {
     app,

@@ -63,7 +63,7 @@ describe('a worker whose slots are all busy', () => {
     });
     try {
       for (let i = 0; i < 4; i++) await store.createJob({ id: uuidv7(), createdAt: Date.now(), runAt: Date.now(), idempotencyKey: null });
-      scheduler.start();
+      void scheduler.start();
       await expect.poll(() => started).toBe(1);
       expect(claimedJobs).toBe(4);
 

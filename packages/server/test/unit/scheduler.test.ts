@@ -78,7 +78,7 @@ describe('Scheduler', () => {
       retryLimitMs: 60_000,
       owner: 'test',
     });
-    scheduler.start();
+    void scheduler.start();
     return scheduler;
   };
   const addJob = (runAt = Date.now()) => store.createJob({ id: uuidv7(), createdAt: Date.now(), runAt, idempotencyKey: null });
@@ -96,6 +96,36 @@ describe('Scheduler', () => {
     }
     await expect.poll(async () => (await store.countJobs()).resolved).toBe(10);
     expect(manual.started()).toBe(10);
+  });
+
+  it('says when the jobs due at its start have their outcomes written', async () => {
+    const manual = manualSource();
+    for (let i = 0; i < 2; i++) await addJob();
+    await addJob(Date.now() + 60_000); // not due: not waited for
+    let firstJobsWritten = false;
+    const scheduler = new Scheduler({
+      store,
+      imageSource: manual.source,
+      clock: { now: () => Date.now() },
+      logger,
+      metrics: createMetrics(),
+      concurrency: 3,
+      leaseMs: 60_000,
+      retryLimitMs: 60_000,
+      owner: 'test',
+    });
+    const firstJobs = scheduler.start().then(() => (firstJobsWritten = true));
+    try {
+      await expect.poll(() => manual.waiting.length).toBe(2);
+      manual.waiting.shift()!.resolve(photo);
+      await expect.poll(async () => (await store.countJobs()).resolved).toBe(1);
+      expect(firstJobsWritten).toBe(false);
+      manual.waiting.shift()!.resolve(photo);
+      await firstJobs;
+      expect(await store.countJobs()).toMatchObject({ resolved: 2, pending: 1 });
+    } finally {
+      await scheduler.stop(0);
+    }
   });
 
   it('frees a slot as its job ends, while the outcome is written, and stops starting jobs at maxUnsettled', async () => {
@@ -127,7 +157,7 @@ describe('Scheduler', () => {
       retryLimitMs: 60_000,
       owner: 'test',
     });
-    scheduler.start();
+    void scheduler.start();
     for (let ended = 0; ended < 2; ended++) {
       await expect.poll(() => manual.waiting.length).toBe(1);
       manual.waiting.shift()!.resolve(photo);
