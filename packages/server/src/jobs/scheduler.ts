@@ -255,7 +255,8 @@ export class Scheduler {
   /** Writes the outcome, retrying while the store is unreachable and the claim may still hold. */
   private async settle(job: StoredJob, outcome: Outcome, stop: AbortSignal, logger: Logger): Promise<void> {
     const { store, metrics } = this.options;
-    for (let attempt = 0; !stop.aborted; attempt++) {
+    // `retry`, not `attempt`: the job's logger already names the job's attempt.
+    for (let retry = 0; !stop.aborted; retry++) {
       try {
         const settled = await store.settleJob(job.id, job.claimToken!, outcome);
         if (settled) {
@@ -266,8 +267,8 @@ export class Scheduler {
         }
         return;
       } catch (error) {
-        logger.warn({ err: error, attempt }, 'could not write the outcome; retrying');
-        await new Promise((resolve) => setTimeout(resolve, backoffDelay(attempt, { baseMs: 200, maxMs: 5_000 })));
+        logger.warn({ err: error, retry }, 'could not write the outcome; retrying');
+        await new Promise((resolve) => setTimeout(resolve, backoffDelay(retry, { baseMs: 200, maxMs: 5_000 })));
       }
     }
   }
