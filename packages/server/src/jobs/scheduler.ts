@@ -105,7 +105,7 @@ export class Scheduler {
     this.leases.start();
     this.wake();
     return (this.claiming ?? Promise.resolve()).then(async () => {
-      await Promise.all([...this.running.values()].map((run) => run.done));
+      await Promise.allSettled([...this.running.values()].map((run) => run.done));
     });
   }
 
