@@ -6,6 +6,8 @@
 import pg from 'pg';
 import { v7 as uuidv7 } from 'uuid';
 import { createDemoSource } from '../../packages/server/dist/images/demo.js';
+import { settleBatch } from '../../packages/server/dist/store/postgres/claim-writes.js';
+import { SESSION_OPTIONS } from '../../packages/server/dist/store/postgres/database.js';
 import { JOB_SQL } from '../../packages/server/dist/store/postgres/job-sql.js';
 import { openPostgresStore } from '../../packages/server/dist/store/postgres/postgres-store.js';
 import { pino } from 'pino';
@@ -37,27 +39,25 @@ export async function drainWithStatementsAlone(databaseUrl, { jobs, connections 
   const clients = [];
   try {
     for (let i = 0; i < connections; i++) {
-      const client = new pg.Client({ connectionString: databaseUrl });
+      // Planned as the store's own connections plan (one generic plan per statement).
+      const client = new pg.Client({ connectionString: databaseUrl, options: SESSION_OPTIONS });
       client.on('error', () => undefined); // the drain's query rejects instead
       clients.push(client);
       await client.connect();
     }
     let taken = 0;
     const drain = async (client) => {
+      // The store's own settle, on this bare connection, prepared once as the store's pool does.
+      const db = { query: (text, values) => client.query({ name: 'settle', text, values }) };
       for (;;) {
         const { rows } = await client.query({ name: 'claim', text: JOB_SQL.claim, values: [Date.now(), batch, 30_000, 'ceiling'] });
         if (rows.length === 0) return;
-        await client.query({
-          name: 'settle',
-          text: JOB_SQL.settleBatch,
-          values: [
-            rows.map((row) => row.id),
-            rows.map((row) => row.claim_token),
-            rows.map(() => 'resolved'),
-            JSON.stringify(rows.map(() => results[taken++ % results.length])),
-            rows.map(() => Date.now()),
-          ],
-        });
+        const outcome = () => ({ status: 'resolved', resolvedAt: Date.now(), result: results[taken++ % results.length] });
+        await settleBatch(
+          db,
+          rows.map((row) => ({ id: row.id, claimToken: row.claim_token, outcome: outcome() })),
+          () => undefined,
+        );
       }
     };
     const started = performance.now();
