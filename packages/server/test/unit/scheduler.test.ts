@@ -66,6 +66,8 @@ describe('Scheduler', () => {
     await rm(dataDir, { recursive: true, force: true });
   });
 
+  /** What the last `start` returned: the jobs due at the start have their outcomes written. */
+  let firstJobs: Promise<void>;
   const start = (source: ImageSource, concurrency: number, through: JobStore = store) => {
     scheduler = new Scheduler({
       store: through,
@@ -78,7 +80,7 @@ describe('Scheduler', () => {
       retryLimitMs: 60_000,
       owner: 'test',
     });
-    void scheduler.start();
+    firstJobs = scheduler.start();
     return scheduler;
   };
   const addJob = (runAt = Date.now()) => store.createJob({ id: uuidv7(), createdAt: Date.now(), runAt, idempotencyKey: null });
@@ -102,30 +104,16 @@ describe('Scheduler', () => {
     const manual = manualSource();
     for (let i = 0; i < 2; i++) await addJob();
     await addJob(Date.now() + 60_000); // not due: not waited for
+    start(manual.source, 3);
     let firstJobsWritten = false;
-    const scheduler = new Scheduler({
-      store,
-      imageSource: manual.source,
-      clock: { now: () => Date.now() },
-      logger,
-      metrics: createMetrics(),
-      concurrency: 3,
-      leaseMs: 60_000,
-      retryLimitMs: 60_000,
-      owner: 'test',
-    });
-    const firstJobs = scheduler.start().then(() => (firstJobsWritten = true));
-    try {
-      await expect.poll(() => manual.waiting.length).toBe(2);
-      manual.waiting.shift()!.resolve(photo);
-      await expect.poll(async () => (await store.countJobs()).resolved).toBe(1);
-      expect(firstJobsWritten).toBe(false);
-      manual.waiting.shift()!.resolve(photo);
-      await firstJobs;
-      expect(await store.countJobs()).toMatchObject({ resolved: 2, pending: 1 });
-    } finally {
-      await scheduler.stop(0);
-    }
+    const written = firstJobs.then(() => (firstJobsWritten = true));
+    await expect.poll(() => manual.waiting.length).toBe(2);
+    manual.waiting.shift()!.resolve(photo);
+    await expect.poll(async () => (await store.countJobs()).resolved).toBe(1);
+    expect(firstJobsWritten).toBe(false);
+    manual.waiting.shift()!.resolve(photo);
+    await written;
+    expect(await store.countJobs()).toMatchObject({ resolved: 2, pending: 1 });
   });
 
   it('frees a slot as its job ends, while the outcome is written, and stops starting jobs at maxUnsettled', async () => {
