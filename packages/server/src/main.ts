@@ -49,7 +49,7 @@ async function main(): Promise<void> {
       : new RetentionSweeper({ store, clock, logger, retentionMs: config.jobRetentionMs, keyTtlMs: config.idempotencyKeyTtlMs });
 
   // Jobs start before the HTTP side has loaded: a new worker takes its first job as soon as its
-  // store is open. Loading Fastify and the routes holds the event loop for ~0.3 s, so a worker
+  // store is open. Loading Fastify and the routes holds the event loop for ~0.4 s, so a worker
   // loads them only once the jobs due at its start are written (or after a second at most).
   const firstJobs = scheduler?.start();
   sweeper?.start();
