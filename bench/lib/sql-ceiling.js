@@ -5,7 +5,7 @@
 
 import pg from 'pg';
 import { v7 as uuidv7 } from 'uuid';
-import { createDemoSource } from '../../packages/server/dist/images/demo.js';
+import { createDemoSource } from '../../packages/server/dist/images/demo/demo-source.js';
 import { settleBatch } from '../../packages/server/dist/store/postgres/claim-writes.js';
 import { SESSION_OPTIONS } from '../../packages/server/dist/store/postgres/database.js';
 import { JOB_SQL } from '../../packages/server/dist/store/postgres/job-sql.js';

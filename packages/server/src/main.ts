@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { systemClock } from './clock.js';
 import { ConfigError, loadConfig } from './config.js';
 import { createImageSource } from './images/create-image-source.js';
-import { loadDemoArtwork } from './images/demo-artwork.js';
+import { loadDemoArtwork } from './images/demo/artwork.js';
 import { RetentionSweeper } from './jobs/retention-sweeper.js';
 import { createScheduler } from './jobs/create-scheduler.js';
 import { createLogger } from './logger.js';

@@ -1,9 +1,9 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { PROBLEM_CONTENT_TYPE } from '@simmer/contracts';
-import { loadDemoArtwork } from '../images/demo-artwork.js';
-import { DEMO_VARIANT_NAME, findDemoVariant } from '../images/demo-catalog.js';
-import { renderDemoSvg } from '../images/demo-svg.js';
-import { DEMO_IMAGES_PATH } from '../images/demo.js';
+import { loadDemoArtwork } from '../images/demo/artwork.js';
+import { DEMO_VARIANT_NAME, findDemoVariant } from '../images/demo/catalog.js';
+import { renderDemoSvg } from '../images/demo/svg.js';
+import { DEMO_IMAGES_PATH } from '../images/demo/demo-source.js';
 
 /** Widths a client may ask for: small enough to bound the work, large enough for any screen. */
 const MIN_WIDTH = 16;

@@ -1,9 +1,9 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import type { Metrics } from '../metrics.js';
-import { createDemoSource } from './demo.js';
+import { createDemoSource } from './demo/demo-source.js';
 import type { ImageSource } from './image-source.js';
-import { createUnsplashSource } from './unsplash.js';
+import { createUnsplashSource } from './unsplash/unsplash-source.js';
 
 /** The configured image source: Unsplash when an access key is set, otherwise the offline demo catalog. */
 export function createImageSource(

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Job, Stats } from '@simmer/contracts';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createDemoSource } from '../../src/images/demo.js';
+import { createDemoSource } from '../../src/images/demo/demo-source.js';
 import { fakeImageSource, type FakeImageSource } from './fake-image-source.js';
 import { buildTestApp, type TestApp } from './test-app.js';
 

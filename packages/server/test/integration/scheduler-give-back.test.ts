@@ -1,7 +1,7 @@
 import pino from 'pino';
 import { v7 as uuidv7 } from 'uuid';
 import { describe, expect, it } from 'vitest';
-import { createDemoSource } from '../../src/images/demo.js';
+import { createDemoSource } from '../../src/images/demo/demo-source.js';
 import type { ImageSource } from '../../src/images/image-source.js';
 import { Scheduler } from '../../src/jobs/scheduler.js';
 import { createMetrics } from '../../src/metrics.js';

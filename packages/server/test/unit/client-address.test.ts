@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/app.js';
 import { systemClock } from '../../src/clock.js';
 import { loadConfig } from '../../src/config.js';
-import { createDemoSource } from '../../src/images/demo.js';
+import { createDemoSource } from '../../src/images/demo/demo-source.js';
 import { createMetrics } from '../../src/metrics.js';
 import { openStore } from '../../src/store/open-store.js';
 import type { JobStore } from '../../src/store/job-store.js';

@@ -1,6 +1,6 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDemoSource } from '../../src/images/demo.js';
+import { createDemoSource } from '../../src/images/demo/demo-source.js';
 import { demoImagesRoutes } from '../../src/http/demo-images-routes.js';
 
 let app: FastifyInstance;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { DEMO_FOODS, DEMO_LAYOUTS, DEMO_PALETTES, type DemoVariant, demoVariant } from '../../src/images/demo-catalog.js';
-import { computeDemoLook, demoLook } from '../../src/images/demo-look.js';
-import { DEMO_LOOK_RECORD_LENGTH } from '../../src/images/demo-looks.js';
+import { DEMO_FOODS, DEMO_LAYOUTS, DEMO_PALETTES, type DemoVariant, demoVariant } from '../../src/images/demo/catalog.js';
+import { computeDemoLook, demoLook } from '../../src/images/demo/look.js';
+import { DEMO_LOOK_RECORD_LENGTH } from '../../src/images/demo/looks.js';
 
 const BLURHASH_LENGTH = DEMO_LOOK_RECORD_LENGTH - 6;
 
@@ -18,7 +18,7 @@ function demoLooksModule(): string {
     return `  ${/^[a-z]+$/.test(food) ? food : `'${food}'`}: '${records.join('')}',`;
   });
   return [
-    '// Made by test/unit/demo-looks.test.ts from demo-catalog.ts and demo-look.ts: do not edit. After changing either,',
+    '// Made by test/unit/demo-looks.test.ts from catalog.ts and look.ts: do not edit. After changing either,',
     '// write it again with `npx vitest run demo-looks -u` (the test fails until then).',
     '',
     '/** Characters per variant: its average colour (6 hex digits), then its BlurHash. */',
@@ -34,7 +34,7 @@ function demoLooksModule(): string {
 
 describe('demo looks, worked out ahead of time', () => {
   it('are the looks of the current catalog (demo-looks.ts is up to date)', async () => {
-    await expect(demoLooksModule()).toMatchFileSnapshot('../../src/images/demo-looks.ts');
+    await expect(demoLooksModule()).toMatchFileSnapshot('../../src/images/demo/looks.ts');
   });
 
   it('are what demoLook answers, without computing anything', () => {

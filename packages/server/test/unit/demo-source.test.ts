@@ -1,8 +1,8 @@
 import { decode, isBlurhashValid } from 'blurhash';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { isSafeSvgBody, loadDemoArtwork } from '../../src/images/demo-artwork.js';
-import { DEMO_FOODS, DEMO_VARIANT_COUNT, findDemoVariant } from '../../src/images/demo-catalog.js';
-import { createDemoSequence, createDemoSource } from '../../src/images/demo.js';
+import { isSafeSvgBody, loadDemoArtwork } from '../../src/images/demo/artwork.js';
+import { DEMO_FOODS, DEMO_VARIANT_COUNT, findDemoVariant } from '../../src/images/demo/catalog.js';
+import { createDemoSequence, createDemoSource } from '../../src/images/demo/demo-source.js';
 
 /** A seeded PRNG so runs are repeatable. */
 function seeded(seed: number): () => number {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mapUnsplashPhoto } from '../../src/images/unsplash-photo.js';
+import { mapUnsplashPhoto } from '../../src/images/unsplash/photo.js';
 
 const raw = {
   id: 'Dwu85P9SOIk',

@@ -4,7 +4,7 @@ import { FAKE_FAULT_KINDS, type FakeFaultKind, type FakeUnsplash, startFakeUnspl
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ImageSourceBusyError, PermanentImageError, TransientImageError, type ImageSource } from '../../src/images/image-source.js';
-import { createUnsplashSource, type UnsplashSourceOptions } from '../../src/images/unsplash.js';
+import { createUnsplashSource, type UnsplashSourceOptions } from '../../src/images/unsplash/unsplash-source.js';
 import { createMetrics } from '../../src/metrics.js';
 
 const KEY = 'sk-test-7f3a91c2e5b84d06';

@@ -1,6 +1,6 @@
 import type { Photo } from '@simmer/contracts';
 import { LRUCache } from 'lru-cache';
-import { ImageSourceBusyError } from './image-source.js';
+import { ImageSourceBusyError } from '../image-source.js';
 
 export interface DownloadTrackerOptions {
   /** Makes the one upstream tracking call and returns the file's address. */

@@ -1,5 +1,5 @@
-import type { Artwork } from './demo-artwork.js';
-import { type DemoVariant, PLATE_COLOR } from './demo-catalog.js';
+import type { Artwork } from './artwork.js';
+import { type DemoVariant, PLATE_COLOR } from './catalog.js';
 
 /** "fish-cake-with-swirl" → "Fish cake with swirl". */
 export function foodLabel(food: string): string {

@@ -1,5 +1,5 @@
-import type { Metrics } from '../metrics.js';
-import { PermanentImageError, TransientImageError } from './image-source.js';
+import type { Metrics } from '../../metrics.js';
+import { PermanentImageError, TransientImageError } from '../image-source.js';
 
 /** Label of `simmer_unsplash_calls_total` naming which API operation was called. */
 export type UnsplashEndpoint = 'random' | 'download';

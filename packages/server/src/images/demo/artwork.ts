@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { DEMO_FOODS } from './demo-catalog.js';
+import { DEMO_FOODS } from './catalog.js';
 
 /**
  * The demo images' artwork: Microsoft's Fluent Emoji (flat style), MIT licence,

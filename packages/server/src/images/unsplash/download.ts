@@ -1,7 +1,7 @@
 import type { Photo } from '@simmer/contracts';
 import { createDownloadTracker, type TrackDownload } from './download-tracker.js';
-import { ImageSourceBusyError, PermanentImageError, TransientImageError } from './image-source.js';
-import { RATE_LIMITED, type UnsplashGet } from './unsplash-http.js';
+import { ImageSourceBusyError, PermanentImageError, TransientImageError } from '../image-source.js';
+import { RATE_LIMITED, type UnsplashGet } from './http.js';
 
 export interface UnsplashDownloadDeps {
   /** Its own UnsplashGet, whose quota readings pause nothing but tracking. */

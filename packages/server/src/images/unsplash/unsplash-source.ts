@@ -1,11 +1,11 @@
 import type { Photo } from '@simmer/contracts';
 import type { Logger } from 'pino';
-import type { Metrics } from '../metrics.js';
-import { abortableDelay, backoffDelay, type BackoffOptions } from '../backoff.js';
-import { type ImageSource, PermanentImageError, TransientImageError } from './image-source.js';
-import { createUnsplashDownloadTracking } from './unsplash-download.js';
-import { createUnsplashGet, RATE_LIMITED, type UnsplashEndpoint } from './unsplash-http.js';
-import { mapUnsplashPhoto } from './unsplash-photo.js';
+import type { Metrics } from '../../metrics.js';
+import { abortableDelay, backoffDelay, type BackoffOptions } from '../../backoff.js';
+import { type ImageSource, PermanentImageError, TransientImageError } from '../image-source.js';
+import { createUnsplashDownloadTracking } from './download.js';
+import { createUnsplashGet, RATE_LIMITED, type UnsplashEndpoint } from './http.js';
+import { mapUnsplashPhoto } from './photo.js';
 
 export interface UnsplashSourceOptions {
   /** Sent only in the Authorization header; never logged, never in an error. */

@@ -1,9 +1,9 @@
 import type { Photo } from '@simmer/contracts';
-import { DEMO_ARTWORK_CREDIT } from './demo-artwork.js';
-import { DEMO_FOODS, DEMO_LAYOUTS, DEMO_PALETTES, DEMO_VARIANT_COUNT, type DemoVariant, demoVariant } from './demo-catalog.js';
-import { demoLook } from './demo-look.js';
-import { foodLabel } from './demo-svg.js';
-import type { ImageSource } from './image-source.js';
+import { DEMO_ARTWORK_CREDIT } from './artwork.js';
+import { DEMO_FOODS, DEMO_LAYOUTS, DEMO_PALETTES, DEMO_VARIANT_COUNT, type DemoVariant, demoVariant } from './catalog.js';
+import { demoLook } from './look.js';
+import { foodLabel } from './svg.js';
+import type { ImageSource } from '../image-source.js';
 
 /** Where the server serves demo images (see http/demo-images-routes.ts). */
 export const DEMO_IMAGES_PATH = '/demo-images';

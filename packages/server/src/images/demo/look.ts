@@ -1,6 +1,6 @@
 import { encode } from 'blurhash';
-import { DEMO_LAYOUTS, DEMO_PALETTES, PLATE_COLOR, type DemoVariant } from './demo-catalog.js';
-import { DEMO_LOOK_RECORD_LENGTH, DEMO_LOOKS } from './demo-looks.js';
+import { DEMO_LAYOUTS, DEMO_PALETTES, PLATE_COLOR, type DemoVariant } from './catalog.js';
+import { DEMO_LOOK_RECORD_LENGTH, DEMO_LOOKS } from './looks.js';
 
 /** The look of a variant that a page needs before the image arrives. */
 export interface DemoLook {
@@ -15,7 +15,7 @@ const foodRecordsLength = DEMO_PALETTES.length * DEMO_LAYOUTS.length * DEMO_LOOK
 const computed = new Map<string, DemoLook>();
 
 /**
- * The variant's average colour and BlurHash, read from demo-looks.ts, which holds them for the whole
+ * The variant's average colour and BlurHash, read from looks.ts, which holds them for the whole
  * catalog, worked out ahead of time: rendering and encoding cost ~0.3 to 0.7 ms a variant, which a
  * worker paid for every one of the catalog's variants it handed out (~19 % of its time draining
  * 20,000 jobs). A variant the table does not cover (the catalog changed and the table was not
@@ -39,7 +39,7 @@ export function demoLook(variant: DemoVariant): DemoLook {
 
 /**
  * Works out a variant's look from a coarse rendering of the composition (gradient, glow, plate,
- * and a disc of the food's colour where each drawing sits). demo-looks.ts is made from this.
+ * and a disc of the food's colour where each drawing sits). looks.ts is made from this.
  */
 export function computeDemoLook(variant: DemoVariant): DemoLook {
   const { layout } = variant;
