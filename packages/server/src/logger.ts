@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import pino, { type Logger } from 'pino';
-import type { Config } from './config.js';
+import type { Config } from './config/config.js';
 
 /**
  * JSON lines for machines; pretty only on a terminal, and only where pino-pretty is installed (a

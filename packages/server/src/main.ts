@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { systemClock } from './clock.js';
-import { ConfigError, loadConfig } from './config.js';
+import { ConfigError, loadConfig } from './config/config.js';
 import { createImageSource } from './images/create-image-source.js';
 import { loadDemoArtwork } from './images/demo/artwork.js';
 import { RetentionSweeper } from './jobs/retention-sweeper.js';

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { Config } from '../config.js';
+import type { Config } from '../config/config.js';
 import type { Metrics } from '../metrics.js';
 import { createDemoSource } from './demo/demo-source.js';
 import type { ImageSource } from './image-source.js';

@@ -1,4 +1,4 @@
-import type { Config } from '../config.js';
+import type { Config } from '../config/config.js';
 import { Scheduler, type SchedulerOptions } from './scheduler.js';
 
 /** What the scheduler is given rather than read from the configuration. */

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { Config } from '../config.js';
+import type { Config } from '../config/config.js';
 import { FileStore } from './file/file-store.js';
 import type { JobStore } from './job-store.js';
 

@@ -12,7 +12,7 @@ const failOnFatal = (error: Error) => {
 
 describeJobStoreContract('file', async () => {
   const dataDir = await mkdtemp(join(tmpdir(), 'simmer-file-store-'));
-  const open = () => FileStore.open({ dataDir, logger, onFatal: failOnFatal });
+  const open = () => FileStore.open({ dataDir, logger, minFreeBytes: 0, onFatal: failOnFatal });
   return {
     store: await open(),
     reopen: open,
@@ -22,7 +22,7 @@ describeJobStoreContract('file', async () => {
 
 describeJobStoreContract('file (snapshot every 3 records)', async () => {
   const dataDir = await mkdtemp(join(tmpdir(), 'simmer-file-store-'));
-  const open = () => FileStore.open({ dataDir, logger, snapshotEvery: 3, onFatal: failOnFatal });
+  const open = () => FileStore.open({ dataDir, logger, minFreeBytes: 0, snapshotEvery: 3, onFatal: failOnFatal });
   return {
     store: await open(),
     reopen: open,

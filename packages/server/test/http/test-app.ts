@@ -11,7 +11,7 @@ import pino from 'pino';
 import { buildApp } from '../../src/app.js';
 import { DEFAULT_OVERLOAD_LIMITS, type OverloadLimits } from '../../src/http/limits/overload.js';
 import type { Clock } from '../../src/clock.js';
-import { loadConfig, type Config } from '../../src/config.js';
+import { loadConfig, type Config } from '../../src/config/config.js';
 import type { ImageSource } from '../../src/images/image-source.js';
 import { createScheduler } from '../../src/jobs/create-scheduler.js';
 import { createMetrics, type Metrics } from '../../src/metrics.js';

@@ -6,7 +6,7 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/app.js';
 import { systemClock } from '../../src/clock.js';
-import { loadConfig } from '../../src/config.js';
+import { loadConfig } from '../../src/config/config.js';
 import { createDemoSource } from '../../src/images/demo/demo-source.js';
 import { createMetrics } from '../../src/metrics.js';
 import { openStore } from '../../src/store/open-store.js';

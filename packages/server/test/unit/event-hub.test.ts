@@ -50,6 +50,7 @@ describe('EventHub', () => {
     store = await FileStore.open({
       dataDir,
       logger,
+      minFreeBytes: 0,
       onFatal: (error) => {
         throw error;
       },

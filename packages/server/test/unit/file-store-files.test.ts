@@ -47,7 +47,7 @@ describe('file store files', () => {
       const previous = process.umask(umask);
       const modes = new Map<string, number>();
       try {
-        const store = await FileStore.open({ dataDir, logger: snapshots.logger, onFatal, snapshotEvery: 5 });
+        const store = await FileStore.open({ dataDir, logger: snapshots.logger, minFreeBytes: 0, onFatal, snapshotEvery: 5 });
         for (let i = 0; i < 12; i++) await store.createJob({ id: uuidv7(), createdAt: T0, runAt: T0, idempotencyKey: `k${i}` });
         const [claim] = await store.claimDueJobs({ now: T0, limit: 1, leaseMs: 1000, owner: 't' });
         await store.settleJob(claim!.id, claim!.claimToken!, { status: 'failed', resolvedAt: T0, error: { code: 'x', message: 'y' } });
@@ -72,11 +72,11 @@ describe('file store files', () => {
 
   it('makes the files of an older, readable data directory private on open', async () => {
     const dataDir = join(root, 'old');
-    const store = await FileStore.open({ dataDir, logger, onFatal });
+    const store = await FileStore.open({ dataDir, logger, minFreeBytes: 0, onFatal });
     await store.close();
     await chmod(dataDir, 0o755);
     for (const name of await readdir(dataDir)) await chmod(join(dataDir, name), 0o644);
-    const reopened = await FileStore.open({ dataDir, logger, onFatal });
+    const reopened = await FileStore.open({ dataDir, logger, minFreeBytes: 0, onFatal });
     await reopened.close();
     expect((await stat(dataDir)).mode & 0o777).toBe(0o700);
     for (const name of await readdir(dataDir)) expect((await stat(join(dataDir, name))).mode & 0o777).toBe(0o600);

@@ -17,6 +17,7 @@ describe('file store recovery', () => {
     FileStore.open({
       dataDir,
       logger,
+      minFreeBytes: 0,
       onFatal: (error) => {
         throw error;
       },

@@ -19,7 +19,7 @@ describe('RetentionSweeper', () => {
 
   beforeEach(async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'simmer-sweeper-'));
-    store = await FileStore.open({ dataDir, logger, onFatal: (error) => void logger.error(error) });
+    store = await FileStore.open({ dataDir, logger, minFreeBytes: 0, onFatal: (error) => void logger.error(error) });
     now = T0;
   });
 

@@ -54,6 +54,7 @@ describe('Scheduler', () => {
     store = await FileStore.open({
       dataDir,
       logger,
+      minFreeBytes: 0,
       onFatal: (error) => {
         throw error;
       },

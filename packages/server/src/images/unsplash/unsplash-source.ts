@@ -18,10 +18,10 @@ export interface UnsplashSourceOptions {
   metrics?: Pick<Metrics, 'unsplashCalls' | 'unsplashQuotaRemaining'> & Partial<Pick<Metrics, 'downloadsFromCache'>>;
   /** Source of the backoff jitter; Math.random unless a test controls it. */
   random?: () => number;
-  /** Backoff after a transient failure; default 1 s doubling up to 60 s. */
-  retry?: BackoffOptions;
-  /** How long to stop calling after a rate-limit answer or X-Ratelimit-Remaining: 0 (default one minute). */
-  quotaWaitMs?: number;
+  /** Backoff after a transient failure (UNSPLASH_RETRY_BASE_MS, UNSPLASH_RETRY_MAX_MS). */
+  retry: BackoffOptions;
+  /** How long to stop calling after a rate-limit answer or X-Ratelimit-Remaining: 0 (UNSPLASH_QUOTA_WAIT_MS). */
+  quotaWaitMs: number;
 }
 
 /** Photos per API call: the most Unsplash allows, so 1,000 jobs cost about 34 calls. */
@@ -56,8 +56,8 @@ interface Batch {
 export function createUnsplashSource(options: UnsplashSourceOptions): ImageSource {
   const log = options.logger.child({ component: 'unsplash' });
   const random = options.random ?? Math.random;
-  const backoff = options.retry ?? { baseMs: 1_000, maxMs: 60_000 };
-  const quotaWaitMs = options.quotaWaitMs ?? 60_000;
+  const backoff = options.retry;
+  const quotaWaitMs = options.quotaWaitMs;
   const apiUrl = options.apiUrl.replace(/\/+$/, '');
   const apiOrigin = new URL(apiUrl).origin;
   const randomUrl = `${apiUrl}/photos/random?query=food&count=${BATCH_SIZE}`;

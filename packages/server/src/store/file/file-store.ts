@@ -38,8 +38,8 @@ export interface FileStoreOptions {
   snapshotEvery?: number;
   /** Compact (snapshot) once the files hold at least this many bytes and twice what a snapshot would. */
   compactMinBytes?: number;
-  /** DATA_DIR_MIN_FREE_BYTES: below this much free space creates are refused; 0 (the default here) turns it off. */
-  minFreeBytes?: number;
+  /** DATA_DIR_MIN_FREE_BYTES: below this much free space creates are refused; 0 turns it off. */
+  minFreeBytes: number;
   /** How free space is read; tests replace it. */
   readFree?: ReadFreeBytes;
   /** How data reaches the disk; tests replace it to simulate a failing disk. */
@@ -98,7 +98,7 @@ export class FileStore implements JobStore {
     const releaseLock = await lockDataDir(dataDir);
     try {
       const recovered = await recover(dataDir, logger);
-      const space = await FreeSpace.start({ dataDir, minFreeBytes: settings.minFreeBytes ?? 0, logger, readFree: settings.readFree });
+      const space = await FreeSpace.start({ dataDir, minFreeBytes: settings.minFreeBytes, logger, readFree: settings.readFree });
       try {
         const files = await DataFiles.open({
           ...settings,
