@@ -1,98 +1,17 @@
 /**
- * A small Server-Sent Events client for tests and benchmarks, on node:http. It parses the stream as
- * the WHATWG HTML standard says (any line ending, fields split across chunks, multi-line data,
- * comments) and never reconnects by itself: tests reconnect explicitly, with `lastEventId`.
+ * A small Server-Sent Events client for tests and benchmarks, on node:http. It parses the stream
+ * with the page's own parser (@simmer/contracts/sse) and never reconnects by itself: tests
+ * reconnect explicitly, with `lastEventId`.
  */
 
 import http from 'node:http';
 import type { IncomingHttpHeaders } from 'node:http';
+import { SseParser, type SseEvent as ParsedSseEvent } from '@simmer/contracts/sse';
 
-export interface SseEvent {
-  /** The `id:` field of this event, or null when the event carried none. */
-  id: string | null;
-  /** The `event:` field, `message` when absent. */
-  event: string;
-  /** The `data:` lines joined with `\n`. */
-  data: string;
+/** A dispatched event (see @simmer/contracts/sse for `id`), with when it was complete. */
+export interface SseEvent extends ParsedSseEvent {
   /** When the event was complete, in ms since the epoch with sub-millisecond precision. */
   receivedAt: number;
-}
-
-/** Splits SSE text into events and comments; feed it decoded text in chunks of any size. */
-export class SseParser {
-  /** The last `id:` seen on the stream, kept across events as a browser's EventSource does. */
-  lastEventId = '';
-  private pending = '';
-  private skipLeadingLf = false;
-  private atStart = true;
-  private id: string | null = null;
-  private event = '';
-  private data: string[] = [];
-
-  constructor(
-    private readonly onEvent: (event: SseEvent) => void,
-    private readonly onComment: (text: string) => void = () => {},
-  ) {}
-
-  push(text: string): void {
-    if (text.length === 0) return;
-    if (this.atStart) {
-      this.atStart = false;
-      if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-    }
-    // A CR ending the previous chunk and an LF starting this one are one line break.
-    if (this.skipLeadingLf && text.startsWith('\n')) text = text.slice(1);
-    this.skipLeadingLf = false;
-    const buffer = this.pending + text;
-    let start = 0;
-    for (;;) {
-      const match = /\r\n|\r|\n/g;
-      match.lastIndex = start;
-      const found = match.exec(buffer);
-      if (!found) break;
-      // A CR at the very end may be half of a CRLF: take the line now, drop a leading LF next time.
-      if (found[0] === '\r' && found.index === buffer.length - 1) this.skipLeadingLf = true;
-      this.line(buffer.slice(start, found.index));
-      start = found.index + found[0].length;
-    }
-    this.pending = buffer.slice(start);
-  }
-
-  private line(line: string): void {
-    if (line === '') {
-      this.dispatch();
-      return;
-    }
-    if (line.startsWith(':')) {
-      this.onComment(line.slice(1).replace(/^ /, ''));
-      return;
-    }
-    const colon = line.indexOf(':');
-    const field = colon === -1 ? line : line.slice(0, colon);
-    const value = colon === -1 ? '' : line.slice(colon + 1).replace(/^ /, '');
-    if (field === 'data') this.data.push(value);
-    else if (field === 'event') this.event = value;
-    else if (field === 'id' && !value.includes('\0')) {
-      this.id = value;
-      this.lastEventId = value;
-    }
-    // `retry:` and unknown fields are ignored: this client does not reconnect by itself.
-  }
-
-  private dispatch(): void {
-    const { id, event, data } = this;
-    this.id = null;
-    this.event = '';
-    this.data = [];
-    // As in browsers, an event without data is not delivered.
-    if (data.length === 0) return;
-    this.onEvent({
-      id,
-      event: event || 'message',
-      data: data.join('\n'),
-      receivedAt: performance.timeOrigin + performance.now(),
-    });
-  }
 }
 
 export class SseHttpError extends Error {
@@ -180,11 +99,17 @@ export function connectSse(url: string | URL, options: SseConnectOptions = {}): 
       let settleClosed: (value: Error | null) => void = () => {};
       const closed = new Promise<Error | null>((settle) => (settleClosed = settle));
 
-      const parser = new SseParser((event) => {
-        if (options.onEvent) options.onEvent(event);
-        else queue.push(event);
+      const parser = new SseParser(options.onComment);
+      const take = (parsed: ParsedSseEvent[]): void => {
+        if (parsed.length === 0) return;
+        const receivedAt = performance.timeOrigin + performance.now();
+        for (const event of parsed) {
+          const timed = { ...event, receivedAt };
+          if (options.onEvent) options.onEvent(timed);
+          else queue.push(timed);
+        }
         wake();
-      }, options.onComment);
+      };
 
       const finish = (error: Error | null): void => {
         if (ended) return;
@@ -193,7 +118,7 @@ export function connectSse(url: string | URL, options: SseConnectOptions = {}): 
         settleClosed(failure);
         wake();
       };
-      res.on('data', (chunk: string) => parser.push(chunk));
+      res.on('data', (chunk: string) => take(parser.feed(chunk)));
       res.on('end', () => finish(null));
       res.on('error', (error) => finish(error));
       res.on('close', () => finish(res.complete ? null : new Error('event stream closed before it ended')));

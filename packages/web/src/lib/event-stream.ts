@@ -1,7 +1,7 @@
 import { EVENT_READY } from '@simmer/contracts/constants';
 import { parseRetryAfter } from './api-client';
 import { fullJitterDelay, type BackoffPolicy } from './backoff';
-import { SseParser, type SseEvent } from './sse-parser';
+import { SseParser, type SseEvent } from '@simmer/contracts/sse';
 
 export type StreamStatus = 'connecting' | 'live' | 'reconnecting' | 'offline' | 'stopped';
 

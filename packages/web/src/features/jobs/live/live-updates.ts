@@ -8,7 +8,7 @@ import { jobKeys } from '../api/job-keys';
 import { statsQueryOptions } from '../api/get-stats';
 import type { KnownJobs } from '../runtime/known-jobs';
 import type { MyJobs } from '../runtime/my-jobs';
-import type { SseEvent } from '../../../lib/sse-parser';
+import type { SseEvent } from '@simmer/contracts/sse';
 import { Throttle } from '../../../lib/throttle';
 
 export interface LiveSnapshot {
