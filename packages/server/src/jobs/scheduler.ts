@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { backoffDelay } from '../backoff.js';
+import { backoffDelay } from '@simmer/contracts/backoff';
 import type { Metrics } from '../metrics.js';
 import type { JobStore, Outcome, StoredJob } from '../store/job-store.js';
 import { LeaseKeeper } from './lease-keeper.js';

@@ -93,7 +93,7 @@ const allowed: Probe[] = [
   {
     name: 'a feature importing lib/',
     path: 'packages/web/src/features/jobs/probe.ts',
-    code: "import { backoffDelay } from '../../lib/backoff';",
+    code: "import { parseLinkHeader } from '../../lib/link-header';",
   },
 ];
 

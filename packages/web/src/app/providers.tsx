@@ -1,7 +1,7 @@
 import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
 import { Component, type ErrorInfo, type ReactNode } from 'react';
 import { isTransient } from '../lib/api-client';
-import { fullJitterDelay } from '../lib/backoff';
+import { backoffDelay } from '@simmer/contracts/backoff';
 import type { JobsRuntime } from '../features/jobs/runtime/create-jobs-runtime';
 import { JobsRuntimeProvider } from '../features/jobs/runtime/jobs-runtime';
 import './providers.css';
@@ -12,7 +12,7 @@ export function createQueryClient(): QueryClient {
       queries: {
         // Retry only what can succeed later, with full jitter so a recovering server is not stampeded.
         retry: (failures, error) => isTransient(error) && failures < 4,
-        retryDelay: (attempt) => 500 + fullJitterDelay(attempt, { baseMs: 1_000, capMs: 15_000 }),
+        retryDelay: (attempt) => 500 + backoffDelay(attempt, { baseMs: 1_000, maxMs: 15_000 }),
       },
     },
   });

@@ -1,6 +1,6 @@
 import { EVENT_READY } from '@simmer/contracts/constants';
 import { parseRetryAfter } from './api-client';
-import { fullJitterDelay, type BackoffPolicy } from './backoff';
+import { backoffDelay, type BackoffOptions } from '@simmer/contracts/backoff';
 import { SseParser, type SseEvent } from '@simmer/contracts/sse';
 
 export type StreamStatus = 'connecting' | 'live' | 'reconnecting' | 'offline' | 'stopped';
@@ -26,12 +26,12 @@ export interface EventStreamOptions {
   subscribeOnline: (listener: (online: boolean) => void) => () => void;
   /** A stream that sends nothing (not even a heartbeat) for this long is treated as dead. */
   idleTimeoutMs?: number;
-  backoff?: BackoffPolicy;
+  backoff?: BackoffOptions;
   fetch?: typeof fetch;
   random?: () => number;
 }
 
-const DEFAULT_BACKOFF: BackoffPolicy = { baseMs: 500, capMs: 5_000 };
+const DEFAULT_BACKOFF: BackoffOptions = { baseMs: 500, maxMs: 5_000 };
 
 /**
  * A resumable server-sent-events connection over fetch.
@@ -144,7 +144,7 @@ export class EventStream {
     }
     this.update({ status: 'reconnecting', failures });
     // At least a short pause, so a server that accepts and instantly drops cannot make us spin.
-    const backoff = 250 + fullJitterDelay(failures, this.opts.backoff, this.opts.random);
+    const backoff = 250 + backoffDelay(failures, this.opts.backoff, this.opts.random);
     this.scheduleConnect(retryAfterMs === null ? backoff : Math.max(backoff, retryAfterMs + Math.floor(this.opts.random() * 1_000)));
   }
 
@@ -172,7 +172,7 @@ export class EventStream {
       if (response.status === 429 || response.status === 503) {
         await response.body?.cancel().catch(() => undefined);
         if (generation !== this.generation) return;
-        this.fail(parseRetryAfter(response.headers.get('retry-after')) ?? this.opts.backoff.capMs);
+        this.fail(parseRetryAfter(response.headers.get('retry-after')) ?? this.opts.backoff.maxMs);
         return;
       }
       if (!response.ok || !response.body) throw new Error(`events: HTTP ${response.status}`);

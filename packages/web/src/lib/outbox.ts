@@ -1,4 +1,4 @@
-import { fullJitterDelay, type BackoffPolicy } from './backoff';
+import { backoffDelay, type BackoffOptions } from '@simmer/contracts/backoff';
 
 /** One press of "New job" that the server has not acknowledged yet. */
 export interface OutboxEntry {
@@ -35,7 +35,7 @@ export interface OutboxOptions<T> {
   isOnline: () => boolean;
   subscribeOnline: (listener: (online: boolean) => void) => () => void;
   newKey?: () => string;
-  backoff?: BackoffPolicy;
+  backoff?: BackoffOptions;
   random?: () => number;
   now?: () => Date;
 }
@@ -70,7 +70,7 @@ export class Outbox<T> {
     this.o = {
       storageKey: OUTBOX_STORAGE_KEY,
       newKey: () => crypto.randomUUID(),
-      backoff: { baseMs: 1_000, capMs: 30_000 },
+      backoff: { baseMs: 1_000, maxMs: 30_000 },
       random: Math.random,
       now: () => new Date(),
       ...options,
@@ -177,7 +177,7 @@ export class Outbox<T> {
       }
       if (outcome.kind === 'retry') {
         this.attempt += 1;
-        const backoff = fullJitterDelay(this.attempt, this.o.backoff, this.o.random);
+        const backoff = backoffDelay(this.attempt, this.o.backoff, this.o.random);
         const told = outcome.retryAfterMs;
         const delay = told === undefined ? backoff : told + Math.floor(this.o.random() * 1_000);
         this.holdUntil = told === undefined ? 0 : this.o.now().getTime() + delay;

@@ -1,7 +1,8 @@
 import type { Photo } from '@simmer/contracts';
 import type { Logger } from 'pino';
 import type { Metrics } from '../../metrics.js';
-import { abortableDelay, backoffDelay, type BackoffOptions } from '../../backoff.js';
+import { backoffDelay, type BackoffOptions } from '@simmer/contracts/backoff';
+import { abortableDelay } from '../../backoff.js';
 import { type ImageSource, PermanentImageError, TransientImageError } from '../image-source.js';
 import { createUnsplashDownloadTracking } from './download.js';
 import { createUnsplashGet, RATE_LIMITED, type UnsplashEndpoint } from './http.js';

@@ -2,7 +2,7 @@
 
 import pg from 'pg';
 import type { Logger } from 'pino';
-import { backoffDelay } from '../../backoff.js';
+import { backoffDelay } from '@simmer/contracts/backoff';
 
 /**
  * Commits that made jobs claimable (creates, released claims): "<first change number> <earliest

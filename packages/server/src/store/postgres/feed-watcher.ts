@@ -9,7 +9,7 @@
  */
 
 import type { Logger } from 'pino';
-import { backoffDelay } from '../../backoff.js';
+import { backoffDelay } from '@simmer/contracts/backoff';
 import type { CommitNotifier } from '../commit-notifier.js';
 
 export interface FeedWatcherOptions {

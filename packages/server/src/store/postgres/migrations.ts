@@ -2,7 +2,7 @@
 
 import pg, { type ClientBase } from 'pg';
 import type { Logger } from 'pino';
-import { backoffDelay } from '../../backoff.js';
+import { backoffDelay } from '@simmer/contracts/backoff';
 import { isConnectionError } from './connection-errors.js';
 import { MIGRATION_3_SQL } from './migration-3-change-feed.js';
 

@@ -1,7 +1,7 @@
 import { queryOptions, useQuery } from '@tanstack/react-query';
 import type { Stats } from '@simmer/contracts';
 import { apiRequest } from '../../../lib/api-client';
-import { fullJitterDelay, jitteredInterval } from '../../../lib/backoff';
+import { backoffDelay, jitteredInterval } from '@simmer/contracts/backoff';
 import { jobKeys } from './job-keys';
 
 /** `GET /stats`: counts per status, the image source and the newest sequence number. */
@@ -28,7 +28,7 @@ export function useStats(polling: boolean) {
     refetchInterval: (query) => {
       if (!polling) return false;
       const failures = query.state.fetchFailureCount;
-      return failures === 0 ? jitteredInterval(POLL_INTERVAL_MS) : 1_000 + fullJitterDelay(failures, { baseMs: 2_000, capMs: 30_000 });
+      return failures === 0 ? jitteredInterval(POLL_INTERVAL_MS) : 1_000 + backoffDelay(failures, { baseMs: 2_000, maxMs: 30_000 });
     },
   });
 }

@@ -1,6 +1,6 @@
 import { memo, useCallback, useEffect, useState } from 'react';
 import type { Job, JobError } from '@simmer/contracts';
-import { fullJitterDelay } from '../../../lib/backoff';
+import { backoffDelay } from '@simmer/contracts/backoff';
 import { describeDuration, formatAgo, formatClock, formatCountdown, shortId } from '../../../lib/format';
 import { useNow } from '../../../lib/use-now';
 import type { OutboxEntry } from '../../../lib/outbox';
@@ -196,7 +196,7 @@ function useImageRetry(loaded: boolean): { count: number; failed: () => void } {
       setWaiting(false);
       setCount((n) => n + 1);
     };
-    const timer = setTimeout(retry, 500 + fullJitterDelay(count, { baseMs: 1_000, capMs: 20_000 }));
+    const timer = setTimeout(retry, 500 + backoffDelay(count, { baseMs: 1_000, maxMs: 20_000 }));
     window.addEventListener('online', retry);
     return () => {
       clearTimeout(timer);

@@ -22,7 +22,7 @@ export function createJobsRuntime(queryClient: QueryClient, { storage = window.l
   const live = new LiveUpdates(queryClient, knownJobs, myJobs);
   const outbox = new Outbox<Job>({
     storage,
-    backoff: { baseMs: 1_000, capMs: 10_000 },
+    backoff: { baseMs: 1_000, maxMs: 10_000 },
     send: sendCreateJob,
     onSent: (_entry, job) => {
       myJobs.add(job.id);

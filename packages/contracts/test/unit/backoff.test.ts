@@ -1,22 +1,22 @@
 import { describe, expect, it } from 'vitest';
-import { fullJitterDelay, jitteredInterval } from './backoff';
+import { backoffDelay, jitteredInterval } from '../../src/backoff.js';
 
-const policy = { baseMs: 1_000, capMs: 30_000 };
+const policy = { baseMs: 1_000, maxMs: 30_000 };
 
-describe('fullJitterDelay', () => {
+describe('backoffDelay', () => {
   it('draws from [0, base · 2^attempt]', () => {
-    expect(fullJitterDelay(0, policy, () => 0)).toBe(0);
-    expect(fullJitterDelay(0, policy, () => 0.999)).toBe(999);
-    expect(fullJitterDelay(3, policy, () => 0.5)).toBe(4_000);
+    expect(backoffDelay(0, policy, () => 0)).toBe(0);
+    expect(backoffDelay(0, policy, () => 0.999)).toBe(999);
+    expect(backoffDelay(3, policy, () => 0.5)).toBe(4_000);
   });
 
   it('never exceeds the cap, however many attempts', () => {
-    expect(fullJitterDelay(8, policy, () => 0.999999)).toBeLessThan(30_000);
-    expect(fullJitterDelay(1_000, policy, () => 0.999999)).toBeLessThan(30_000);
+    expect(backoffDelay(8, policy, () => 0.999999)).toBeLessThan(30_000);
+    expect(backoffDelay(1_000, policy, () => 0.999999)).toBeLessThan(30_000);
   });
 
   it('spreads clients over the window instead of synchronising them', () => {
-    const delays = Array.from({ length: 1_000 }, () => fullJitterDelay(5, policy));
+    const delays = Array.from({ length: 1_000 }, () => backoffDelay(5, policy));
     const buckets = new Set(delays.map((d) => Math.floor(d / 3_000)));
     expect(buckets.size).toBeGreaterThanOrEqual(9);
   });
