@@ -27,13 +27,26 @@ const zones = [
   {
     target: `${server}/images`,
     from: [`${server}/http`, `${server}/jobs`, `${server}/store`, `${server}/app.ts`, `${server}/main.ts`],
-    message: 'images/ is a leaf',
+    message: 'images/ knows nothing of http/, jobs/ or the store',
+  },
+  {
+    target: [`${server}/config`, `${server}/clock.ts`, `${server}/metrics.ts`, `${server}/backoff.ts`],
+    from: [`${server}/http`, `${server}/jobs`, `${server}/store`, `${server}/images`, `${server}/app.ts`, `${server}/main.ts`],
+    message: 'config/, clock, metrics and backoff import nothing else of the server',
   },
   {
     target: server,
     from: [`${server}/store/file`, `${server}/store/postgres`],
     except: [],
     message: 'only store/open-store.ts names a concrete store; import store/job-store.ts',
+  },
+  // Bench: starts the built server as a process (testkit), or opens a built store or image source
+  // to measure it alone; never the sources, the HTTP side or the scheduler.
+  {
+    target: 'bench',
+    from: ['packages/server/src', 'packages/web', 'packages/server/dist/http', 'packages/server/dist/jobs'],
+    message:
+      "bench/ measures the built server through HTTP, or a built store or image source alone; not the server's sources, HTTP side or scheduler",
   },
   // Web: app → features → lib; lib imports no feature, features import no app.
   { target: `${web}/lib`, from: [`${web}/features`, `${web}/app`], message: 'lib/ imports no feature and not the app' },
@@ -92,6 +105,10 @@ export default tseslint.config(
     rules: {
       'import-x/no-restricted-paths': ['error', { zones }],
     },
+  },
+  {
+    files: ['bench/**/*.js'],
+    rules: { 'import-x/no-restricted-paths': ['error', { zones: zones.filter((zone) => zone.target === 'bench') }] },
   },
   {
     // The one place that names concrete stores.

@@ -49,7 +49,21 @@ const violations: (Probe & { rule: string; message: RegExp })[] = [
     path: 'packages/server/src/images/probe.ts',
     code: "import type { JobStore } from '../store/job-store.js';",
     rule: 'import-x/no-restricted-paths',
-    message: /images\/ is a leaf/,
+    message: /images\/ knows nothing of http\/, jobs\/ or the store/,
+  },
+  {
+    name: 'config/ importing the store',
+    path: 'packages/server/src/config/probe.ts',
+    code: "import type { JobStore } from '../store/job-store.js';",
+    rule: 'import-x/no-restricted-paths',
+    message: /config\/, clock, metrics and backoff import nothing else of the server/,
+  },
+  {
+    name: "bench/ importing the server's sources",
+    path: 'bench/lib/probe.js',
+    code: "import { buildApp } from '../../packages/server/src/app.js';",
+    rule: 'import-x/no-restricted-paths',
+    message: /bench\/ measures the built server/,
   },
   {
     name: "the page's lib/ importing a feature",
