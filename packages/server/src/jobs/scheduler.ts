@@ -101,7 +101,7 @@ export class Scheduler {
   start(): Promise<void> {
     const { store } = this.options;
     this.stopped = false;
-    this.unsubscribe = store.onJobsDue ? store.onJobsDue((runAt) => this.dueAt(runAt)) : store.onCommit(() => this.wake());
+    this.unsubscribe = store.onJobsDue((runAt) => this.dueAt(runAt));
     this.leases.start();
     this.wake();
     return (this.claiming ?? Promise.resolve()).then(async () => {
@@ -291,10 +291,10 @@ export class Scheduler {
     await this.giveBack(this.queue.splice(0, count).map(({ job }) => job));
   }
 
-  /** Hands claims that never started back to the store (or leaves them to their lease, where it cannot). */
+  /** Hands claims that never started back to the store (or, when the store cannot be written, leaves them to their lease). */
   private async giveBack(jobs: StoredJob[]): Promise<void> {
     for (const job of jobs) this.leases.release(job.id);
-    if (jobs.length === 0 || !this.options.store.releaseClaims) return;
+    if (jobs.length === 0) return;
     try {
       await this.options.store.releaseClaims(jobs.map((job) => ({ id: job.id, claimToken: job.claimToken! })));
     } catch (error) {

@@ -98,6 +98,14 @@ export interface StoreHealth {
  * - a promise that resolves has made its change durable (a crash right after loses nothing);
  * - every change takes the next value of one monotonic sequence, which numbers live events;
  * - a job's outcome is written once: only the current claim may settle it.
+ *
+ * Ordering, which a follower of changes (the event hub) relies on:
+ * - numbers become readable in order: `changesSince` never returns a change while one with a lower
+ *   number is still to become readable, so reading on from the last number read skips nothing;
+ * - a listener added with `onCommit` before a `lastSeq()` read hears of every commit that read did not cover;
+ * - once a listener has heard `seq`, `lastSeq()` returns at least `seq`, and `changesSince(n)` returns
+ *   every change numbered above `n` up to `seq` (a job changed again since, in its newer state);
+ * - `lastSeq()` never goes back.
  */
 export interface JobStore {
   readonly kind: StoreKind;
@@ -131,11 +139,11 @@ export interface JobStore {
   settleJob(id: string, claimToken: string, outcome: Outcome): Promise<StoredJob | undefined>;
 
   /**
-   * Gives claims that never started back (status pending, due at once, claimable by anyone); each
-   * is a change. Claims no longer held are left alone. Optional: a store without it leaves such
-   * claims to their lease.
+   * Gives claims that never started back: each job is pending again (its runAt kept, so due at
+   * once, and claimable by anyone), the attempt its claim counted taken back, and each is a change
+   * with the next sequence number. Claims no longer held (settled, taken over, unknown) are left alone.
    */
-  releaseClaims?(claims: { id: string; claimToken: string }[]): Promise<void>;
+  releaseClaims(claims: { id: string; claimToken: string }[]): Promise<void>;
 
   /** The earliest time a pending job falls due or a running lease ends; null if there is none. */
   nextWakeAt(): Promise<number | null>;
@@ -164,12 +172,13 @@ export interface JobStore {
   onCommit(listener: (lastSeq: number) => void): () => void;
 
   /**
-   * Calls `listener` as soon as any process makes jobs claimable (creates them, releases claims),
-   * with the earliest runAt among them (0: unknown, look now). A hint for waking workers, faster
-   * than `onCommit` and sent only for work that may be claimed; it may repeat. Optional: a store
-   * without it wakes workers through `onCommit`. Returns an unsubscribe function.
+   * Calls `listener` once jobs made claimable (created, or claims given back) by any process are
+   * committed, so a claim it prompts finds them, with the earliest runAt among them (0: unknown,
+   * look now). A hint for waking workers, faster than `onCommit` and sent only for work that may be
+   * claimed (not for claims, renewals, outcomes or removals); it may repeat. Returns an
+   * unsubscribe function.
    */
-  onJobsDue?(listener: (runAt: number) => void): () => void;
+  onJobsDue(listener: (runAt: number) => void): () => void;
 
   /** Whether the store can serve now, and whether it takes new jobs; cheap enough for every /readyz. */
   health(): StoreHealth;

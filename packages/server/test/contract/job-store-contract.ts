@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { v7 as uuidv7 } from 'uuid';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Changes, JobStore, NewJob, Outcome, StoredJob } from '../../src/store/job-store.js';
@@ -212,6 +213,191 @@ export function describeJobStoreContract(name: string, open: () => Promise<Store
       const { job } = await store.createJob(newJob());
       await expect.poll(() => seen.at(-1)).toBe(job.updatedSeq);
       stop();
+    });
+
+    it('lets a follower that reads on from its last number after each commit it hears miss nothing', async () => {
+      // The event hub's way: listen first, then read the head, then after each commit heard read
+      // the head and the changes after the last number read.
+      const problems: string[] = [];
+      const seen = new Map<string, number>();
+      const written: { id: string; seq: number }[] = [];
+      let heard = 0;
+      let head = 0;
+      let cursor = 0;
+      // Reads wait for the start to be read (a store may report its head as soon as one listens).
+      let begin!: () => void;
+      let reading = new Promise<void>((resolve) => (begin = resolve));
+      const stop = store.onCommit((seq) => {
+        heard = Math.max(heard, seq);
+        reading = reading.then(async () => {
+          const read = await store.lastSeq();
+          if (read < seq) problems.push(`lastSeq ${read} after hearing ${seq}`);
+          if (read < head) problems.push(`lastSeq went back from ${head} to ${read}`);
+          head = Math.max(head, read);
+          const { changes, reset } = await store.changesSince(cursor, 1_000);
+          if (reset) problems.push(`reset reading after ${cursor}`);
+          for (const change of changes) {
+            if (change.seq <= cursor) problems.push(`change ${change.seq} at or before ${cursor}`);
+            cursor = change.seq;
+            seen.set(change.kind === 'job' ? change.job.id : change.id, change.seq);
+          }
+          // Every write numbered up to what was heard was read, or its job in a newer state.
+          for (const write of written)
+            if (write.seq <= seq && (seen.get(write.id) ?? 0) < write.seq) problems.push(`missed ${write.seq} after hearing ${seq}`);
+        });
+      });
+      const start = await store.lastSeq();
+      cursor = start;
+      begin();
+      const wrote = (job: StoredJob | undefined) => job && written.push({ id: job.id, seq: job.updatedSeq });
+
+      const created = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => store.createJob(newJob({ runAt: T0 + i })).then(({ job }) => (wrote(job), job))),
+      );
+      const claimed = await store.claimDueJobs({ now: T0 + 100, limit: 20, leaseMs: 60_000, owner: 'w' });
+      claimed.forEach(wrote);
+      const givenBack = claimed.slice(10, 15);
+      await Promise.all([
+        ...claimed.slice(0, 10).map((job, i) => store.settleJob(job.id, job.claimToken!, resolved(T0 + 1_000 + i)).then(wrote)),
+        store.releaseClaims(givenBack.map((job) => ({ id: job.id, claimToken: job.claimToken! }))),
+        ...Array.from({ length: 5 }, () => store.createJob(newJob()).then(({ job }) => wrote(job))),
+      ]);
+      for (const job of givenBack) wrote(await store.getJob(job.id));
+      expect(await store.removeSettledJobs({ resolvedBefore: T0 + 1_004, limit: 10 })).toBe(5);
+      const end = await store.lastSeq();
+
+      await expect.poll(() => heard).toBeGreaterThanOrEqual(end);
+      await reading;
+      stop();
+      expect(problems).toEqual([]);
+      expect(created).toHaveLength(20);
+      // What the follower saw is what a replay of everything since its start shows.
+      const replay = await store.changesSince(start, 1_000);
+      expect(seen).toEqual(new Map(replay.changes.map((change) => [change.kind === 'job' ? change.job.id : change.id, change.seq])));
+    });
+
+    describe('give-back (releaseClaims)', () => {
+      it('gives claims back: pending and due at once, the attempt not counted, claimable by anyone, each a change', async () => {
+        const a = (await store.createJob(newJob({ runAt: T0 + 1_000 }))).job;
+        const b = (await store.createJob(newJob({ runAt: T0 + 2_000 }))).job;
+        const claims = await store.claimDueJobs({ now: T0 + 5_000, limit: 10, leaseMs: 60_000, owner: 'w' });
+        expect(claims.map((job) => job.id)).toEqual([a.id, b.id]);
+        const mark = await store.lastSeq();
+
+        await store.releaseClaims(claims.map((job) => ({ id: job.id, claimToken: job.claimToken! })));
+        for (const claim of claims) {
+          const job = await store.getJob(claim.id);
+          expect(job).toMatchObject({ status: 'pending', runAt: claim.runAt, claimToken: null, leaseUntil: null, attempts: 0 });
+          expect(job!.updatedSeq).toBeGreaterThan(mark);
+        }
+        const { changes, reset } = await store.changesSince(mark, 100);
+        expect(reset).toBe(false);
+        expect(jobsOf({ changes, reset }).map((job) => [job.id, job.status])).toEqual(
+          expect.arrayContaining([
+            [a.id, 'pending'],
+            [b.id, 'pending'],
+          ]),
+        );
+        const seqs = changes.map((change) => change.seq);
+        expect(new Set(seqs).size).toBe(2);
+        expect(await store.lastSeq()).toBe(Math.max(...seqs));
+        expect(await store.countJobs()).toEqual({ pending: 2, running: 0, resolved: 0, failed: 0 });
+        expect(await store.nextWakeAt()).toBe(T0 + 1_000);
+
+        // The old claim holds nothing now; another worker takes the jobs, as their first attempt.
+        expect(await store.renewLease(a.id, claims[0]!.claimToken!, T0 + 90_000)).toBe(false);
+        expect(await store.settleJob(a.id, claims[0]!.claimToken!, resolved())).toBeUndefined();
+        const again = await store.claimDueJobs({ now: T0 + 5_000, limit: 10, leaseMs: 60_000, owner: 'other' });
+        expect(again.map((job) => job.id)).toEqual([a.id, b.id]);
+        expect(again[0]).toMatchObject({ status: 'running', attempts: 1 });
+        expect(again[0]!.claimToken).not.toBe(claims[0]!.claimToken);
+      });
+
+      it('leaves alone claims no longer held: settled, taken over after their lease, unknown, or with another token', async () => {
+        for (let i = 0; i < 3; i++) await store.createJob(newJob({ runAt: T0 + i }));
+        const [settled, lost, kept] = await store.claimDueJobs({ now: T0 + 5_000, limit: 3, leaseMs: 1_000, owner: 'w' });
+        await store.settleJob(settled!.id, settled!.claimToken!, resolved());
+        expect(await store.renewLease(kept!.id, kept!.claimToken!, T0 + 60_000)).toBe(true);
+        const [takenOver] = await store.claimDueJobs({ now: T0 + 6_000, limit: 10, leaseMs: 60_000, owner: 'other' });
+        expect(takenOver!.id).toBe(lost!.id);
+        const mark = await store.lastSeq();
+        const before = await Promise.all([settled, lost, kept].map((job) => store.getJob(job!.id)));
+
+        await store.releaseClaims([
+          { id: settled!.id, claimToken: settled!.claimToken! },
+          { id: lost!.id, claimToken: lost!.claimToken! },
+          { id: uuidv7(), claimToken: randomUUID() },
+          { id: kept!.id, claimToken: randomUUID() },
+        ]);
+        expect(await store.lastSeq()).toBe(mark);
+        expect((await store.changesSince(mark, 100)).changes).toEqual([]);
+        expect(await Promise.all([settled, lost, kept].map((job) => store.getJob(job!.id)))).toEqual(before);
+        expect(await store.countJobs()).toEqual({ pending: 0, running: 2, resolved: 1, failed: 0 });
+      });
+
+      it('keeps a give-back across a reopen', async () => {
+        const { job } = await store.createJob(newJob());
+        const [claim] = await store.claimDueJobs({ now: T0 + 5_000, limit: 1, leaseMs: 60_000, owner: 'w' });
+        await store.releaseClaims([{ id: job.id, claimToken: claim!.claimToken! }]);
+        const released = await store.getJob(job.id);
+        const head = await store.lastSeq();
+        await store.close();
+
+        store = await harness.reopen();
+        expect(await store.getJob(job.id)).toEqual(released);
+        expect(await store.lastSeq()).toBe(head);
+        expect(await store.claimDueJobs({ now: T0 + 5_000, limit: 1, leaseMs: 60_000, owner: 'w' })).toMatchObject([
+          { id: job.id, attempts: 1 },
+        ]);
+      });
+    });
+
+    describe('due notifications (onJobsDue)', () => {
+      it('tells due listeners about created jobs once a claim can find them, with the earliest runAt', async () => {
+        const heard: number[] = [];
+        const found: string[] = [];
+        const stop = store.onJobsDue((runAt) => {
+          heard.push(runAt);
+          void store
+            .claimDueJobs({ now: runAt, limit: 10, leaseMs: 60_000, owner: 'woken' })
+            .then((jobs) => found.push(...jobs.map((job) => job.id)));
+        });
+        const [, early] = await Promise.all([
+          store.createJob(newJob({ runAt: T0 + 7_000 })),
+          store.createJob(newJob({ runAt: T0 + 3_000 })),
+        ]);
+        await expect.poll(() => found).toContain(early.job.id);
+        expect(Math.min(...heard)).toBe(T0 + 3_000);
+        expect(heard.every((runAt) => runAt === T0 + 3_000 || runAt === T0 + 7_000)).toBe(true);
+        stop();
+      });
+
+      it('tells due listeners about claims given back, and not about claims, renewals, outcomes or removals', async () => {
+        const heard: number[] = [];
+        const stop = store.onJobsDue((runAt) => heard.push(runAt));
+        // Markers due earlier than anything else: heard in order after every notification before them.
+        const hearMarker = async (runAt: number) => {
+          await store.createJob(newJob({ runAt }));
+          await expect.poll(() => heard).toContain(runAt);
+        };
+        const a = (await store.createJob(newJob({ runAt: T0 + 1_000 }))).job;
+        const b = (await store.createJob(newJob({ runAt: T0 + 2_000 }))).job;
+        await hearMarker(T0 - 1);
+        heard.length = 0;
+
+        const claims = await store.claimDueJobs({ now: T0 + 5_000, limit: 10, leaseMs: 60_000, owner: 'w' });
+        expect(claims).toHaveLength(3);
+        const marker = claims.find((job) => job.runAt === T0 - 1)!;
+        await store.renewLease(a.id, claims.find((job) => job.id === a.id)!.claimToken!, T0 + 90_000);
+        await store.settleJob(marker.id, marker.claimToken!, resolved(T0 + 100));
+        expect(await store.removeSettledJobs({ resolvedBefore: T0 + 200, limit: 10 })).toBe(1);
+        await store.releaseClaims(claims.filter((job) => job !== marker).map((job) => ({ id: job.id, claimToken: job.claimToken! })));
+        await expect.poll(() => heard).toContain(T0 + 1_000);
+        await hearMarker(T0 - 2);
+        expect(heard).toEqual([T0 + 1_000, T0 - 2]);
+        expect((await store.getJob(b.id))!.status).toBe('pending');
+        stop();
+      });
     });
 
     it('keeps jobs, outcomes, keys and the sequence across a reopen', async () => {

@@ -189,7 +189,7 @@ describe('PostgreSQL store across processes', () => {
       await Promise.all(claimed.slice(0, 12).map((job) => b!.settleJob(job.id, job.claimToken!, failure)));
       expect(await a!.countJobs()).toEqual(await truth());
       expect(await b!.countJobs()).toMatchObject({ running: 18, failed: 12 });
-      await a!.releaseClaims!(claimed.slice(12, 16).map((job) => ({ id: job.id, claimToken: job.claimToken! })));
+      await a!.releaseClaims(claimed.slice(12, 16).map((job) => ({ id: job.id, claimToken: job.claimToken! })));
       expect(await a!.countJobs()).toEqual(await truth());
       // Leases that ended (running → running) and due jobs (pending → running) in one claim.
       const short = await a!.claimDueJobs({ now: Date.now(), limit: 5, leaseMs: 1, owner: 'a' });

@@ -1,7 +1,7 @@
 import type { JobStore, StoreHealth } from '../../src/store/job-store.js';
 
 type StoreMethod = {
-  [K in keyof JobStore]-?: NonNullable<JobStore[K]> extends (...args: never[]) => Promise<unknown> ? K : never;
+  [K in keyof JobStore]: JobStore[K] extends (...args: never[]) => Promise<unknown> ? K : never;
 }[keyof JobStore];
 
 /** A real store that a test can make refuse calls, as a store does when its disk or database is in trouble. */

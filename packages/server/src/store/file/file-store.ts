@@ -22,6 +22,7 @@ import { CommitQueue } from './commit-queue.js';
 import { Compaction } from './compaction.js';
 import { DataFiles } from './data-files.js';
 import { lockDataDir } from './data-dir-lock.js';
+import { DueNotifier } from './due-notifier.js';
 import { FreeSpace, type ReadFreeBytes } from './free-space.js';
 import { toStoredJob, withResult, type JobTable, type TableJob } from './job-table.js';
 import type { JournalRecord } from './journal-records.js';
@@ -57,6 +58,9 @@ export interface FileStoreOptions {
  *   sequence order: commits are queued and apply only when every earlier one has;
  * - one process owns DATA_DIR, by an operating-system lock held until close (data-dir-lock.ts);
  * - a removal is a record with its own sequence number: removed stays removed across reopen and crash;
+ * - so is a claim given back: the job is pending again, across reopen and crash, and a claim no
+ *   longer held (settled, or taken over once its lease ended) is never given back;
+ * - `onJobsDue` hears of creates and give-backs only once they are applied, so a claim it prompts finds them;
  * - below DATA_DIR_MIN_FREE_BYTES no job is accepted; what is left is the reserve for the claims,
  *   settles and removals of jobs already accepted, and snapshots wait unless they give space back.
  */
@@ -65,6 +69,7 @@ export class FileStore implements JobStore {
   private readonly creatingKeys = new Map<string, Promise<CreateOutcome>>();
   private closed = false;
   private readonly notifier: CommitNotifier;
+  private readonly dueNotifier: DueNotifier;
   private readonly compaction: Compaction;
   private readonly queue: CommitQueue;
   /** Jobs with a record in flight (see CommitQueue). */
@@ -81,6 +86,7 @@ export class FileStore implements JobStore {
   ) {
     this.notifier = new CommitNotifier(options.logger);
     this.notifier.seed(table.lastSeq);
+    this.dueNotifier = new DueNotifier(options.logger);
     this.compaction = new Compaction(options, table, files, space);
     this.queue = new CommitQueue(table, files, space, (records) => {
       this.notifier.report(table.lastSeq);
@@ -141,7 +147,10 @@ export class FileStore implements JobStore {
       runAt: input.runAt,
       key,
     };
-    const outcome = this.commit([record]).then(([job]) => ({ job: toStoredJob(job!), created: true }));
+    const outcome = this.commit([record]).then(([job]) => {
+      this.dueNotifier.report(job!.runAt);
+      return { job: toStoredJob(job!), created: true };
+    });
     if (key !== null) {
       this.creatingKeys.set(key, outcome);
       const forget = () => this.creatingKeys.delete(key);
@@ -210,6 +219,25 @@ export class FileStore implements JobStore {
     return settled && (outcome.status === 'resolved' ? withResult(settled, outcome.result) : toStoredJob(settled));
   }
 
+  async releaseClaims(claims: { id: string; claimToken: string }[]): Promise<void> {
+    this.assertOpen();
+    const held = new Map<string, TableJob>();
+    for (const { id, claimToken } of claims) {
+      const job = this.table.get(id);
+      if (job?.status === 'running' && job.claimToken === claimToken && !this.busy.has(id)) held.set(id, job);
+    }
+    const released = storedJobs(
+      await this.commitEach([...held.values()], (job) => ({
+        t: 'release',
+        seq: ++this.allocatedSeq,
+        id: job.id,
+        token: job.claimToken!,
+        attempts: Math.max(job.attempts - 1, 0),
+      })),
+    );
+    if (released.length > 0) this.dueNotifier.report(released.reduce((earliest, job) => Math.min(earliest, job.runAt), Infinity));
+  }
+
   async nextWakeAt(): Promise<number | null> {
     return this.table.nextWakeAt();
   }
@@ -241,6 +269,10 @@ export class FileStore implements JobStore {
     return this.notifier.subscribe(listener);
   }
 
+  onJobsDue(listener: (runAt: number) => void): () => void {
+    return this.dueNotifier.subscribe(listener);
+  }
+
   health(): StoreHealth {
     if (this.closed) return { ready: false, acceptingCreates: false, reason: 'the store is closed' };
     if (this.space.short) return { ready: true, acceptingCreates: false, reason: this.space.reason() };
@@ -262,6 +294,7 @@ export class FileStore implements JobStore {
     this.closed = true;
     this.space.close();
     this.notifier.close();
+    this.dueNotifier.close();
     await this.compaction.stop();
     await this.files.close();
     await this.releaseLock();

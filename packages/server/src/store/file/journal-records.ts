@@ -23,6 +23,8 @@ export type JournalRecord =
       result?: JobResult | null;
       error: JobError | null;
     }
+  /** A claim that never started was given back: the job is pending again, its attempt not counted; a change. */
+  | { t: 'release'; seq: number; id: string; token: string; attempts: number }
   /** Retention removed the job: a change with its own number. */
   | { t: 'remove'; seq: number; id: string }
   /** The job's idempotency key expired (the job stays); not a change readers see. */
@@ -87,6 +89,19 @@ export function applyRecord(table: JobTable, record: JournalRecord): TableJob | 
       table.put(settled);
       return settled;
     }
+    case 'release': {
+      if (job?.status !== 'running' || job.claimToken !== record.token || record.seq <= job.updatedSeq) return undefined;
+      const released: TableJob = {
+        ...job,
+        status: 'pending',
+        claimToken: null,
+        leaseUntil: null,
+        attempts: record.attempts,
+        updatedSeq: record.seq,
+      };
+      table.put(released);
+      return released;
+    }
     case 'remove':
       if (!job || record.seq <= job.updatedSeq) return undefined;
       return table.remove(record.id, record.seq);
@@ -95,7 +110,7 @@ export function applyRecord(table: JobTable, record: JournalRecord): TableJob | 
   }
 }
 
-const RECORD_TYPES = new Set(['create', 'claim', 'renew', 'settle', 'remove', 'unkey']);
+const RECORD_TYPES = new Set(['create', 'claim', 'renew', 'settle', 'release', 'remove', 'unkey']);
 
 /** Checks a decoded payload's shape before recovery trusts it. */
 export function isJournalRecord(value: unknown): value is JournalRecord {
