@@ -23,6 +23,7 @@ const { FileStore } = await import(process.env.FILE_STORE);
 const store = await FileStore.open({
   dataDir: process.env.DATA_DIR,
   logger: pino({ level: 'silent' }),
+  minFreeBytes: 0,
   onFatal: (error) => { console.error(error); process.exit(70); },
 });
 const T0 = Number(process.env.T0);
@@ -60,6 +61,7 @@ describe('a claim given back in the file store', () => {
     const store = await FileStore.open({
       dataDir,
       logger: pino({ level: 'silent' }),
+      minFreeBytes: 0,
       onFatal: (error) => {
         throw error;
       },
