@@ -9,18 +9,23 @@ import type { Metrics } from './metrics.js';
 import type { JobStore } from './store/job-store.js';
 import { demoImagesRoutes } from './http/demo-images-routes.js';
 import { docsRoutes } from './http/docs-routes.js';
+import { answerClientError } from './http/client-errors.js';
 import { registerErrorHandlers } from './http/error-handler.js';
 import { EventHub } from './http/event-hub.js';
 import { eventsRoutes } from './http/events-routes.js';
 import { healthRoutes } from './http/health-routes.js';
 import { jobsRoutes } from './http/jobs-routes.js';
 import { registerAllowedOrigins, registerCrossSiteGuard } from './http/limits/cross-site.js';
+import { registerForwardedForCheck, trustProxyFn } from './http/limits/forwarded-for.js';
+import { registerHostCheck } from './http/limits/host-names.js';
 import { metricsAccess } from './http/limits/metrics-access.js';
 import { DEFAULT_OVERLOAD_LIMITS, registerOverloadShedding, type OverloadLimits } from './http/limits/overload.js';
 import { PendingCap } from './http/limits/pending-cap.js';
 import { registerRateLimits } from './http/limits/rate-limits.js';
-import { rawProblemResponse, sendProblem } from './http/problem.js';
-import { securityHeaders } from './http/security-headers.js';
+import { Refusal } from './http/limits/refusal.js';
+import { sendProblem } from './http/problem.js';
+import { registerDecimalQueryIntegers } from './http/query-integers.js';
+import { SECURITY_HEADERS, securityHeaders } from './http/security-headers.js';
 import { webRoutes } from './http/web-routes.js';
 
 export interface AppDeps {
@@ -34,14 +39,8 @@ export interface AppDeps {
   overload?: OverloadLimits;
 }
 
-/**
- * TRUST_PROXY as Fastify takes it. A hop count becomes proxy-addr's classic rule (the nearest N
- * hops are proxies), which Fastify 5.12 no longer applies to a bare number (it trusts nothing):
- * with a count, the port must be reachable only through those proxies.
- */
-function trustProxyOption(trust: Config['trustProxy']): boolean | string[] | ((address: string, hop: number) => boolean) {
-  return typeof trust === 'number' ? (_address, hop) => hop < trust : trust;
-}
+/** While shutting down: another process (or this one, restarted) takes the request in a moment. */
+const CLOSING_RETRY_AFTER_MS = 2_000;
 
 /** Bodies are empty or `{}`; anything bigger is abuse. */
 const BODY_LIMIT_BYTES = 16 * 1024;
@@ -52,6 +51,7 @@ const BODY_LIMIT_BYTES = 16 * 1024;
  */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const { config, store, logger, metrics } = deps;
+  const trustProxy = trustProxyFn(config.trustProxy);
   let closing = false;
 
   const app = Fastify({
@@ -66,23 +66,24 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     routerOptions: { maxParamLength: 256 },
     // Who the client is (request.ip) for every per-client limit: the socket's address, or the
     // forwarded one only from peers TRUST_PROXY names.
-    trustProxy: trustProxyOption(config.trustProxy),
-    return503OnClosing: true,
+    trustProxy: trustProxy ?? false,
+    // Fastify's own 503 while closing is a bare JSON body; the hook below answers a problem document instead.
+    return503OnClosing: false,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
     // Bad URLs and over-long path parameters, caught by the router before any route runs.
     frameworkErrors(error, _request, reply) {
       const status = error.statusCode ?? 400;
+      // No onRequest hook has run: the security headers are set here.
+      reply.headers(SECURITY_HEADERS);
       // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- the router's reply type is narrower than FastifyReply
       void sendProblem(reply as FastifyReply, status, status === 414 ? 'The URL is too long.' : 'The URL is not valid.');
     },
-    clientErrorHandler(error, socket) {
-      // Requests too malformed for Fastify (bad request line, oversized or invalid headers).
-      const code = (error as NodeJS.ErrnoException).code;
-      if (code === 'ECONNRESET' || !socket.writable) return socket.destroy();
-      const status = code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
-      socket.end(rawProblemResponse(status, status === 431 ? 'The request headers are too large.' : 'The request is not valid HTTP/1.1.'));
-    },
+    // Requests too malformed for Fastify, or too slow to arrive: a problem document, as every answer.
+    clientErrorHandler: answerClientError,
   }).withTypeProvider<TypeBoxTypeProvider>();
+
+  // registerHostCheck answers a request without Host with a problem document; Node's own check answers a bare 400.
+  (app.server as { requireHostHeader?: boolean }).requireHostHeader = false;
 
   app.removeContentTypeParser(['application/json', 'text/plain']);
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
@@ -96,8 +97,16 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     }
   });
   registerErrorHandlers(app);
+  registerDecimalQueryIntegers(app);
   securityHeaders(app);
-  await registerOverloadShedding(app, deps.overload ?? DEFAULT_OVERLOAD_LIMITS, metrics);
+  app.addHook('onRequest', (_request, reply, done) => {
+    if (!closing) return done();
+    reply.header('Connection', 'close');
+    done(new Refusal(503, 'The server is shutting down; try again shortly.', CLOSING_RETRY_AFTER_MS));
+  });
+  if (trustProxy) registerForwardedForCheck(app, trustProxy, metrics);
+  registerHostCheck(app, { allowedHosts: [], listenHost: config.host }, metrics);
+  registerOverloadShedding(app, deps.overload ?? DEFAULT_OVERLOAD_LIMITS, metrics, logger);
   registerCrossSiteGuard(app, config.allowedOrigins, metrics);
   await registerAllowedOrigins(app, config.allowedOrigins);
   const rateLimits = await registerRateLimits(app, { creates: config.rateLimitCreates, downloads: config.rateLimitDownloads }, metrics);

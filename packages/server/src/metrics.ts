@@ -24,6 +24,8 @@ export interface Metrics {
   eventStreamsDropped: Counter<'reason'>;
   /** Download-tracking calls answered from the per-client cache instead of calling Unsplash again. */
   downloadsFromCache: Counter;
+  /** Requests whose X-Forwarded-For held something other than an IP address where a client was looked for (limits/forwarded-for.ts). */
+  forwardedForIgnored: Counter;
 }
 
 export function createMetrics(): Metrics {
@@ -80,6 +82,11 @@ export function createMetrics(): Metrics {
     downloadsFromCache: new Counter({
       name: 'simmer_downloads_from_cache_total',
       help: 'Downloads answered from the per-client tracking cache, without a call to Unsplash',
+      registers,
+    }),
+    forwardedForIgnored: new Counter({
+      name: 'simmer_forwarded_for_ignored_total',
+      help: 'X-Forwarded-For entries from trusted proxies that were not IP addresses; the hop that passed one on counted as the client',
       registers,
     }),
   };

@@ -1,9 +1,9 @@
-import type { FastifyInstance, FastifyReply } from 'fastify';
-import { PROBLEM_CONTENT_TYPE } from '@simmer/contracts';
+import type { FastifyInstance } from 'fastify';
 import { loadDemoArtwork } from '../images/demo/artwork.js';
 import { DEMO_VARIANT_NAME, findDemoVariant } from '../images/demo/catalog.js';
 import { renderDemoSvg } from '../images/demo/svg.js';
 import { DEMO_IMAGES_PATH } from '../images/demo/demo-source.js';
+import { sendProblem } from './problem.js';
 
 /** Widths a client may ask for: small enough to bound the work, large enough for any screen. */
 const MIN_WIDTH = 16;
@@ -22,22 +22,22 @@ export async function demoImagesRoutes(app: FastifyInstance): Promise<void> {
       const match = /^([a-z-]{1,120})\.svg$/.exec(request.params.file);
       const name = match?.[1];
       if (name === undefined || !DEMO_VARIANT_NAME.test(name)) {
-        return problem(reply, 400, 'Malformed image name', 'Demo image names look like "avocado-matcha-hero.svg".');
+        return sendProblem(reply, 400, 'Malformed image name: demo image names look like "avocado-matcha-hero.svg".');
       }
       const unexpected = Object.keys(request.query).filter((key) => key !== 'w');
       if (unexpected.length > 0) {
-        return problem(reply, 400, 'Unknown query parameter', `Only "w" is accepted, not ${unexpected.map((k) => `"${k}"`).join(', ')}.`);
+        return sendProblem(reply, 400, `Unknown query parameter: only "w" is accepted, not ${unexpected.map((k) => `"${k}"`).join(', ')}.`);
       }
       const rawWidth = request.query.w;
       let width: number | undefined;
       if (rawWidth !== undefined) {
         width = typeof rawWidth === 'string' && /^\d{1,5}$/.test(rawWidth) ? Number(rawWidth) : Number.NaN;
         if (!(width >= MIN_WIDTH && width <= MAX_WIDTH)) {
-          return problem(reply, 400, 'Malformed width', `w must be a whole number of pixels from ${MIN_WIDTH} to ${MAX_WIDTH}.`);
+          return sendProblem(reply, 400, `Malformed width: w must be a whole number of pixels from ${MIN_WIDTH} to ${MAX_WIDTH}.`);
         }
       }
       const variant = findDemoVariant(name);
-      if (variant === null) return problem(reply, 404, 'Unknown demo image', `The demo catalog has no image named "${name}".`);
+      if (variant === null) return sendProblem(reply, 404, `The demo catalog has no image named "${name}".`);
 
       const artwork = await loadDemoArtwork();
       return reply
@@ -48,8 +48,4 @@ export async function demoImagesRoutes(app: FastifyInstance): Promise<void> {
         .send(renderDemoSvg(variant, artwork.get(variant.food), width));
     },
   );
-}
-
-function problem(reply: FastifyReply, status: number, title: string, detail: string): FastifyReply {
-  return reply.code(status).type(PROBLEM_CONTENT_TYPE).send({ type: 'about:blank', title, status, detail });
 }

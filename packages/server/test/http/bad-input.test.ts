@@ -40,6 +40,11 @@ const cases: BadRequest[] = [
   { name: 'limit above the maximum', url: '/jobs?limit=1001', status: 400 },
   { name: 'a non-numeric limit', url: '/jobs?limit=ten', status: 400 },
   { name: 'a repeated limit', url: '/jobs?limit=1&limit=2', status: 400 },
+  { name: 'a hexadecimal limit', url: '/jobs?limit=0x10', status: 400 },
+  { name: 'a limit in exponent notation', url: '/jobs?limit=1e2', status: 400 },
+  { name: 'a limit with a sign', url: '/jobs?limit=%2B5', status: 400 },
+  { name: 'a limit with a space', url: '/jobs?limit=%207', status: 400 },
+  { name: 'a fractional limit', url: '/jobs?limit=5.0', status: 400 },
   { name: 'an unknown status', url: '/jobs?status=done', status: 400 },
   { name: 'a malformed cursor', url: '/jobs?cursor=zzz', status: 400 },
   { name: 'an unknown query parameter', url: '/jobs?sort=asc', status: 400 },
@@ -48,6 +53,14 @@ const cases: BadRequest[] = [
   { name: 'an unknown route', method: 'DELETE', url: '/jobs', status: 404 },
   { name: 'a traversal into the demo images', url: '/demo-images/..%2F..%2Fpackage.json', status: 400 },
 ];
+
+/** RFC 9110's reason phrases: each problem's title names its status. */
+const TITLES: Record<number, string> = {
+  400: 'Bad Request',
+  404: 'Not Found',
+  414: 'URI Too Long',
+  415: 'Unsupported Media Type',
+};
 
 describe('bad input (in-process)', () => {
   let t: TestApp;
@@ -66,7 +79,10 @@ describe('bad input (in-process)', () => {
     expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
     const problem = response.json<{ status: number; detail: string; title: string }>();
     expect(problem.status).toBe(status);
+    expect(problem.title).toBe(TITLES[status]);
     expect(problem.detail.length).toBeGreaterThan(5);
+    expect(response.headers['content-security-policy']).toMatch(/^default-src 'self'/);
+    expect(response.headers['x-content-type-options']).toBe('nosniff');
   });
 
   it('wrote nothing and still serves after all of it', async () => {

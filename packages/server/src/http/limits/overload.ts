@@ -1,6 +1,7 @@
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { getHeapStatistics } from 'node:v8';
-import underPressure, { TYPE_EVENT_LOOP_DELAY, TYPE_HEAP_USED_BYTES } from '@fastify/under-pressure';
 import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
 import type { Metrics } from '../../metrics.js';
 import { Refusal } from './refusal.js';
 
@@ -19,46 +20,84 @@ export const DEFAULT_OVERLOAD_LIMITS: OverloadLimits = {
   sampleIntervalMs: 1_000,
 };
 
+/** The latest sample: what the limits are compared with. */
+export interface OverloadSample {
+  eventLoopDelayMs: number;
+  heapUsedBytes: number;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The overload sampler's latest reading (limits/overload.ts). */
+    overloadSample(): OverloadSample;
+  }
+}
+
 /** Served even under pressure: an orchestrator must still see the process alive and its metrics. */
 const ALWAYS_SERVED = new Set(['/healthz', '/readyz', '/metrics']);
 const RETRY_AFTER_MS = 5_000;
+/** The event-loop delay histogram's resolution: its mean never falls below it, so it is taken off. */
+const RESOLUTION_MS = 10;
 
 /**
- * Sheds load before the process falls over (@fastify/under-pressure): while the event loop lags
- * or the heap is nearly full, requests get 503 + Retry-After instead of piling up in memory.
+ * Sheds load before the process falls over: while the event loop lags or the heap is nearly full,
+ * requests get 503 + Retry-After instead of piling up in memory.
+ *
+ * The sampler reads only what opens no file: the event-loop delay histogram and V8's heap
+ * statistics. (@fastify/under-pressure, used before, read `process.memoryUsage()`, whose resident
+ * set size comes from /proc/self/stat: with every descriptor taken it threw EMFILE from its timer
+ * and the process died.) A sample that throws anyway is logged and the last one kept.
  *
  * Event-loop delay counts only from the second sample after the app is ready: the samples before
  * also hold the start's own work (compiling every route's schemas), which on a busy host can
  * block the loop for over a second and is not overload. A later sample that still reaches back
  * before ready can only have been delayed by a stall after it, which is.
  */
-export async function registerOverloadShedding(
+export function registerOverloadShedding(
   app: FastifyInstance,
   limits: OverloadLimits,
   metrics: Pick<Metrics, 'requestsRefused'>,
-): Promise<void> {
+  logger: Pick<Logger, 'warn'>,
+): void {
+  const histogram = monitorEventLoopDelay({ resolution: RESOLUTION_MS });
+  histogram.enable();
+  const sample: OverloadSample = { eventLoopDelayMs: 0, heapUsedBytes: 0 };
+  let sampledAt = performance.now();
   let delayCountsFrom = Number.POSITIVE_INFINITY;
+  let failing = false;
+
+  const take = (): void => {
+    try {
+      // No sample in a whole interval: the loop was blocked throughout.
+      const mean = histogram.count === 0 ? Number.POSITIVE_INFINITY : histogram.mean / 1e6;
+      sample.eventLoopDelayMs = Math.max(0, mean - RESOLUTION_MS);
+      histogram.reset();
+      sample.heapUsedBytes = getHeapStatistics().used_heap_size;
+      sampledAt = performance.now();
+      failing = false;
+    } catch (error) {
+      if (!failing) logger.warn({ err: error }, 'overload sample failed; judging on the last one');
+      failing = true;
+    }
+  };
+  const timer = setInterval(take, limits.sampleIntervalMs);
+  timer.unref();
+  app.decorate('overloadSample', () => ({ ...sample }));
+
   app.addHook('onReady', async () => {
     delayCountsFrom = performance.now() + 2 * limits.sampleIntervalMs;
   });
-  await app.register(underPressure, {
-    maxEventLoopDelay: limits.maxEventLoopDelayMs,
-    maxHeapUsedBytes: limits.maxHeapUsedBytes,
-    sampleInterval: limits.sampleIntervalMs,
-    pressureHandler: (request, _reply, type, value) => {
-      if (ALWAYS_SERVED.has(request.url.split('?')[0] ?? '')) return undefined;
-      let [pressure, measured] = [type, value];
-      if (type === TYPE_EVENT_LOOP_DELAY && performance.now() < delayCountsFrom) {
-        // under-pressure looks no further once the delay is over its limit, so the heap is looked at here.
-        const { heapUsed } = app.memoryUsage();
-        if (heapUsed <= limits.maxHeapUsedBytes) return undefined;
-        [pressure, measured] = [TYPE_HEAP_USED_BYTES, heapUsed];
-      }
-      const reason = pressure === TYPE_EVENT_LOOP_DELAY ? 'event_loop_delay' : pressure === TYPE_HEAP_USED_BYTES ? 'heap' : 'overloaded';
-      metrics.requestsRefused.inc({ reason });
-      request.log.debug({ type: pressure, value: measured }, 'overloaded: refusing a request');
-      // A rejection goes to the error handler, which answers it (a resolved promise would let the request on).
-      return Promise.reject(new Refusal(503, 'The server is overloaded right now; try again shortly.', RETRY_AFTER_MS));
-    },
+  app.addHook('onClose', async () => {
+    clearInterval(timer);
+    histogram.disable();
+  });
+  app.addHook('onRequest', (request, _reply, done) => {
+    const lagging = sample.eventLoopDelayMs > limits.maxEventLoopDelayMs && sampledAt >= delayCountsFrom;
+    const heapFull = sample.heapUsedBytes > limits.maxHeapUsedBytes;
+    if ((!lagging && !heapFull) || ALWAYS_SERVED.has(request.url.split('?', 1)[0]!)) return done();
+    const reason = lagging ? 'event_loop_delay' : 'heap';
+    metrics.requestsRefused.inc({ reason });
+    request.log.debug({ reason, ...sample }, 'overloaded: refusing a request');
+    done(new Refusal(503, 'The server is overloaded right now; try again shortly.', RETRY_AFTER_MS));
   });
 }

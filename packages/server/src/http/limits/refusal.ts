@@ -5,7 +5,7 @@
  */
 export class Refusal extends Error {
   constructor(
-    readonly statusCode: 401 | 403 | 415 | 429 | 503,
+    readonly statusCode: 400 | 401 | 403 | 415 | 421 | 429 | 503,
     message: string,
     readonly retryAfterMs: number | null = null,
   ) {
