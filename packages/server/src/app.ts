@@ -16,12 +16,15 @@ import { eventsRoutes } from './http/events-routes.js';
 import { healthRoutes } from './http/health-routes.js';
 import { jobsRoutes } from './http/jobs-routes.js';
 import { registerAllowedOrigins, registerCrossSiteGuard } from './http/limits/cross-site.js';
+import { connectionLimits, guardConnections } from './http/limits/connections.js';
 import { registerForwardedForCheck, trustProxyFn } from './http/limits/forwarded-for.js';
 import { registerHostCheck } from './http/limits/host-names.js';
 import { metricsAccess } from './http/limits/metrics-access.js';
 import { DEFAULT_OVERLOAD_LIMITS, registerOverloadShedding, type OverloadLimits } from './http/limits/overload.js';
 import { PendingCap } from './http/limits/pending-cap.js';
 import { registerRateLimits } from './http/limits/rate-limits.js';
+import { ReadShare } from './http/limits/read-share.js';
+import { StoredCap } from './http/limits/stored-cap.js';
 import { Refusal } from './http/limits/refusal.js';
 import { sendProblem } from './http/problem.js';
 import { registerDecimalQueryIntegers } from './http/query-integers.js';
@@ -60,8 +63,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     // Per-request logs would cost more than the requests; errors are logged by the error handler.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: BODY_LIMIT_BYTES,
-    // Slow-loris protection: the whole request must arrive in time; idle keep-alive sockets close.
-    requestTimeout: 30_000,
+    // Idle keep-alive sockets close (longer than a load balancer's usual 60 s); slow requests: see limits/connections.ts.
     keepAliveTimeout: 65_000,
     routerOptions: { maxParamLength: 256 },
     // Who the client is (request.ip) for every per-client limit: the socket's address, or the
@@ -84,6 +86,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   // registerHostCheck answers a request without Host with a problem document; Node's own check answers a bare 400.
   (app.server as { requireHostHeader?: boolean }).requireHostHeader = false;
+  guardConnections(app.server, connectionLimits(config), { trustedPeer: trustProxy, metrics, logger });
 
   app.removeContentTypeParser(['application/json', 'text/plain']);
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
@@ -105,7 +108,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     done(new Refusal(503, 'The server is shutting down; try again shortly.', CLOSING_RETRY_AFTER_MS));
   });
   if (trustProxy) registerForwardedForCheck(app, trustProxy, metrics);
-  registerHostCheck(app, { allowedHosts: [], listenHost: config.host }, metrics);
+  registerHostCheck(app, { allowedHosts: config.allowedHosts, listenHost: config.host }, metrics);
   registerOverloadShedding(app, deps.overload ?? DEFAULT_OVERLOAD_LIMITS, metrics, logger);
   registerCrossSiteGuard(app, config.allowedOrigins, metrics);
   await registerAllowedOrigins(app, config.allowedOrigins);
@@ -134,9 +137,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       maxStreamsPerClient: config.eventsMaxStreamsPerClient,
     });
     const pendingCap = new PendingCap(store, config.maxPendingJobs, metrics);
+    const storedCap = new StoredCap(store, config.maxStoredJobs, deps.clock, metrics);
     app.addHook('onReady', async () => {
       hub.start();
-      await pendingCap.refresh();
+      await Promise.all([pendingCap.refresh(), storedCap.refresh()]);
     });
     app.addHook('preClose', async () => hub.close());
     await app.register(jobsRoutes, {
@@ -146,6 +150,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       metrics,
       rateLimits,
       pendingCap,
+      storedCap,
+      readShare: new ReadShare(config.listRowsPerClient, metrics),
       delay: { minMs: config.jobDelayMinMs, maxMs: config.jobDelayMaxMs, stepMs: config.jobDelayStepMs },
       keyTtlMs: config.idempotencyKeyTtlMs,
     });

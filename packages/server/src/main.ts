@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { systemClock } from './clock.js';
-import { ConfigError, loadConfig } from './config/config.js';
+import { ConfigError, loadConfig, type Config } from './config/config.js';
 import { createImageSource } from './images/create-image-source.js';
 import { loadDemoArtwork } from './images/demo/artwork.js';
 import { RetentionSweeper } from './jobs/retention-sweeper.js';
@@ -99,7 +99,39 @@ async function main(): Promise<void> {
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  await logLimits(logger, config);
   logger.info({ url: `http://${host}:${port}`, port, role: config.role, store: config.store, imageSource: imageSource.name }, 'listening');
+}
+
+/** What bounds this process, said once at start; and the risks an operator chose. */
+async function logLimits(logger: ReturnType<typeof createLogger>, config: Readonly<Config>): Promise<void> {
+  // Loaded with the app already (main loads the HTTP side late, for workers).
+  const { connectionLimits, openFileLimits } = await import('./http/limits/connections.js');
+  const openFiles = openFileLimits();
+  const connections = connectionLimits(config);
+  logger.info(
+    {
+      openFiles,
+      maxConnections: connections.maxConnections,
+      maxConnectionsPerClient: connections.maxConnectionsPerClient,
+      maxStoredJobs: config.maxStoredJobs,
+      maxPendingJobs: config.maxPendingJobs,
+      allowedHosts: config.allowedHosts,
+      trustProxy: config.trustProxy,
+    },
+    'limits',
+  );
+  if (openFiles !== null && connections.maxConnections > openFiles.soft) {
+    logger.warn(
+      { maxConnections: connections.maxConnections, openFiles },
+      'MAX_CONNECTIONS is above the open-file limit: past the limit new connections are refused by the kernel, not by the cap (raise it with ulimit -n)',
+    );
+  }
+  if (config.trustProxy === true) {
+    logger.warn(
+      'TRUST_PROXY=true believes X-Forwarded-For from any peer: a client that reaches this port directly can name itself anything and pass every per-client limit. Use it only when every request comes through your proxy; prefer its addresses.',
+    );
+  }
 }
 
 main().catch((error: unknown) => {

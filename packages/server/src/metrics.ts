@@ -26,6 +26,8 @@ export interface Metrics {
   downloadsFromCache: Counter;
   /** Requests whose X-Forwarded-For held something other than an IP address where a client was looked for (limits/forwarded-for.ts). */
   forwardedForIgnored: Counter;
+  /** Connections closed by a connection limit (limits/connections.ts): total, per_client, idle (no byte sent), accept_failed (no descriptor left). */
+  connectionsRefused: Counter<'reason'>;
 }
 
 export function createMetrics(): Metrics {
@@ -82,6 +84,12 @@ export function createMetrics(): Metrics {
     downloadsFromCache: new Counter({
       name: 'simmer_downloads_from_cache_total',
       help: 'Downloads answered from the per-client tracking cache, without a call to Unsplash',
+      registers,
+    }),
+    connectionsRefused: new Counter({
+      name: 'simmer_connections_refused_total',
+      help: 'Connections closed by a connection limit: total, per_client, idle (sent nothing in time), accept_failed (no file descriptor left)',
+      labelNames: ['reason'],
       registers,
     }),
     forwardedForIgnored: new Counter({

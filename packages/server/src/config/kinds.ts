@@ -144,3 +144,22 @@ export function optional<T>(kind: Kind<T>): Kind<T | null> {
     show: (value) => (value === null ? '' : kind.show(value)),
   };
 }
+
+/** Comma-separated host names (`simmer.example.com`), `*.example.com` for its subdomains, `*` for any; lower-cased. */
+export const hostNames: Kind<string[]> = {
+  read(raw, name) {
+    const entries = raw
+      .split(',')
+      .map((entry) => entry.trim().toLowerCase())
+      .filter((entry) => entry !== '');
+    for (const entry of entries) {
+      if (entry !== '*' && !/^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*\.?$/.test(entry)) {
+        throw new SettingProblem(
+          `${name} has ${JSON.stringify(entry)}: a host name (example.com), *.example.com, or *; no scheme, port or path`,
+        );
+      }
+    }
+    return entries;
+  },
+  show: (value) => (value.length === 0 ? '' : code(value.join(','))),
+};

@@ -8,7 +8,8 @@
  * A new setting is one entry here, plus its use.
  */
 
-import { integer, oneOf, optional, origins, secret, text, trustProxy, url, type Kind } from './kinds.js';
+import { getHeapStatistics } from 'node:v8';
+import { hostNames, integer, oneOf, optional, origins, secret, text, trustProxy, url, type Kind } from './kinds.js';
 
 export interface Setting<T> {
   kind: Kind<T>;
@@ -30,6 +31,10 @@ const DAY_MS = 24 * 3600_000;
 const WEEK_MS = 7 * DAY_MS;
 const CENTURY_MS = 100 * 365 * DAY_MS;
 const MANY = 1_000_000_000;
+/** What one stored job may hold in the file store's heap: ~1.3 KB measured, rounded up. */
+const JOB_HEAP_BYTES = 2 * 1024;
+/** MAX_STORED_JOBS by default: 40 % of V8's heap limit at JOB_HEAP_BYTES a job, below the 85 % at which requests are shed. */
+const STORED_JOBS_BY_HEAP = Math.floor((getHeapStatistics().heap_size_limit * 0.4) / JOB_HEAP_BYTES);
 
 export const STORE_KINDS = ['file', 'postgres'] as const;
 export const ROLES = ['all', 'api', 'worker'] as const;
@@ -107,6 +112,33 @@ export const SETTINGS = {
     origins,
     [],
     'other origins (`https://example.com`, comma-separated) whose pages may `POST`; any other `Origin` gets `403`',
+  ),
+  allowedHosts: setting(
+    hostNames,
+    [],
+    'host names the server answers to besides `localhost`, IP addresses and `HOST` (`simmer.example.com`, `*.example.com`, comma-separated; `*`: any); any other `Host` gets `421` (DNS rebinding)',
+  ),
+  maxConnections: setting(
+    optional(integer(1, MANY)),
+    null,
+    'open connections per process; past it a new one is closed at once',
+    'the open-file limit less a quarter of it (at most 256) for files',
+  ),
+  maxConnectionsPerClient: setting(
+    integer(1, MANY),
+    128,
+    'open connections per client address (trusted proxies excepted); past it a new one is closed at once',
+  ),
+  listRowsPerClient: setting(
+    integer(1, MANY),
+    2_000,
+    '`GET /jobs` rows in flight per client (the sum of the `limit`s of its unanswered lists; one list is always let through); past it `429`',
+  ),
+  maxStoredJobs: setting(
+    integer(1, MANY),
+    STORED_JOBS_BY_HEAP,
+    'jobs kept, of any status; past it the oldest settled jobs are removed early (`event: removed`), and when only pending and running jobs are left creates get `503` + `Retry-After`',
+    '40 % of the heap limit at 2 KiB a job (about 420,000 with a 2 GiB heap)',
   ),
 } satisfies Record<string, Setting<never> | Setting<unknown>>;
 

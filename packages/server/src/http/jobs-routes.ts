@@ -12,13 +12,15 @@ import {
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
 import type { Clock } from '../clock.js';
-import { ImageSourceBusyError, type ImageSource } from '../images/image-source.js';
+import { ClientShareSpentError, ImageSourceBusyError, type ImageSource } from '../images/image-source.js';
 import type { DelaySettings } from '../jobs/delay.js';
 import { createJob } from '../jobs/create-job.js';
 import type { Metrics } from '../metrics.js';
 import type { JobStore } from '../store/job-store.js';
 import { toJobView } from './job-view.js';
 import type { PendingCap } from './limits/pending-cap.js';
+import type { ReadShare } from './limits/read-share.js';
+import type { StoredCap } from './limits/stored-cap.js';
 import { clientOf, type RateLimits } from './limits/rate-limits.js';
 import { Refusal } from './limits/refusal.js';
 import { sendProblem } from './problem.js';
@@ -32,6 +34,8 @@ export interface JobsRoutesDeps {
   metrics: Metrics;
   rateLimits: RateLimits;
   pendingCap: PendingCap;
+  storedCap: StoredCap;
+  readShare: ReadShare;
 }
 
 const JobParams = Type.Object({ id: JobIdSchema });
@@ -61,7 +65,9 @@ export const jobsRoutes: FastifyPluginAsyncTypebox<JobsRoutesDeps> = async (app,
     },
     async (request, reply) => {
       const started = performance.now();
-      const { job, created } = await deps.pendingCap.admit(() => createJob(deps, request.headers['idempotency-key'] ?? null));
+      const { job, created } = await deps.storedCap.admit(() =>
+        deps.pendingCap.admit(() => createJob(deps, request.headers['idempotency-key'] ?? null)),
+      );
       if (created) metrics.createLatency.observe((performance.now() - started) / 1000);
       else reply.header('Idempotent-Replayed', 'true');
       return reply.code(202).header('Location', `/jobs/${job.id}`).send(toJobView(job));
@@ -76,12 +82,13 @@ export const jobsRoutes: FastifyPluginAsyncTypebox<JobsRoutesDeps> = async (app,
         description:
           'Resolved jobs carry their result, the others their status. Paginated with an RFC 8288 `Link: <...>; rel="next"` header.',
         querystring: ListJobsQuerySchema,
-        response: { 200: Type.Array(JobSchema), 304: Type.Null(), ...problems(400, 503) },
+        response: { 200: Type.Array(JobSchema), 304: Type.Null(), ...problems(400, 429, 503) },
       },
     },
     async (request, reply) => {
       const { status, cursor } = request.query;
       const limit = request.query.limit ?? LIST_LIMIT_DEFAULT;
+      deps.readShare.admit(request, reply, limit);
       // The sequence is read before the list: a change racing the list can only make the tag older, never newer than the body.
       const seq = await store.lastSeq();
       const etag = `"${seq.toString(36)}-${crc32(`${status ?? ''}|${limit}|${cursor ?? ''}`).toString(36)}"`;
@@ -139,6 +146,10 @@ export const jobsRoutes: FastifyPluginAsyncTypebox<JobsRoutesDeps> = async (app,
       try {
         return { url: await deps.imageSource.trackDownload(photo, clientOf(request), AbortSignal.timeout(15_000)) };
       } catch (error) {
+        if (error instanceof ClientShareSpentError) {
+          metrics.requestsRefused.inc({ reason: 'tracking_share' });
+          throw new Refusal(429, error.message, error.retryAfterMs);
+        }
         if (error instanceof ImageSourceBusyError) {
           metrics.requestsRefused.inc({ reason: 'tracking_budget' });
           throw new Refusal(503, error.message, error.retryAfterMs);

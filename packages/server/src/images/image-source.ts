@@ -14,7 +14,8 @@ export interface ImageSource {
   /**
    * Records a user's download as the source's guidelines ask, and returns the file's address.
    * `client` identifies who downloads (the client address): a repeat by the same client may be
-   * answered without a new tracking call. Throws ImageSourceBusyError when tracking is out of budget.
+   * answered without a new tracking call. Throws ImageSourceBusyError when tracking is out of budget,
+   * ClientShareSpentError when this client has spent its share of it.
    */
   trackDownload(photo: Photo, client: string, signal: AbortSignal): Promise<string>;
 
@@ -54,5 +55,13 @@ export class ImageSourceBusyError extends Error {
   ) {
     super(message);
     this.name = 'ImageSourceBusyError';
+  }
+}
+
+/** This client has spent its share of a budget the source splits between clients; others may still be served. Retry after `retryAfterMs`. */
+export class ClientShareSpentError extends ImageSourceBusyError {
+  constructor(message: string, retryAfterMs: number) {
+    super(message, retryAfterMs);
+    this.name = 'ClientShareSpentError';
   }
 }

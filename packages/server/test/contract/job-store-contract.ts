@@ -448,6 +448,21 @@ export function describeJobStoreContract(name: string, open: () => Promise<Store
         expect(await store.countJobs()).toEqual({ pending: 1, running: 0, resolved: 1, failed: 0 });
       });
 
+      it('makes room as MAX_STORED_JOBS asks: settled jobs of any age go, oldest first, and never a pending or running one', async () => {
+        const settled = [await settledJob(T0 + 300, 0), await settledJob(T0 + 100, 1), await settledJob(T0 + 200, 0)];
+        const pending = (await store.createJob(newJob({ runAt: T0 + 3_600_000 }))).job;
+        const running = (await store.createJob(newJob({ runAt: T0 }))).job;
+        await store.claimDueJobs({ now: T0 + 1, limit: 1, leaseMs: 60_000, owner: 'w' });
+        // The cutoff StoredCap passes: far ahead of any resolvedAt.
+        const anyAge = T0 + 100 * 365 * 24 * 3600_000;
+        expect(await store.removeSettledJobs({ resolvedBefore: anyAge, limit: 1 })).toBe(1);
+        expect(await store.getJob(settled[1]!.id)).toBeUndefined();
+        expect(await store.removeSettledJobs({ resolvedBefore: anyAge, limit: 10 })).toBe(2);
+        expect(await store.removeSettledJobs({ resolvedBefore: anyAge, limit: 10 })).toBe(0);
+        expect((await store.listJobs({ limit: 10 })).map((j) => j.id).sort()).toEqual([pending.id, running.id].sort());
+        expect(await store.countJobs()).toEqual({ pending: 1, running: 1, resolved: 0, failed: 0 });
+      });
+
       it('numbers each removal as a change and replays it as removed, in sequence order', async () => {
         const a = await settledJob(T0 + 100);
         const b = await settledJob(T0 + 200);

@@ -3,7 +3,13 @@ import { Writable } from 'node:stream';
 import { FAKE_FAULT_KINDS, type FakeFaultKind, type FakeUnsplash, startFakeUnsplash } from '@simmer/testkit/fake-unsplash';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ImageSourceBusyError, PermanentImageError, TransientImageError, type ImageSource } from '../../src/images/image-source.js';
+import {
+  ClientShareSpentError,
+  ImageSourceBusyError,
+  PermanentImageError,
+  TransientImageError,
+  type ImageSource,
+} from '../../src/images/image-source.js';
 import { createUnsplashSource, type UnsplashSourceOptions } from '../../src/images/unsplash/unsplash-source.js';
 import { createMetrics } from '../../src/metrics.js';
 
@@ -257,6 +263,24 @@ describe('Unsplash source: downloads', () => {
     expect(error).toBeInstanceOf(ImageSourceBusyError);
     expect((error as ImageSourceBusyError).retryAfterMs).toBeGreaterThan(0);
     expect(downloadCalls()).toHaveLength(10);
+  });
+
+  it('gives each client a share of the budget: a greedy client is refused (429) and leaves the others their tracking', async () => {
+    const { source } = makeSource();
+    const photos = [];
+    for (let i = 0; i < 14; i++) photos.push(await source.takePhoto(soon()));
+    const greedy = await Promise.all(photos.map((photo) => source.trackDownload(photo, '127.0.0.2', soon()).catch((e: unknown) => e)));
+    expect(greedy.filter((outcome) => typeof outcome === 'string')).toHaveLength(3);
+    const refused = greedy.filter((outcome) => typeof outcome !== 'string');
+    expect(refused).toHaveLength(11);
+    for (const error of refused) {
+      expect(error).toBeInstanceOf(ClientShareSpentError);
+      expect((error as ClientShareSpentError).retryAfterMs).toBeGreaterThan(0);
+    }
+    // Two other clients still have theirs.
+    await expect(source.trackDownload(photos[0]!, '127.0.0.3', soon())).resolves.toMatch(/^http/);
+    await expect(source.trackDownload(photos[1]!, '127.0.0.4', soon())).resolves.toMatch(/^http/);
+    expect(downloadCalls()).toHaveLength(5);
   });
 
   it('on a rate-limited download pauses tracking only: photos for jobs keep coming', async () => {

@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
 import proxyAddr from '@fastify/proxy-addr';
 import type { FastifyInstance } from 'fastify';
-import type { Config } from '../../config.js';
+import type { Config } from '../../config/config.js';
 import type { Metrics } from '../../metrics.js';
 
 /** Whether the hop at `address`, `hop` steps from this server (0: the socket's peer), is a proxy whose X-Forwarded-For is believed. */

@@ -1,6 +1,6 @@
 import type { Photo } from '@simmer/contracts';
 import { LRUCache } from 'lru-cache';
-import { ImageSourceBusyError } from '../image-source.js';
+import { ClientShareSpentError, ImageSourceBusyError } from '../image-source.js';
 
 export interface DownloadTrackerOptions {
   /** Makes the one upstream tracking call and returns the file's address. */
@@ -10,6 +10,11 @@ export interface DownloadTrackerOptions {
   /** The budget: at most `burst` calls at once after a quiet spell, then one per `refillMs`. */
   burst?: number;
   refillMs?: number;
+  /** One client's share of it: at most `clientBurst` calls at once, then one per `clientRefillMs`. */
+  clientBurst?: number;
+  clientRefillMs?: number;
+  /** Clients whose share is remembered; one forgotten starts again with a full share (the shared budget still holds). */
+  clientsTracked?: number;
   /** (photo, client) pairs remembered; the least recently used is forgotten past it. */
   cacheEntries?: number;
   /** Told of every download answered from the cache. */
@@ -22,36 +27,73 @@ const HOUR_MS = 3600_000;
 
 export type TrackDownload = (photo: Photo, client: string, signal: AbortSignal) => Promise<string>;
 
+/** A token bucket: `burst` tokens, one back every `refillMs`. */
+class TokenBucket {
+  private tokens: number;
+  private refilledAt: number;
+
+  constructor(
+    private readonly burst: number,
+    private readonly refillMs: number,
+    private readonly now: () => number,
+  ) {
+    this.tokens = burst;
+    this.refilledAt = now();
+  }
+
+  /** How long until a token is there: 0 when one is. */
+  waitMs(): number {
+    const t = this.now();
+    const earned = Math.floor((t - this.refilledAt) / this.refillMs);
+    if (earned > 0) {
+      this.tokens = Math.min(this.burst, this.tokens + earned);
+      this.refilledAt = this.tokens === this.burst ? t : this.refilledAt + earned * this.refillMs;
+    }
+    return this.tokens > 0 ? 0 : this.refilledAt + this.refillMs - t;
+  }
+
+  take(): void {
+    this.tokens -= 1;
+  }
+}
+
 /**
  * At most one tracking call per photo per client per repeat window: repeats (and presses made
  * while the first call is still in flight) answer from the cache. Calls come out of a small
  * token bucket of their own, so no number of clients can spend the API quota that photo fetching
- * for jobs needs; past the budget a download is refused with ImageSourceBusyError (503) until
- * a token is back.
+ * for jobs needs, and each client out of its own share of that bucket, so one client cannot spend
+ * it for all: past its share a client is refused with ClientShareSpentError (429) while others go
+ * on; past the whole budget, everyone is with ImageSourceBusyError (503), until a token is back.
  */
 export function createDownloadTracker(options: DownloadTrackerOptions): TrackDownload {
   const now = options.now ?? Date.now;
-  const burst = options.burst ?? 10;
-  const refillMs = options.refillMs ?? 30_000;
+  const shared = new TokenBucket(options.burst ?? 10, options.refillMs ?? 30_000, now);
+  const clientBurst = options.clientBurst ?? 3;
+  const clientRefillMs = options.clientRefillMs ?? 120_000;
+  const shares = new LRUCache<string, TokenBucket>({
+    max: options.clientsTracked ?? 10_000,
+    // A share untouched this long is full again: forgetting it changes nothing.
+    ttl: clientBurst * clientRefillMs,
+    perf: { now },
+  });
   const cache = new LRUCache<string, Promise<string>>({
     max: options.cacheEntries ?? 10_000,
     ttl: options.repeatWindowMs ?? HOUR_MS,
     perf: { now },
   });
-  let tokens = burst;
-  let refilledAt = now();
 
-  const takeToken = (): void => {
-    const t = now();
-    const earned = Math.floor((t - refilledAt) / refillMs);
-    if (earned > 0) {
-      tokens = Math.min(burst, tokens + earned);
-      refilledAt = tokens === burst ? t : refilledAt + earned * refillMs;
+  const takeToken = (client: string): void => {
+    let share = shares.get(client);
+    if (share === undefined) {
+      share = new TokenBucket(clientBurst, clientRefillMs, now);
+      shares.set(client, share);
     }
-    if (tokens === 0) {
-      throw new ImageSourceBusyError('Download tracking is busy; try again shortly.', refilledAt + refillMs - t);
-    }
-    tokens -= 1;
+    const ownWait = share.waitMs();
+    if (ownWait > 0) throw new ClientShareSpentError('This client has used its share of download tracking; try again later.', ownWait);
+    const sharedWait = shared.waitMs();
+    if (sharedWait > 0) throw new ImageSourceBusyError('Download tracking is busy; try again shortly.', sharedWait);
+    share.take();
+    shared.take();
   };
 
   return (photo, client, signal) => {
@@ -61,7 +103,7 @@ export function createDownloadTracker(options: DownloadTrackerOptions): TrackDow
       options.onCacheHit?.();
       return known;
     }
-    takeToken();
+    takeToken(client);
     const call = options.track(photo, signal);
     cache.set(key, call);
     // A failed call is not remembered: the next press tries again.
