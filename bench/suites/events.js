@@ -29,6 +29,7 @@ export async function run(context) {
       JOB_DELAY_MAX_MS: '3000',
       JOB_DELAY_STEP_MS: '1000',
       EVENTS_MAX_STREAMS_PER_CLIENT: String(SUBSCRIBERS + 10),
+      MAX_CONNECTIONS_PER_CLIENT: String(SUBSCRIBERS + 100),
     },
   });
   const latencies = [];

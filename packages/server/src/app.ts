@@ -151,7 +151,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       rateLimits,
       pendingCap,
       storedCap,
-      readShare: new ReadShare(config.listRowsPerClient, metrics),
+      readShare: new ReadShare(config.listRowsPerSecond, deps.clock, metrics),
       delay: { minMs: config.jobDelayMinMs, maxMs: config.jobDelayMaxMs, stepMs: config.jobDelayStepMs },
       keyTtlMs: config.idempotencyKeyTtlMs,
     });

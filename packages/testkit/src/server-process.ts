@@ -30,6 +30,8 @@ export interface ServerProcessOptions {
   entry?: string;
   /** Extra arguments for node, before the script. */
   nodeArgs?: string[];
+  /** Runs the child under this open-file limit (`ulimit -n`, soft and hard, set by bash before node starts). */
+  openFileLimit?: number;
   /**
    * How long to wait for the listening line and a 200 from /readyz; default 60 s. A start takes
    * about a second, but on a busy 2-core host loading the modules alone has taken twenty.
@@ -182,7 +184,15 @@ export async function startServerProcess(options: ServerProcessOptions = {}): Pr
     });
 
   const spawnRun = (): Run => {
-    const child = spawn(process.execPath, [...(options.nodeArgs ?? []), entry], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const args = [...(options.nodeArgs ?? []), entry];
+    const child =
+      options.openFileLimit === undefined
+        ? spawn(process.execPath, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] })
+        : spawn('bash', ['-c', `ulimit -n ${Math.floor(options.openFileLimit)} && exec "$0" "$@"`, process.execPath, ...args], {
+            cwd,
+            env,
+            stdio: ['ignore', 'pipe', 'pipe'],
+          });
     liveChildren.add(child);
     const current: Run = {
       child,

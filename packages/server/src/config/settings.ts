@@ -129,10 +129,10 @@ export const SETTINGS = {
     128,
     'open connections per client address (trusted proxies excepted); past it a new one is closed at once',
   ),
-  listRowsPerClient: setting(
+  listRowsPerSecond: setting(
     integer(1, MANY),
-    2_000,
-    '`GET /jobs` rows in flight per client (the sum of the `limit`s of its unanswered lists; one list is always let through); past it `429`',
+    10_000,
+    '`GET /jobs` rows per client per second, twice that at once after a quiet spell (a list is charged its `limit`, less what it did not return); past it `429` + `Retry-After`',
   ),
   maxStoredJobs: setting(
     integer(1, MANY),

@@ -88,15 +88,18 @@ export const jobsRoutes: FastifyPluginAsyncTypebox<JobsRoutesDeps> = async (app,
     async (request, reply) => {
       const { status, cursor } = request.query;
       const limit = request.query.limit ?? LIST_LIMIT_DEFAULT;
-      deps.readShare.admit(request, reply, limit);
       // The sequence is read before the list: a change racing the list can only make the tag older, never newer than the body.
       const seq = await store.lastSeq();
       const etag = `"${seq.toString(36)}-${crc32(`${status ?? ''}|${limit}|${cursor ?? ''}`).toString(36)}"`;
       reply.header('ETag', etag).header('Cache-Control', 'no-cache');
       if (request.headers['if-none-match'] === etag) return reply.code(304).send(null);
 
+      // A 304 costs next to nothing; a list, about its rows.
+      const client = deps.readShare.charge(request, limit);
+
       const jobs = await store.listJobs({ status, limit: limit + 1, before: cursor });
       const page = jobs.slice(0, limit);
+      deps.readShare.refund(client, limit - page.length);
       if (jobs.length > limit) {
         const next = new URLSearchParams({ limit: String(limit), cursor: page.at(-1)!.id });
         if (status) next.set('status', status);

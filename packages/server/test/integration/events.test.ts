@@ -31,6 +31,7 @@ describe('live events (GET /events)', () => {
       JOB_DELAY_MAX_MS: '3600000',
       RATE_LIMIT_CREATES: '0',
       EVENTS_MAX_STREAMS_PER_CLIENT: String(STREAMS + 10),
+      MAX_CONNECTIONS_PER_CLIENT: String(STREAMS + 100),
     },
   });
   const streams: SseStream[] = [];
