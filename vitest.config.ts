@@ -4,8 +4,11 @@ import { defineConfig } from 'vitest/config';
 /** Our packages' `@simmer/source` export condition: tests import their TypeScript sources, so no build is needed first. */
 const SOURCE_CONDITION = '@simmer/source';
 
-// One run covers every layer; each project names where its tests live. `npm run test:unit` runs
-// `unit` and `http` only: no build, no browser, no PostgreSQL.
+// One run covers every layer; each project names where its tests live, sorted by what they touch:
+// `unit` nothing (no file written, no socket, no process, no real timer), `disk` a real file store
+// in a temp dir, `http` the app in-process through `inject`, `socket` loopback sockets in this
+// process, `repo` the repository's own files (lint zones, generated files), `contract` both stores
+// (PostgreSQL included), `integration` real processes (after `npm run build`), `browser` Chromium.
 export default defineConfig({
   resolve: { conditions: [SOURCE_CONDITION, ...defaultClientConditions] },
   ssr: { resolve: { conditions: [SOURCE_CONDITION, ...defaultServerConditions] } },
@@ -24,9 +27,33 @@ export default defineConfig({
       {
         extends: true,
         test: {
+          name: 'disk',
+          include: ['packages/*/test/disk/**/*.test.ts'],
+          testTimeout: 10_000,
+        },
+      },
+      {
+        extends: true,
+        test: {
           name: 'http',
           include: ['packages/server/test/http/**/*.test.ts'],
           testTimeout: 10_000,
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'socket',
+          include: ['packages/*/test/socket/**/*.test.ts'],
+          testTimeout: 10_000,
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'repo',
+          include: ['packages/*/test/repo/**/*.test.ts'],
+          testTimeout: 30_000,
         },
       },
       {
@@ -42,7 +69,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'integration',
-          include: ['packages/server/test/integration/**/*.test.ts'],
+          include: ['packages/*/test/integration/**/*.test.ts'],
           testTimeout: 180_000,
           hookTimeout: 120_000,
         },

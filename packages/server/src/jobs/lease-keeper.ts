@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { Clock } from '../clock.js';
+import type { Clock, Timer } from '../clock.js';
 import type { JobStore } from '../store/job-store.js';
 
 interface Held {
@@ -15,7 +15,7 @@ interface Held {
  */
 export class LeaseKeeper {
   private readonly held = new Map<string, Held>();
-  private timer: NodeJS.Timeout | null = null;
+  private timer: Timer | null = null;
   private round: Promise<void> = Promise.resolve();
 
   constructor(
@@ -30,13 +30,16 @@ export class LeaseKeeper {
   ) {}
 
   start(): void {
-    this.timer ??= setInterval(() => {
-      this.round = (async () => {
-        await this.options.beforeRound?.();
-        await this.renewAll();
-      })();
-    }, this.options.leaseMs / 3);
-    this.timer.unref();
+    this.timer ??= this.options.clock.setInterval(
+      () => {
+        this.round = (async () => {
+          await this.options.beforeRound?.();
+          await this.renewAll();
+        })();
+      },
+      this.options.leaseMs / 3,
+      { keepAlive: false },
+    );
   }
 
   hold(id: string, token: string, onLost: () => void): void {
@@ -49,7 +52,7 @@ export class LeaseKeeper {
 
   /** Stops renewing and waits for a round in flight, so nothing touches the store after this resolves. */
   async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
+    this.timer?.cancel();
     this.timer = null;
     await this.round;
   }

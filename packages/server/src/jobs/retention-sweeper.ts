@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { Clock } from '../clock.js';
+import type { Clock, Timer } from '../clock.js';
 import { StoreError } from '../store/store-errors.js';
 import type { JobStore } from '../store/job-store.js';
 
@@ -23,7 +23,7 @@ export interface RetentionSweeperOptions {
  * second and a minute), so a retention of seconds is honoured within about a second.
  */
 export class RetentionSweeper {
-  private timer: NodeJS.Timeout | null = null;
+  private timer: Timer | null = null;
   private sweeping: Promise<void> | null = null;
   private stopped = true;
   /** Set by stop(): a pass under way ends after its current batch. */
@@ -48,7 +48,7 @@ export class RetentionSweeper {
   async stop(): Promise<void> {
     this.stopped = true;
     this.halted = true;
-    if (this.timer) clearTimeout(this.timer);
+    this.timer?.cancel();
     this.timer = null;
     await this.sweeping;
   }
@@ -77,19 +77,22 @@ export class RetentionSweeper {
 
   private schedule(): void {
     if (this.stopped) return;
-    this.timer = setTimeout(() => {
-      this.sweeping = this.sweep()
-        .then(() => undefined)
-        .catch((error: unknown) => {
-          // A store that is away or closing is tried again next time; anything else is worth a look.
-          if (error instanceof StoreError) this.logger.warn({ err: error }, 'retention sweep put off');
-          else this.logger.error({ err: error }, 'retention sweep failed');
-        })
-        .finally(() => {
-          this.sweeping = null;
-          this.schedule();
-        });
-    }, this.intervalMs);
-    this.timer.unref();
+    this.timer = this.options.clock.setTimeout(
+      () => {
+        this.sweeping = this.sweep()
+          .then(() => undefined)
+          .catch((error: unknown) => {
+            // A store that is away or closing is tried again next time; anything else is worth a look.
+            if (error instanceof StoreError) this.logger.warn({ err: error }, 'retention sweep put off');
+            else this.logger.error({ err: error }, 'retention sweep failed');
+          })
+          .finally(() => {
+            this.sweeping = null;
+            this.schedule();
+          });
+      },
+      this.intervalMs,
+      { keepAlive: false },
+    );
   }
 }

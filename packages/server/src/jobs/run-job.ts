@@ -19,7 +19,7 @@ export interface RunJobDeps {
  */
 export async function runJob(job: StoredJob, deps: RunJobDeps, stop: AbortSignal): Promise<Outcome | undefined> {
   let photo: Photo;
-  const attempt = withDeadline(stop, deps.retryLimitMs);
+  const attempt = withDeadline(stop, deps.retryLimitMs, deps.clock);
   try {
     photo = await deps.imageSource.takePhoto(attempt.signal);
   } catch (error) {
@@ -39,13 +39,13 @@ export async function runJob(job: StoredJob, deps: RunJobDeps, stop: AbortSignal
  * `AbortSignal.any` and `AbortSignal.timeout`: on Node 20 those register weak references and
  * finalizers, and at thousands of jobs a second they were 7 % of a worker's busy time.
  */
-function withDeadline(stop: AbortSignal, ms: number): { signal: AbortSignal; timedOut: () => boolean; done: () => void } {
+function withDeadline(stop: AbortSignal, ms: number, clock: Clock): { signal: AbortSignal; timedOut: () => boolean; done: () => void } {
   const controller = new AbortController();
   let timedOut = false;
   const onStop = (): void => controller.abort(stop.reason);
   if (stop.aborted) onStop();
   else stop.addEventListener('abort', onStop, { once: true });
-  const timer = setTimeout(() => {
+  const timer = clock.setTimeout(() => {
     timedOut = true;
     controller.abort(new DOMException('The job ran out of time to take a photo.', 'TimeoutError'));
   }, ms);
@@ -53,7 +53,7 @@ function withDeadline(stop: AbortSignal, ms: number): { signal: AbortSignal; tim
     signal: controller.signal,
     timedOut: () => timedOut,
     done: () => {
-      clearTimeout(timer);
+      timer.cancel();
       stop.removeEventListener('abort', onStop);
     },
   };

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { backoffDelay } from '@simmer/contracts/backoff';
+import { sleep, type Timer } from '../clock.js';
 import type { Metrics } from '../metrics.js';
 import type { JobStore, Outcome, StoredJob } from '../store/job-store.js';
 import { LeaseKeeper } from './lease-keeper.js';
@@ -67,7 +68,7 @@ export class Scheduler {
    */
   private prefetchHeld = false;
   private claimAgain = false;
-  private timer: NodeJS.Timeout | null = null;
+  private timer: Timer | null = null;
   private timerAt = Infinity;
   private stopped = true;
   private unsubscribe: (() => void) | null = null;
@@ -121,6 +122,7 @@ export class Scheduler {
     });
   }
 
+  /** Stops (see the class comment); running jobs get `graceMs` on the clock to finish, none with 0. */
   async stop(graceMs = 5_000): Promise<void> {
     this.stopped = true;
     this.unsubscribe?.();
@@ -128,12 +130,14 @@ export class Scheduler {
     await this.claiming; // its jobs land in the queue, given back below
     await this.giveBack(this.queue.splice(0).map(({ job }) => job));
     const all = Promise.all([...this.running.values()].map((run) => run.done));
-    // A timer that holds the process open: a job waiting on an unref'd timer (a retry's backoff)
-    // would otherwise let the event loop empty and the process end before its outcome is written.
-    let graceTimer: NodeJS.Timeout | undefined;
-    const grace = new Promise<void>((resolve) => (graceTimer = setTimeout(resolve, graceMs)));
-    await Promise.race([all, grace]);
-    clearTimeout(graceTimer);
+    if (graceMs > 0 && this.running.size > 0) {
+      // A timer that holds the process open: a job waiting on an unref'd timer (a retry's backoff)
+      // would otherwise let the event loop empty and the process end before its outcome is written.
+      let graceTimer: Timer | undefined;
+      const grace = new Promise<void>((resolve) => (graceTimer = this.options.clock.setTimeout(resolve, graceMs)));
+      await Promise.race([all, grace]);
+      graceTimer?.cancel();
+    }
     for (const run of this.running.values()) run.stop.abort(new Error('shutting down'));
     await all;
     await this.leases.stop();
@@ -149,7 +153,7 @@ export class Scheduler {
     if (this.stopped || at >= this.timerAt) return;
     this.clearTimer();
     this.timerAt = at;
-    this.timer = setTimeout(
+    this.timer = this.options.clock.setTimeout(
       () => {
         this.timer = null;
         this.timerAt = Infinity;
@@ -160,7 +164,7 @@ export class Scheduler {
   }
 
   private clearTimer(): void {
-    if (this.timer) clearTimeout(this.timer);
+    this.timer?.cancel();
     this.timer = null;
     this.timerAt = Infinity;
   }
@@ -254,7 +258,7 @@ export class Scheduler {
 
   /** Writes the outcome, retrying while the store is unreachable and the claim may still hold. */
   private async settle(job: StoredJob, outcome: Outcome, stop: AbortSignal, logger: Logger): Promise<void> {
-    const { store, metrics } = this.options;
+    const { store, metrics, clock } = this.options;
     // `retry`, not `attempt`: the job's logger already names the job's attempt.
     for (let retry = 0; !stop.aborted; retry++) {
       try {
@@ -268,7 +272,7 @@ export class Scheduler {
         return;
       } catch (error) {
         logger.warn({ err: error, retry }, 'could not write the outcome; retrying');
-        await new Promise((resolve) => setTimeout(resolve, backoffDelay(retry, { baseMs: 200, maxMs: 5_000 })));
+        await sleep(clock, backoffDelay(retry, { baseMs: 200, maxMs: 5_000 }));
       }
     }
   }

@@ -10,28 +10,15 @@ import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
 import { buildApp } from '../../src/app.js';
 import { DEFAULT_OVERLOAD_LIMITS, type OverloadLimits } from '../../src/http/limits/overload.js';
-import type { Clock } from '../../src/clock.js';
 import { loadConfig, type Config } from '../../src/config/config.js';
 import type { ImageSource } from '../../src/images/image-source.js';
 import { createScheduler } from '../../src/jobs/create-scheduler.js';
 import { createMetrics, type Metrics } from '../../src/metrics.js';
 import type { StoredJob } from '../../src/store/job-store.js';
 import { openStore } from '../../src/store/open-store.js';
+import { ManualClock } from '../manual-clock.js';
 import { fakeImageSource } from './fake-image-source.js';
 import { withFaults, type FaultyStore } from './faulty-store.js';
-
-/** Time that moves only when a test says so. */
-export class ManualClock implements Clock {
-  constructor(private time = Date.now()) {}
-
-  now(): number {
-    return this.time;
-  }
-
-  advance(ms: number): void {
-    this.time += ms;
-  }
-}
 
 export interface TestAppOptions {
   /** Environment for loadConfig, on top of the helper's (LOG_LEVEL=silent, delays of 1 to 3 s in 1 s steps). */
@@ -53,7 +40,7 @@ export interface TestApp {
   clock: ManualClock;
   metrics: Metrics;
   imageSource: ImageSource;
-  /** Moves the clock on and lets the scheduler (if running) look for due jobs at once. */
+  /** Moves the clock on (firing the timers that fall due) and lets the scheduler (if running) look for due jobs at once. */
   advance(ms: number): void;
   /** Resolves with the job once it is resolved or failed. */
   settled(id: string): Promise<StoredJob>;

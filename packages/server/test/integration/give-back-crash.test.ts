@@ -3,11 +3,10 @@ import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { makeTempDir, removeTempDir } from '@simmer/testkit/temp-dir';
-import pino from 'pino';
 import { v7 as uuidv7 } from 'uuid';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FileStore } from '../../src/store/file/file-store.js';
 import type { StoredJob } from '../../src/store/job-store.js';
+import { openFileStore } from '../temp-file-store.js';
 
 const SERVER_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const BUILT_FILE_STORE = new URL('../../dist/store/file/file-store.js', import.meta.url).href;
@@ -58,14 +57,7 @@ describe('a claim given back in the file store', () => {
     child.kill('SIGKILL');
     expect((await exited)[1]).toBe('SIGKILL');
 
-    const store = await FileStore.open({
-      dataDir,
-      logger: pino({ level: 'silent' }),
-      minFreeBytes: 0,
-      onFatal: (error) => {
-        throw error;
-      },
-    });
+    const store = await openFileStore(dataDir);
     try {
       expect(await store.getJob(id)).toEqual(released);
       expect(await store.lastSeq()).toBe(released.updatedSeq);

@@ -1,6 +1,7 @@
 import pino from 'pino';
 import { v7 as uuidv7 } from 'uuid';
 import { describe, expect, it } from 'vitest';
+import { systemClock } from '../../src/clock.js';
 import { createDemoSource } from '../../src/images/demo/demo-source.js';
 import type { ImageSource } from '../../src/images/image-source.js';
 import { Scheduler } from '../../src/jobs/scheduler.js';
@@ -52,7 +53,7 @@ describe('a worker whose slots are all busy', () => {
     const scheduler = new Scheduler({
       store: counted,
       imageSource: source,
-      clock: { now: () => Date.now() },
+      clock: systemClock,
       logger,
       metrics: createMetrics(),
       concurrency: 1,

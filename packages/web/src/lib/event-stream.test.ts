@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { EventStream, type StreamState } from './event-stream';
 import type { SseEvent } from '@simmer/contracts/sse';
 
@@ -39,8 +39,16 @@ function fakeServer(refusals: { status: number; retryAfter: string }[] = []) {
   return { fetch, connections, connection, refused: () => refused };
 }
 
+// Fake time: backoffs, Retry-After and the idle watchdog run when a test moves the clock, not before.
 const streams: EventStream[] = [];
-afterEach(() => streams.splice(0).forEach((s) => s.stop()));
+beforeEach(() => void vi.useFakeTimers());
+afterEach(() => {
+  streams.splice(0).forEach((s) => s.stop());
+  vi.useRealTimers();
+});
+
+/** The longest first reconnect with the test backoff: the 250 ms floor plus at most capMs (5) of jitter. */
+const FIRST_RETRY_MS = 255;
 
 function open(server: ReturnType<typeof fakeServer>, initialSeq: number | null, idleTimeoutMs = 10_000) {
   const events: [SseEvent, number | null, number | null][] = [];
@@ -63,8 +71,9 @@ function open(server: ReturnType<typeof fakeServer>, initialSeq: number | null, 
   return { stream, events, states };
 }
 
-const until = async (check: () => boolean) => {
-  for (let i = 0; i < 200 && !check(); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+/** Lets what is already under way (stream reads, callbacks) run, without moving the clock. */
+const settled = async (check: () => boolean) => {
+  for (let i = 0; i < 100 && !check(); i++) await vi.advanceTimersByTimeAsync(0);
   expect(check()).toBe(true);
 };
 
@@ -76,7 +85,7 @@ describe('EventStream', () => {
     expect(first.url).toBe('/events?after=41');
     expect(first.headers['Last-Event-ID']).toBe('41');
     first.push('id: 42\nevent: job\ndata: {"id":"a"}\n\nevent: ready\ndata: {}\n\n: heartbeat\n\nid: 43\nevent: job\ndata: {"id":"b"}\n\n');
-    await until(() => events.length === 3);
+    await settled(() => events.length === 3);
     expect(events.map(([e, seq, prev]) => [e.event, seq, prev])).toEqual([
       ['job', 42, 41],
       ['ready', 42, 42],
@@ -85,6 +94,7 @@ describe('EventStream', () => {
     expect(stream.snapshot).toMatchObject({ status: 'live', failures: 0, lastSeq: 43 });
 
     first.end();
+    await vi.advanceTimersByTimeAsync(FIRST_RETRY_MS);
     const second = await server.connection(2);
     expect(second.url).toBe('/events?after=43');
   });
@@ -93,17 +103,23 @@ describe('EventStream', () => {
     const server = fakeServer();
     const { stream, states } = open(server, null);
     (await server.connection(1)).end();
+    await vi.advanceTimersByTimeAsync(FIRST_RETRY_MS);
     (await server.connection(2)).end();
+    await vi.advanceTimersByTimeAsync(FIRST_RETRY_MS);
     await server.connection(3);
     expect(states.some((s) => s.status === 'reconnecting' && s.failures === 2)).toBe(true);
     (await server.connection(3)).push('event: ready\ndata: {}\n\n');
-    await until(() => stream.snapshot.failures === 0 && stream.snapshot.status === 'live');
+    await settled(() => stream.snapshot.failures === 0 && stream.snapshot.status === 'live');
   });
 
   it('treats a connection that sends nothing, not even a heartbeat, as dead', async () => {
     const server = fakeServer();
     open(server, 7, 60);
     await server.connection(1);
+    // Silent past the idle timeout (60 ms), seen at the watchdog's next look (every 30 ms), then the retry.
+    await vi.advanceTimersByTimeAsync(59);
+    expect(server.connections).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(31 + FIRST_RETRY_MS);
     const second = await server.connection(2);
     expect(second.url).toBe('/events?after=7');
   });
@@ -112,9 +128,13 @@ describe('EventStream', () => {
     const server = fakeServer([{ status: 429, retryAfter: '1' }]);
     const started = Date.now();
     const { stream } = open(server, 5);
-    await until(() => server.refused() === 1 && stream.snapshot.status === 'reconnecting');
+    await settled(() => server.refused() === 1 && stream.snapshot.status === 'reconnecting');
     // Two failures at once: the page polls meanwhile (LiveUpdates polls from the second failure).
     expect(stream.snapshot.failures).toBeGreaterThanOrEqual(2);
+    await vi.advanceTimersByTimeAsync(999);
+    expect(server.connections).toHaveLength(0);
+    // Retry-After plus up to a second of jitter.
+    await vi.advanceTimersByTimeAsync(1_001);
     const connection = await server.connection(1);
     expect(Date.now() - started).toBeGreaterThanOrEqual(1_000);
     expect(connection.url).toBe('/events?after=5');
@@ -142,10 +162,12 @@ describe('EventStream', () => {
     streams.push(stream);
     stream.start();
     (await server.connection(1)).end();
-    await until(() => stream.snapshot.status === 'reconnecting');
+    await settled(() => stream.snapshot.status === 'reconnecting');
     setOnline(false);
     expect(stream.snapshot.status).toBe('offline');
     setOnline(true);
+    // Back online: at once but for a jitter of up to a second (random 0.1: 100 ms), not after the minute of backoff.
+    await vi.advanceTimersByTimeAsync(100);
     const second = await server.connection(2);
     expect(second.url).toBe('/events?after=9');
     expect(stream.snapshot.failures).toBe(0);

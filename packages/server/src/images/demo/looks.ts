@@ -1,4 +1,4 @@
-// Made by test/unit/demo-looks.test.ts from catalog.ts and look.ts: do not edit. After changing either,
+// Made by test/repo/demo-looks.test.ts from catalog.ts and look.ts: do not edit. After changing either,
 // write it again with `npx vitest run demo-looks -u` (the test fails until then).
 
 /** Characters per variant: its average colour (6 hex digits), then its BlurHash. */

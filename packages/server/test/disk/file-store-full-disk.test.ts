@@ -1,36 +1,25 @@
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import pino from 'pino';
+import { readdir } from 'node:fs/promises';
 import { v7 as uuidv7 } from 'uuid';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { FileStore, type FileStoreOptions } from '../../src/store/file/file-store.js';
+import { beforeEach, describe, expect, it } from 'vitest';
+import type { FileStore, FileStoreOptions } from '../../src/store/file/file-store.js';
 import { dataDirBytes } from '../../src/store/file/recovery.js';
 import { StoreFullError } from '../../src/store/store-errors.js';
+import { useTempFileStores } from '../temp-file-store.js';
 
-const logger = pino({ level: 'silent' });
 const T0 = Date.UTC(2026, 10, 23, 10);
 const MiB = 1024 * 1024;
-const onFatal = (error: Error) => {
-  throw error;
-};
 
 describe('file store on a disk short of space', () => {
-  let dataDir: string;
+  const dir = useTempFileStores('simmer-full-');
   /** A disk of this size holding only the data directory: free space is what its files leave. */
   let capacity: number;
-  const readFree = async () => capacity - (await dataDirBytes(dataDir));
-  const open = (options: Partial<FileStoreOptions> = {}) =>
-    FileStore.open({ dataDir, logger, onFatal, minFreeBytes: 8 * MiB, readFree, ...options });
+  const readFree = async () => capacity - (await dataDirBytes(dir.dataDir));
+  const open = (options: Partial<FileStoreOptions> = {}) => dir.open({ minFreeBytes: 8 * MiB, readFree, ...options });
   const create = (store: FileStore, key: string | null = null) =>
     store.createJob({ id: uuidv7(), createdAt: T0, runAt: T0, idempotencyKey: key });
 
-  beforeEach(async () => {
-    dataDir = await mkdtemp(join(tmpdir(), 'simmer-full-'));
+  beforeEach(() => {
     capacity = 100 * MiB;
-  });
-  afterEach(async () => {
-    await rm(dataDir, { recursive: true, force: true });
   });
 
   it('refuses creates below the minimum, before the next statfs, while reads, key replays and settles go on; takes them again once space returns', async () => {
@@ -104,7 +93,7 @@ describe('file store on a disk short of space', () => {
     const jobs = [];
     for (let i = 0; i < 3; i++) jobs.push((await create(store)).job);
     await expect.poll(() => failed).toBe(true);
-    const journals = async () => (await readdir(dataDir)).filter((name) => name.startsWith('journal-'));
+    const journals = async () => (await readdir(dir.dataDir)).filter((name) => name.startsWith('journal-'));
     await expect.poll(journals).toEqual(['journal-000000000001.smr']);
     for (let i = 0; i < 2; i++) jobs.push((await create(store)).job);
     expect(await journals()).toEqual(['journal-000000000001.smr']);

@@ -1,28 +1,18 @@
-import { appendFile, mkdtemp, readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { appendFile, readdir, readFile, stat, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import pino from 'pino';
 import { v7 as uuidv7 } from 'uuid';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { DataDirLockedError } from '../../src/store/file/data-dir-lock.js';
-import { FileStore, type FileStoreOptions } from '../../src/store/file/file-store.js';
+import type { FileStore, FileStoreOptions } from '../../src/store/file/file-store.js';
 import { encodeRecord } from '../../src/store/file/record-codec.js';
+import { openFileStore, useTempFileStores } from '../temp-file-store.js';
 
-const logger = pino({ level: 'silent' });
 const T0 = Date.UTC(2026, 10, 23, 10);
 
 describe('file store recovery', () => {
+  const dir = useTempFileStores('simmer-recovery-');
   let dataDir: string;
-  const open = (options: Partial<FileStoreOptions> = {}) =>
-    FileStore.open({
-      dataDir,
-      logger,
-      minFreeBytes: 0,
-      onFatal: (error) => {
-        throw error;
-      },
-      ...options,
-    });
+  const open = (options: Partial<FileStoreOptions> = {}) => openFileStore(dataDir, options);
   const journalPath = async () =>
     join(
       dataDir,
@@ -33,12 +23,8 @@ describe('file store recovery', () => {
     );
   const create = (store: FileStore, runAt = T0 + 5000) => store.createJob({ id: uuidv7(), createdAt: T0, runAt, idempotencyKey: null });
 
-  beforeEach(async () => {
-    dataDir = await mkdtemp(join(tmpdir(), 'simmer-recovery-'));
-  });
-
-  afterEach(async () => {
-    await rm(dataDir, { recursive: true, force: true });
+  beforeEach(() => {
+    dataDir = dir.dataDir;
   });
 
   it('cuts off a torn last record and keeps everything before it', async () => {

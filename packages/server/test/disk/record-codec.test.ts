@@ -1,6 +1,6 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { makeTempDir, removeTempDir } from '@simmer/testkit/temp-dir';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CorruptDataError, decodeRecordAt, encodeRecord } from '../../src/store/file/record-codec.js';
 import { readRecordFile } from '../../src/store/file/record-reader.js';
@@ -33,10 +33,10 @@ async function read(body: Buffer, options: { tolerateTornTail?: boolean; chunkBy
 
 describe('journal record framing', () => {
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'simmer-codec-'));
+    dir = await makeTempDir('simmer-codec-');
   });
   afterAll(async () => {
-    await rm(dir, { recursive: true, force: true });
+    await removeTempDir(dir);
   });
 
   it('round-trips records, including multi-byte text', async () => {

@@ -1,20 +1,15 @@
-import { mkdtemp, rm } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import net from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { EVENT_JOB, EVENT_READY } from '@simmer/contracts';
 import { connectSse, type SseEvent } from '@simmer/testkit/sse-client';
-import pino from 'pino';
 import { v7 as uuidv7 } from 'uuid';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { EventHub } from '../../src/http/event-hub.js';
 import { createMetrics } from '../../src/metrics.js';
-import { FileStore } from '../../src/store/file/file-store.js';
+import type { FileStore } from '../../src/store/file/file-store.js';
 import type { JobStore } from '../../src/store/job-store.js';
-
-const logger = pino({ level: 'silent' });
+import { silentLogger as logger, useTempFileStores } from '../temp-file-store.js';
 
 const newJob = () => ({ id: uuidv7(), createdAt: Date.now(), runAt: Date.now() + 3_600_000, idempotencyKey: null });
 
@@ -40,29 +35,19 @@ async function serveHub(hub: EventHub): Promise<{ url: string; server: http.Serv
 }
 
 describe('EventHub', () => {
-  let dataDir: string;
+  const dir = useTempFileStores('simmer-event-hub-');
   let store: FileStore;
   let hub: EventHub | undefined;
   let server: http.Server | undefined;
 
   beforeEach(async () => {
-    dataDir = await mkdtemp(join(tmpdir(), 'simmer-event-hub-'));
-    store = await FileStore.open({
-      dataDir,
-      logger,
-      minFreeBytes: 0,
-      onFatal: (error) => {
-        throw error;
-      },
-    });
+    store = await dir.open();
   });
 
   afterEach(async () => {
     hub?.close();
     server?.closeAllConnections();
     await new Promise((resolve) => server?.close(resolve) ?? resolve(undefined));
-    await store.close();
-    await rm(dataDir, { recursive: true, force: true });
   });
 
   it('reads the changes again after a failed read, without waiting for another commit', async () => {

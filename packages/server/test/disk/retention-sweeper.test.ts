@@ -1,31 +1,21 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import pino from 'pino';
 import { v7 as uuidv7 } from 'uuid';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { RetentionSweeper } from '../../src/jobs/retention-sweeper.js';
-import { FileStore } from '../../src/store/file/file-store.js';
+import type { FileStore } from '../../src/store/file/file-store.js';
+import { ManualClock } from '../manual-clock.js';
+import { silentLogger as logger, useTempFileStores } from '../temp-file-store.js';
 
-const logger = pino({ level: 'silent' });
 const T0 = Date.UTC(2026, 10, 23, 10);
 const DAY = 24 * 3600_000;
 
 describe('RetentionSweeper', () => {
-  let dataDir: string;
+  const dir = useTempFileStores('simmer-sweeper-');
   let store: FileStore;
-  let now = T0;
-  const clock = { now: () => now };
+  let clock: ManualClock;
 
   beforeEach(async () => {
-    dataDir = await mkdtemp(join(tmpdir(), 'simmer-sweeper-'));
-    store = await FileStore.open({ dataDir, logger, minFreeBytes: 0, onFatal: (error) => void logger.error(error) });
-    now = T0;
-  });
-
-  afterEach(async () => {
-    await store.close();
-    await rm(dataDir, { recursive: true, force: true });
+    store = await dir.open();
+    clock = new ManualClock(T0);
   });
 
   /** `count` jobs created at `createdAt` with keys, settled at `resolvedAt`. */
@@ -46,7 +36,7 @@ describe('RetentionSweeper', () => {
   it('removes every settled job past retention in batches, and forgets every key past its TTL, leaving the rest', async () => {
     const old = await settled(1_100, T0, T0 + 1_000);
     const recent = await settled(3, T0 + 20 * DAY, T0 + 20 * DAY);
-    now = T0 + 31 * DAY;
+    clock.advance(31 * DAY);
     const sweeper = new RetentionSweeper({ store, clock, logger, retentionMs: 30 * DAY, keyTtlMs: DAY, batchSize: 500 });
     expect(await sweeper.sweep()).toEqual({ removed: 1_100, keysExpired: 3 });
     for (const id of old.slice(0, 5)) expect(await store.getJob(id)).toBeUndefined();
@@ -56,7 +46,7 @@ describe('RetentionSweeper', () => {
 
   it('keeps settled jobs forever with a retention of 0, and still expires keys', async () => {
     await settled(3, T0, T0);
-    now = T0 + 365 * DAY;
+    clock.advance(365 * DAY);
     const sweeper = new RetentionSweeper({ store, clock, logger, retentionMs: 0, keyTtlMs: DAY });
     expect(await sweeper.sweep()).toEqual({ removed: 0, keysExpired: 3 });
     expect((await store.countJobs()).failed).toBe(3);
@@ -70,12 +60,24 @@ describe('RetentionSweeper', () => {
     expect(interval(0, 4_000)).toBe(1_000);
   });
 
-  it('runs on its own once started, and stops', async () => {
+  it('runs on its own every interval once started, and stops', async () => {
     const ids = await settled(2, T0, T0);
-    now = T0 + 10_000;
     const sweeper = new RetentionSweeper({ store, clock, logger, retentionMs: 2_000, keyTtlMs: DAY });
     sweeper.start();
-    await expect.poll(async () => store.getJob(ids[0]!), { timeout: 5_000 }).toBeUndefined();
+    /** Moves the clock to the next pass and waits until it is over (it sets the one after). */
+    const pass = async () => {
+      const at = clock.nextTimerAt()!;
+      clock.advance(at - clock.now());
+      await expect.poll(() => clock.nextTimerAt()).toBe(at + sweeper.intervalMs);
+    };
+    expect(clock.dueTimes()).toEqual([T0 + 500]);
+    // Passes at T0 + 0.5, 1 and 1.5 s find nothing 2 s old; the one at T0 + 2 s removes both.
+    for (let i = 0; i < 3; i++) await pass();
+    expect(await store.countJobs()).toMatchObject({ failed: 2 });
+    await pass();
+    expect(await store.getJob(ids[0]!)).toBeUndefined();
+    expect(await store.countJobs()).toMatchObject({ failed: 0 });
     await sweeper.stop();
+    expect(clock.timerCount).toBe(0);
   });
 });
