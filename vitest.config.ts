@@ -22,6 +22,11 @@ export default defineConfig({
           name: 'unit',
           include: ['packages/*/test/unit/**/*.test.ts', 'packages/web/src/**/*.test.{ts,tsx}'],
           testTimeout: 10_000,
+          // Threads that keep their modules between files: these tests leave nothing behind (fake
+          // timers are put back after each), and a fresh process and module graph per file cost
+          // more than the tests themselves.
+          pool: 'threads',
+          isolate: false,
         },
       },
       {
@@ -38,6 +43,10 @@ export default defineConfig({
           name: 'http',
           include: ['packages/server/test/http/**/*.test.ts'],
           testTimeout: 10_000,
+          // As unit: each file builds and closes its own apps (own stores, metrics registries), so
+          // the app's modules (Fastify, the demo artwork) are loaded once per thread, not per file.
+          pool: 'threads',
+          isolate: false,
         },
       },
       {
