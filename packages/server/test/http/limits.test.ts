@@ -8,7 +8,7 @@ const PROXY = '127.0.0.1';
 const client = (n: number) => `127.0.0.${n}`;
 const PARTNER = 'https://partner.example';
 const TOKEN = 'metrics-token-for-tests';
-/** The Host every request names, so the page's own origin is known. */
+/** The Host every request names (in ALLOWED_HOSTS), so the page's own origin is known. */
 const HOST = 'simmer.test';
 const OWN_ORIGIN = `http://${HOST}`;
 
@@ -49,6 +49,7 @@ describe('limits: one app, many clients', () => {
         JOB_DELAY_MAX_MS: '3600000',
         RATE_LIMIT_CREATES: '5',
         TRUST_PROXY: PROXY,
+        ALLOWED_HOSTS: HOST,
         ALLOWED_ORIGINS: PARTNER,
       },
     });
@@ -158,6 +159,7 @@ describe('limits: pending cap and metrics token', () => {
         JOB_DELAY_MAX_MS: '3600000',
         MAX_PENDING_JOBS: '3',
         TRUST_PROXY: PROXY,
+        ALLOWED_HOSTS: HOST,
         METRICS_TOKEN: TOKEN,
       },
     });
