@@ -13,5 +13,7 @@ export function toJobView(job: StoredJob): Job {
     resolvedAt: job.resolvedAt === null ? null : iso(job.resolvedAt),
     result: job.result,
     error: job.error,
+    // Filled in once the stores record attempts (issue 20, next commits).
+    attempts: [],
   };
 }

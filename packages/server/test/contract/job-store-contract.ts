@@ -169,7 +169,7 @@ export function describeJobStoreContract(name: string, open: () => Promise<Store
       expect(settled).toMatchObject({ status: 'resolved', resolvedAt: T0 + 10_000, claimToken: null, leaseUntil: null });
       expect(settled!.result!.photo.id).toBe('p1');
 
-      const failure: Outcome = { status: 'failed', resolvedAt: T0 + 11_000, error: { code: 'x', message: 'y' } };
+      const failure: Outcome = { status: 'failed', resolvedAt: T0 + 11_000, error: { code: 'internal_error', message: 'y' } };
       expect(await store.settleJob(job.id, claim!.claimToken!, failure)).toBeUndefined();
       expect(await store.getJob(job.id)).toEqual(settled);
       expect(await store.claimDueJobs({ now: T0 + 99_000, limit: 10, leaseMs: 1000, owner: 'b' })).toEqual([]);
@@ -179,7 +179,7 @@ export function describeJobStoreContract(name: string, open: () => Promise<Store
     it('records a failure with its error', async () => {
       const { job } = await store.createJob(newJob());
       const [claim] = await store.claimDueJobs({ now: T0 + 5000, limit: 1, leaseMs: 1000, owner: 'a' });
-      const error = { code: 'upstream_unavailable', message: 'Unsplash did not answer' };
+      const error = { code: 'retry_limit_exceeded' as const, message: 'Unsplash did not answer' };
       const settled = await store.settleJob(job.id, claim!.claimToken!, { status: 'failed', resolvedAt: T0 + 6000, error });
       expect(settled).toMatchObject({ status: 'failed', error, result: null });
     });
@@ -425,7 +425,7 @@ export function describeJobStoreContract(name: string, open: () => Promise<Store
         const [claim] = await store.claimDueJobs({ now: T0 + 1, limit: 1, leaseMs: 60_000, owner: 'w' });
         expect(claim!.id).toBe(job.id);
         const outcome: Outcome =
-          n % 2 === 0 ? resolved(resolvedAt) : { status: 'failed', resolvedAt, error: { code: 'upstream_unavailable', message: 'm' } };
+          n % 2 === 0 ? resolved(resolvedAt) : { status: 'failed', resolvedAt, error: { code: 'retry_limit_exceeded', message: 'm' } };
         return (await store.settleJob(job.id, claim!.claimToken!, outcome))!;
       }
 

@@ -185,7 +185,7 @@ describe('PostgreSQL store across processes', () => {
       expect(await a!.countJobs()).toEqual(await truth());
       const claimed = await a!.claimDueJobs({ now: Date.now() + 60_000, limit: 30, leaseMs: 60_000, owner: 'a' });
       await a!.renewLease(claimed[0]!.id, claimed[0]!.claimToken!, Date.now() + 120_000);
-      const failure = { status: 'failed' as const, resolvedAt: T0, error: { code: 'internal' as const, message: 'x' } };
+      const failure = { status: 'failed' as const, resolvedAt: T0, error: { code: 'internal_error' as const, message: 'x' } };
       await Promise.all(claimed.slice(0, 12).map((job) => b!.settleJob(job.id, job.claimToken!, failure)));
       expect(await a!.countJobs()).toEqual(await truth());
       expect(await b!.countJobs()).toMatchObject({ running: 18, failed: 12 });
@@ -258,7 +258,7 @@ describe('PostgreSQL store across processes', () => {
       };
       const following = follow();
 
-      const settled = { status: 'failed', resolvedAt: T0, error: { code: 'x', message: 'y' } } as const;
+      const settled = { status: 'failed', resolvedAt: T0, error: { code: 'internal_error', message: 'y' } } as const;
       await Promise.all(
         stores.flatMap((store, s) => [
           // Creates, half of them never due, so a skipped create would never be repaired by a later change.
@@ -302,7 +302,7 @@ describe('PostgreSQL store across processes', () => {
       const settled = await a.settleJob(claimed!.id, claimed!.claimToken!, {
         status: 'failed',
         resolvedAt: T0,
-        error: { code: 'internal', message: 'x' },
+        error: { code: 'internal_error', message: 'x' },
       });
       await expect.poll(() => heardByB.at(-1)).toBe(settled!.updatedSeq);
       await a.removeSettledJobs({ resolvedBefore: T0, limit: 10 });
@@ -338,7 +338,11 @@ describe('PostgreSQL store across processes', () => {
     const create = () => store.createJob({ id: uuidv7(), createdAt: T0, runAt: T0, idempotencyKey: null });
     const claimAndSettle = async () => {
       const [job] = await store.claimDueJobs({ now: Date.now(), limit: 1, leaseMs: 60_000, owner: 'w' });
-      await store.settleJob(job!.id, job!.claimToken!, { status: 'failed', resolvedAt: T0, error: { code: 'internal', message: 'x' } });
+      await store.settleJob(job!.id, job!.claimToken!, {
+        status: 'failed',
+        resolvedAt: T0,
+        error: { code: 'internal_error', message: 'x' },
+      });
     };
     try {
       for (let i = 0; i < 4; i++) await create(); // jobs to claim, made before the listener starts

@@ -60,6 +60,7 @@ export class JobTable {
     running: new SortedIds(),
     resolved: new SortedIds(),
     failed: new SortedIds(),
+    cancelled: new SortedIds(),
   };
   /** Idempotency key → job id, in the order the keys were taken (so oldest first, for expiry). */
   private readonly idsByKey = new Map<string, string>();
@@ -88,8 +89,8 @@ export class JobTable {
   }
 
   countByStatus(): Record<JobStatus, number> {
-    const { pending, running, resolved, failed } = this.idsByStatus;
-    return { pending: pending.size, running: running.size, resolved: resolved.size, failed: failed.size };
+    const { pending, running, resolved, failed, cancelled } = this.idsByStatus;
+    return { pending: pending.size, running: running.size, resolved: resolved.size, failed: failed.size, cancelled: cancelled.size };
   }
 
   values(): TableJob[] {

@@ -176,6 +176,7 @@ class PostgresJobStore implements JobStore {
       running: Number(row?.running ?? 0),
       resolved: Number(row?.resolved ?? 0),
       failed: Number(row?.failed ?? 0),
+      cancelled: Number(row?.cancelled ?? 0),
     };
   }
 
