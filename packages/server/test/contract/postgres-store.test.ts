@@ -167,7 +167,7 @@ describe('PostgreSQL store across processes', () => {
       await check.connect();
       try {
         const { rows } = await check.query<{ status: string; n: string }>('SELECT status, count(*) AS n FROM jobs GROUP BY status');
-        const counts = { pending: 0, running: 0, resolved: 0, failed: 0 } as Record<string, number>;
+        const counts = { pending: 0, running: 0, resolved: 0, failed: 0, cancelled: 0 } as Record<string, number>;
         for (const row of rows) counts[row.status] = Number(row.n);
         return counts;
       } finally {
@@ -175,7 +175,7 @@ describe('PostgreSQL store across processes', () => {
       }
     };
     try {
-      expect(await a!.countJobs()).toEqual({ pending: 7, running: 0, resolved: 3, failed: 0 });
+      expect(await a!.countJobs()).toEqual({ pending: 7, running: 0, resolved: 3, failed: 0, cancelled: 0 });
       // Each kind of write, from two stores, must leave the counts equal to the table.
       await Promise.all(
         Array.from({ length: 40 }, (_, i) =>
@@ -189,7 +189,10 @@ describe('PostgreSQL store across processes', () => {
       await Promise.all(claimed.slice(0, 12).map((job) => b!.settleJob(job.id, job.claimToken!, failure)));
       expect(await a!.countJobs()).toEqual(await truth());
       expect(await b!.countJobs()).toMatchObject({ running: 18, failed: 12 });
-      await a!.releaseClaims(claimed.slice(12, 16).map((job) => ({ id: job.id, claimToken: job.claimToken! })));
+      await a!.releaseClaims(
+        claimed.slice(12, 16).map((job) => ({ id: job.id, claimToken: job.claimToken! })),
+        Date.now(),
+      );
       expect(await a!.countJobs()).toEqual(await truth());
       // Leases that ended (running → running) and due jobs (pending → running) in one claim.
       const short = await a!.claimDueJobs({ now: Date.now(), limit: 5, leaseMs: 1, owner: 'a' });
@@ -230,7 +233,7 @@ describe('PostgreSQL store across processes', () => {
       await tool.query(`UPDATE jobs SET status = 'failed', resolved_at = now(), error = '{}' WHERE id IN (SELECT id FROM jobs LIMIT 2)`);
       await tool.query(`UPDATE jobs SET run_at = run_at + interval '1 s'`); // no status changes: nothing to count
       await tool.query(`DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE status = 'pending' LIMIT 1)`);
-      expect(await store.countJobs()).toEqual({ pending: 3, running: 0, resolved: 0, failed: 2 });
+      expect(await store.countJobs()).toEqual({ pending: 3, running: 0, resolved: 0, failed: 2, cancelled: 0 });
     } finally {
       await tool.end();
       await store.close();
@@ -475,6 +478,7 @@ describe('PostgreSQL store across processes', () => {
       const [held] = await store.claimDueJobs({ now: T0 + 20, limit: 1, leaseMs: 30_000, owner: 'test' });
       const head = (await store.lastSeq()) - 1;
       const newest = (await store.listJobs({ limit: 1 }))[0]!.id;
+      const failed = (await store.listJobs({ status: 'failed', limit: 1 }))[0]!;
       // Before statistics are gathered (a busy new table) and after.
       for (const analyzed of [false, true]) {
         if (analyzed) await admin.query('ANALYZE jobs');
@@ -487,7 +491,14 @@ describe('PostgreSQL store across processes', () => {
         expect(await buffersOf(FEED_SQL.expireKeys, [T0 + 20_000, 1])).toBeLessThan(60);
         expect(await buffersOf(JOB_SQL.renewBatch, [[held!.id], [held!.claimToken], [T0 + 60_000]])).toBeLessThan(60);
         expect(await buffersOf(JOB_SQL.settleBatch, [[held!.id], [held!.claimToken], ['resolved'], '[{}]', [T0 + 30]])).toBeLessThan(60);
-        expect(await buffersOf(JOB_SQL.releaseBatch, [[held!.id], [held!.claimToken]])).toBeLessThan(60);
+        expect(await buffersOf(JOB_SQL.releaseBatch, [[held!.id], [held!.claimToken], T0 + 30])).toBeLessThan(60);
+        // The actions, one job each; and the short-id search.
+        expect(await buffersOf(JOB_SQL.cancel, [held!.id, T0 + 30])).toBeLessThan(60);
+        expect(await buffersOf(JOB_SQL.runNow, [newest, T0 + 30])).toBeLessThan(60);
+        expect(await buffersOf(JOB_SQL.retry, [failed.id, T0 + 30])).toBeLessThan(60);
+        expect(await buffersOf(JOB_SQL.delete, [newest])).toBeLessThan(60);
+        const byShortId = listJobsStatement({ shortId: newest.slice(-6), limit: 10 });
+        expect(await buffersOf(byShortId.text, byShortId.values)).toBeLessThan(30);
         expect(await buffersOf(FEED_SQL.removeSettled, [T0 + 20_000, 1])).toBeLessThan(60);
         // Rare statuses (one job running, 20 failed) and the common one: a plan made for "some
         // status" reads the whole table to find the few.
