@@ -71,7 +71,7 @@ export const SETTINGS = {
   jobRetentionMs: setting(
     integer(0, CENTURY_MS, 'ms'),
     30 * DAY_MS,
-    'settled jobs resolved longer ago are removed (`event: removed`, then `404`); `0` keeps them forever',
+    'ended jobs (resolved, failed, cancelled) whose `resolvedAt` is older are removed (`event: removed`, then `404`); `0` keeps them forever',
   ),
   idempotencyKeyTtlMs: setting(
     integer(1_000, CENTURY_MS, 'ms'),

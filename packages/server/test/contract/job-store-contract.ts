@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { isAllowedTransition, type JobStatus } from '@simmer/contracts';
 import { v7 as uuidv7 } from 'uuid';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Changes, JobStore, NewJob, Outcome, StoredJob } from '../../src/store/job-store.js';
@@ -785,6 +786,36 @@ export function describeJobStoreContract(name: string, open: () => Promise<Store
         expect(await store.listJobs({ shortId: shortId === '000000' ? '000001' : '000000', limit: 10 })).toEqual([]);
         await store.deleteJob(target.id);
         expect(await store.listJobs({ shortId, limit: 10 })).toEqual([]);
+      });
+
+      it('moves a job only along JOB_TRANSITIONS', async () => {
+        const moves: [JobStatus, JobStatus][] = [];
+        const track = async (id: string, change: () => Promise<unknown>): Promise<void> => {
+          const before = (await store.getJob(id))!.status;
+          await change();
+          const after = (await store.getJob(id))?.status;
+          if (after !== undefined && after !== before) moves.push([before, after]);
+        };
+        const a = await runningJob();
+        await track(a.id, () => store.settleJob(a.id, a.claimToken!, failure(T0 + 6_000)));
+        await track(a.id, () => store.retryJob(a.id, T0 + 7_000));
+        await track(a.id, () => store.claimDueJobs({ now: T0 + 7_000, limit: 1, leaseMs: 60_000, owner: 'w' }));
+        await track(a.id, () => store.cancelJob(a.id, T0 + 8_000));
+        await track(a.id, () => store.retryJob(a.id, T0 + 9_000));
+        await track(a.id, () => store.cancelJob(a.id, T0 + 10_000));
+        const claim = (await store.claimDueJobs({ now: T0 + 99_000, limit: 1, leaseMs: 60_000, owner: 'w' }))[0];
+        expect(claim).toBeUndefined();
+        expect(moves).toEqual([
+          ['running', 'failed'],
+          ['failed', 'pending'],
+          ['pending', 'running'],
+          ['running', 'cancelled'],
+          ['cancelled', 'pending'],
+          ['pending', 'cancelled'],
+        ]);
+        for (const [from, to] of moves) expect(isAllowedTransition(from, to), `${from} → ${to}`).toBe(true);
+        expect(isAllowedTransition('resolved', 'pending')).toBe(false);
+        expect(isAllowedTransition('cancelled', 'running')).toBe(false);
       });
 
       it('keeps one token key, across a reopen', async () => {

@@ -292,6 +292,38 @@ describe('PostgreSQL store across processes', () => {
     }
   });
 
+  it('tells the process holding a claim that another process cancelled or deleted its job, within a second', async () => {
+    const databaseUrl = await freshDatabase();
+    const [worker, api] = await Promise.all([openPostgresStore({ databaseUrl, logger }), openPostgresStore({ databaseUrl, logger })]);
+    try {
+      const ended: { id: string; claimToken: string }[] = [];
+      const stop = worker.onClaimsEnded((claims) => ended.push(...claims));
+      const ids = [uuidv7(), uuidv7()];
+      for (const id of ids) await api.createJob({ id, createdAt: T0, runAt: T0, idempotencyKey: null });
+      const claims = await worker.claimDueJobs({ now: T0 + 1, limit: 2, leaseMs: 600_000, owner: 'worker' });
+      expect(claims).toHaveLength(2);
+      const [cancelled, deleted] = [claims.find((c) => c.id === ids[0])!, claims.find((c) => c.id === ids[1])!];
+      expect(await api.cancelJob(cancelled.id, T0 + 2)).toMatchObject({ kind: 'done' });
+      expect(await api.deleteJob(deleted.id)).toBe(true);
+      await expect
+        .poll(() => ended, { timeout: 1_000, interval: 10 })
+        .toEqual([
+          { id: cancelled.id, claimToken: cancelled.claimToken },
+          { id: deleted.id, claimToken: deleted.claimToken },
+        ]);
+      // Only claims that ended: a cancel of a pending job, or a retry, tells no one.
+      const pending = uuidv7();
+      await api.createJob({ id: pending, createdAt: T0, runAt: T0 + 600_000, idempotencyKey: null });
+      await api.cancelJob(pending, T0 + 3);
+      await api.retryJob(pending, T0 + 4);
+      expect(await worker.renewLease(cancelled.id, cancelled.claimToken!, T0 + 900_000)).toBe(false);
+      expect(ended).toHaveLength(2);
+      stop();
+    } finally {
+      await Promise.all([worker.close(), api.close()]);
+    }
+  });
+
   it('tells each process that follows commits about every kind made by the others, from when it subscribes', async () => {
     const databaseUrl = await freshDatabase();
     const [a, b] = await Promise.all([openPostgresStore({ databaseUrl, logger }), openPostgresStore({ databaseUrl, logger })]);

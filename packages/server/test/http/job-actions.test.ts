@@ -93,6 +93,37 @@ describe('acting on jobs: rights and answers (in-process)', () => {
     for (const action of [...ACTIONS, 'delete'] as const) expect((await act(t, action, job.id, job.controlToken)).statusCode).toBe(404);
   });
 
+  it('refuses a body other than none or `{}` (400) and a content type other than JSON (415), changing nothing', async () => {
+    const job = await create(t);
+    const auth = { authorization: `Bearer ${job.controlToken}` };
+    const withBody = await t.app.inject({
+      method: 'POST',
+      url: `/jobs/${job.id}/cancel`,
+      headers: { ...auth, 'content-type': 'application/json' },
+      payload: '{"force":true}',
+    });
+    expect(withBody.statusCode).toBe(400);
+    const form = await t.app.inject({
+      method: 'POST',
+      url: `/jobs/${job.id}/cancel`,
+      headers: { ...auth, 'content-type': 'application/x-www-form-urlencoded' },
+      payload: 'a=1',
+    });
+    expect(form.statusCode).toBe(415);
+    expect((await t.app.inject({ url: `/jobs/${job.id}` })).json<Job>().status).toBe('pending');
+    expect(
+      (
+        await t.app.inject({
+          method: 'POST',
+          url: `/jobs/${job.id}/cancel`,
+          headers: { ...auth, 'content-type': 'application/json' },
+          payload: '{}',
+        })
+      ).statusCode,
+    ).toBe(200);
+    expect((await t.app.inject({ method: 'PUT', url: `/jobs/${job.id}/cancel`, headers: auth })).statusCode).toBe(404);
+  });
+
   it('cancels a pending job (200, cancelled), again 200 unchanged; run and cancel then 409; retry brings it back, due now', async () => {
     const job = await create(t);
     const cancel = await act(t, 'cancel', job.id, job.controlToken);

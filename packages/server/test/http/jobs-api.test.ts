@@ -95,7 +95,18 @@ describe('jobs API (in-process)', () => {
     expect(metrics).toMatch(/simmer_job_create_seconds_count \d+/);
     expect(metrics).toMatch(/simmer_job_run_lateness_seconds_count \d+/);
     const openapi = await getJson<{ paths: Record<string, unknown> }>('/docs/json');
-    expect(Object.keys(openapi.paths)).toEqual(expect.arrayContaining(['/jobs', '/jobs/{id}', '/jobs/{id}/download', '/events', '/stats']));
+    expect(Object.keys(openapi.paths)).toEqual(
+      expect.arrayContaining([
+        '/jobs',
+        '/jobs/{id}',
+        '/jobs/{id}/download',
+        '/jobs/{id}/cancel',
+        '/jobs/{id}/run',
+        '/jobs/{id}/retry',
+        '/events',
+        '/stats',
+      ]),
+    );
     let docs = await t.app.inject({ url: '/docs' });
     if (docs.statusCode >= 300 && docs.statusCode < 400) docs = await t.app.inject({ url: String(docs.headers.location) });
     expect(docs.statusCode).toBe(200);
