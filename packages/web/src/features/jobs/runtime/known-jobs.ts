@@ -1,5 +1,5 @@
 import type { Job } from '@simmer/contracts';
-import { furtherAlong } from '../api/job-cache';
+import { furtherAlong } from '../job-progress';
 
 const LIMIT = 50_000;
 
