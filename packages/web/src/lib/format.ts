@@ -56,3 +56,10 @@ export function withReferral(href: string): string {
 }
 
 export const UNSPLASH_HOME = 'https://unsplash.com/?utm_source=simmer&utm_medium=referral';
+
+const dateTimeFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
+
+/** "7 Dec 2026, 19:46:53": a moment in a job's history, with its day. */
+export function formatDateTime(iso: string): string {
+  return dateTimeFormat.format(new Date(iso));
+}
