@@ -1,6 +1,7 @@
 import { queryOptions, useQuery } from '@tanstack/react-query';
 import type { Job } from '@simmer/contracts';
 import { apiRequest } from '../../../lib/api-client';
+import { shortId } from '../../../lib/format';
 import { useJobsRuntime } from '../runtime/jobs-runtime';
 import type { KnownJobs } from '../runtime/known-jobs';
 import { jobKeys } from './job-keys';
@@ -11,7 +12,10 @@ import { jobKeys } from './job-keys';
  */
 export async function findJobs(query: string, knownJobs: KnownJobs, signal?: AbortSignal): Promise<Job[]> {
   const { data } = await apiRequest<Job[]>(`/jobs?${new URLSearchParams({ q: query })}`, signal ? { signal } : {});
-  return data.filter((job) => !knownJobs.isRemoved(job.id)).map((job) => knownJobs.remember(job));
+  // Only what the query names, whatever the server sends (one that does not know `q` answers with every job).
+  return data
+    .filter((job) => (job.id === query || shortId(job.id) === query) && !knownJobs.isRemoved(job.id))
+    .map((job) => knownJobs.remember(job));
 }
 
 export const findJobsQueryOptions = (query: string, knownJobs: KnownJobs) =>

@@ -75,7 +75,7 @@ export function JobActions({ job, variant }: { job: Job; variant: 'card' | 'dial
       {confirming ? (
         <div className="job-actions__row" role="group" aria-label={`Delete job ${name}?`}>
           <span className="job-actions__question" aria-hidden="true">
-            Delete {name}?
+            {variant === 'card' ? 'Delete?' : `Delete job ${name}?`}
           </span>
           <button type="button" className="action action--danger" onClick={() => void act('delete')}>
             Yes, delete
@@ -86,18 +86,24 @@ export function JobActions({ job, variant }: { job: Job; variant: 'card' | 'dial
         </div>
       ) : (
         <div className="job-actions__row" role="group" aria-label={`Actions on job ${name}`} aria-busy={busy}>
-          {actions.map((action) => (
-            <button
-              key={action}
-              type="button"
-              className={`action action--${action}`}
-              disabled={busy}
-              onClick={() => (action === 'delete' ? setConfirming(true) : void act(action))}
-            >
-              <ActionIcon action={action} />
-              {ACTION_LABEL[action]}
-            </button>
-          ))}
+          {actions.map((action) => {
+            // On a card, Delete is its bin alone (named for assistive technology and on hover): three buttons fit a 250 px card.
+            const iconOnly = variant === 'card' && action === 'delete';
+            return (
+              <button
+                key={action}
+                type="button"
+                className={`action action--${action}${iconOnly ? ' action--icon' : ''}`}
+                disabled={busy}
+                aria-label={iconOnly ? ACTION_LABEL[action] : undefined}
+                title={iconOnly ? ACTION_LABEL[action] : undefined}
+                onClick={() => (action === 'delete' ? setConfirming(true) : void act(action))}
+              >
+                <ActionIcon action={action} />
+                {!iconOnly && ACTION_LABEL[action]}
+              </button>
+            );
+          })}
         </div>
       )}
     </div>

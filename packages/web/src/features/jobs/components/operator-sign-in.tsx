@@ -40,20 +40,22 @@ export function OperatorSignIn() {
 
   if (token) {
     return (
-      <div className="operator operator--signed-in">
-        <span className="operator__badge" title="Signed in as operator in this tab: you may act on every job.">
-          <OperatorIcon />
-          Operator
-        </span>
+      <div className="operator">
         <button
           type="button"
-          className="operator__sign-out"
+          className="operator__signed-in"
+          aria-label="Operator: sign out"
+          title="Signed in as operator in this tab: you may act on every job. Press to sign out."
           onClick={() => {
             operator.signOut();
             announce('Signed out: only your own jobs show their actions.');
           }}
         >
-          Sign out
+          <OperatorIcon />
+          <span className="operator__label-text">Operator</span>
+          <svg viewBox="0 0 24 24" className="operator__icon operator__icon--x" aria-hidden="true">
+            <path d="M7 7l10 10M17 7 7 17" />
+          </svg>
         </button>
       </div>
     );
@@ -63,7 +65,7 @@ export function OperatorSignIn() {
     <div className="operator">
       <button type="button" className="operator__open" onClick={() => setOpen(true)} aria-haspopup="dialog">
         <OperatorIcon />
-        <span className="operator__open-label">Operator sign-in</span>
+        <span className="operator__label-text">Operator sign-in</span>
       </button>
       <dialog
         ref={dialogRef}
