@@ -11,11 +11,12 @@ import { jobKeys } from './job-keys';
  * digits, as cards show it) is `query`, whether or not their cards are loaded.
  */
 export async function findJobs(query: string, knownJobs: KnownJobs, signal?: AbortSignal): Promise<Job[]> {
+  const mark = knownJobs.mark();
   const { data } = await apiRequest<Job[]>(`/jobs?${new URLSearchParams({ q: query })}`, signal ? { signal } : {});
   // Only what the query names, whatever the server sends (one that does not know `q` answers with every job).
   return data
     .filter((job) => (job.id === query || shortId(job.id) === query) && !knownJobs.isRemoved(job.id))
-    .map((job) => knownJobs.remember(job));
+    .map((job) => knownJobs.rememberSnapshot(job, mark));
 }
 
 export const findJobsQueryOptions = (query: string, knownJobs: KnownJobs) =>

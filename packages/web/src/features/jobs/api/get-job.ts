@@ -7,9 +7,10 @@ import { jobKeys } from './job-keys';
 
 /** `GET /jobs/{id}`: one job, or null when there is none (never was, deleted, or removed by retention). */
 export async function getJob(id: string, knownJobs: KnownJobs, signal?: AbortSignal): Promise<Job | null> {
+  const mark = knownJobs.mark();
   try {
     const { data } = await apiRequest<Job>(`/jobs/${encodeURIComponent(id)}`, signal ? { signal } : {});
-    return knownJobs.remember(data);
+    return knownJobs.rememberSnapshot(data, mark);
   } catch (error) {
     if (error instanceof ApiError && (error.status === 404 || error.status === 400)) return null;
     throw error;

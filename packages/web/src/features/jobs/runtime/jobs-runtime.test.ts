@@ -86,6 +86,19 @@ describe('KnownJobs', () => {
     expect(known.get(job(1).id)?.status).toBe('resolved');
   });
 
+  it('lets a view learned while a snapshot was on its way win over it where the views alone cannot tell', () => {
+    const known = new KnownJobs();
+    known.remember(job(1, 'pending'));
+    const mark = known.mark();
+    // The cancel's event lands while a list page read before it is on its way.
+    known.remember(job(1, 'cancelled'));
+    expect(known.rememberSnapshot(job(1, 'pending'), mark).status).toBe('cancelled');
+    // A snapshot requested after it, showing the job retried, is taken.
+    expect(known.rememberSnapshot(job(1, 'pending'), known.mark()).status).toBe('pending');
+    // A snapshot that is clearly later (a newer attempt) wins whenever it was requested.
+    expect(known.rememberSnapshot(job(1, 'resolved'), mark).status).toBe('resolved');
+  });
+
   it('forgets the least recently advanced job past its limit', () => {
     const known = new KnownJobs(2);
     known.remember(job(1));
