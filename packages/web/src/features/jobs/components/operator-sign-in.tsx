@@ -1,12 +1,15 @@
 import { useEffect, useId, useRef, useState, type FormEvent } from 'react';
+import { isBusy } from '../../../lib/api-client';
 import { announce } from '../../../lib/announcer';
+import { useCheckOperatorToken } from '../api/check-operator-token';
 import { useJobsRuntime, useOperatorToken } from '../runtime/jobs-runtime';
 import './operator-sign-in.css';
 
 /**
  * The header's operator sign-in: with the server's OPERATOR_TOKEN, this tab may act on every job.
  * The token is kept for the tab's session only (sessionStorage), until Sign out or the tab closes.
- * It is not checked here: the server checks it on each action, and a refusal says so on the card.
+ * The server is asked whether it takes the token before the tab keeps it (check-operator-token.ts);
+ * it checks it again on every action, and a refusal says so on the card.
  */
 export function OperatorSignIn() {
   const { operator } = useJobsRuntime();
@@ -14,6 +17,7 @@ export function OperatorSignIn() {
   const dialogRef = useRef<HTMLDialogElement>(null);
   const [open, setOpen] = useState(false);
   const [problem, setProblem] = useState<string | null>(null);
+  const check = useCheckOperatorToken();
   const titleId = useId();
   const inputId = useId();
 
@@ -24,16 +28,31 @@ export function OperatorSignIn() {
     if (!open && dialog.open) dialog.close();
   }, [open]);
 
-  function onSubmit(event: FormEvent<HTMLFormElement>) {
+  async function onSubmit(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
     const value = new FormData(event.currentTarget).get('token');
-    try {
-      operator.signIn(typeof value === 'string' ? value : '');
-    } catch {
+    const given = typeof value === 'string' ? value.trim() : '';
+    if (given === '') {
       setProblem('Enter the operator token.');
       return;
     }
     setProblem(null);
+    let accepted: boolean;
+    try {
+      accepted = await check.mutateAsync(given);
+    } catch (error) {
+      setProblem(
+        isBusy(error)
+          ? `Too many actions from this address: try again in ${Math.ceil(error.retryAfterMs / 1_000)} s.`
+          : 'The server could not check the token; try again.',
+      );
+      return;
+    }
+    if (!accepted) {
+      setProblem('The server does not accept this token.');
+      return;
+    }
+    operator.signIn(given);
     setOpen(false);
     announce('Signed in as operator: every job shows its actions.');
   }
@@ -75,7 +94,8 @@ export function OperatorSignIn() {
         onClick={(event) => event.target === dialogRef.current && setOpen(false)}
       >
         {open && (
-          <form className="operator__form" onSubmit={onSubmit}>
+          // Closing clears the form: a token typed and abandoned does not wait in the page.
+          <form className="operator__form" onSubmit={(event) => void onSubmit(event)}>
             <h2 id={titleId} className="operator__title">
               Operator sign-in
             </h2>
@@ -99,7 +119,7 @@ export function OperatorSignIn() {
               aria-describedby={problem ? `${inputId}-problem` : undefined}
             />
             {problem && (
-              <p id={`${inputId}-problem`} className="operator__problem">
+              <p id={`${inputId}-problem`} className="operator__problem" role="alert">
                 {problem}
               </p>
             )}
@@ -107,8 +127,8 @@ export function OperatorSignIn() {
               <button type="button" className="button button--ghost" onClick={() => setOpen(false)}>
                 Close
               </button>
-              <button type="submit" className="button button--primary">
-                Sign in
+              <button type="submit" className="button button--primary" disabled={check.isPending}>
+                {check.isPending ? 'Checking…' : 'Sign in'}
               </button>
             </div>
           </form>
