@@ -8,7 +8,7 @@ import { useDeleteJob } from '../api/delete-job';
 import { useRetryJob } from '../api/retry-job';
 import { useRunJobNow } from '../api/run-job-now';
 import { ACTION_LABEL, actionsFor, describeRefusal, type CardAction } from '../job-actions';
-import { useJobRights } from '../runtime/job-rights';
+import { useJobRights, type JobRights } from '../runtime/job-rights';
 import { useJobsRuntime } from '../runtime/jobs-runtime';
 import './job-actions.css';
 
@@ -26,6 +26,11 @@ const DONE: Readonly<Record<CardAction, string>> = {
  */
 export function JobActions({ job, variant }: { job: Job; variant: 'card' | 'dialog' }) {
   const rights = useJobRights(job.id);
+  // A visitor's card costs no mutation hooks: most cards on a public board are someone else's.
+  return rights ? <ActionButtons job={job} variant={variant} rights={rights} /> : null;
+}
+
+function ActionButtons({ job, variant, rights }: { job: Job; variant: 'card' | 'dialog'; rights: JobRights }) {
   const { live } = useJobsRuntime();
   const mutations = { cancel: useCancelJob(), run: useRunJobNow(), retry: useRetryJob(), delete: useDeleteJob() };
   const [confirming, setConfirming] = useState(false);
@@ -36,12 +41,10 @@ export function JobActions({ job, variant }: { job: Job; variant: 'card' | 'dial
     if (confirming) keepRef.current?.focus();
   }, [confirming]);
 
-  if (!rights) return null;
   const busy = Object.values(mutations).some((mutation) => mutation.isPending);
   const name = `#${shortId(job.id)}`;
 
   async function act(action: CardAction) {
-    if (!rights) return;
     setConfirming(false);
     setNotice(null);
     const input = { id: job.id, token: rights.token };

@@ -93,8 +93,8 @@ export function JobBoard() {
           </div>
           <div className="masthead__actions">
             <ConnectionIndicator />
-            <OperatorSignIn />
             <NewJobButton />
+            <OperatorSignIn />
           </div>
         </div>
       </header>
