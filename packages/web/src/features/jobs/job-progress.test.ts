@@ -63,6 +63,18 @@ describe('furtherAlong', () => {
     expect(furtherAlong(again, givenBack)).toBe(again);
   });
 
+  it('orders views without any attempts (a job recorded before attempts were) by the stages of one run', () => {
+    const pending = view('pending');
+    const running = view('running');
+    const resolved = view('resolved');
+    expect(furtherAlong(pending, running)).toBe(running);
+    expect(furtherAlong(running, resolved)).toBe(resolved);
+    expect(furtherAlong(pending, resolved)).toBe(resolved);
+    expect(furtherAlong(resolved, running)).toBe(resolved);
+    expect(furtherAlong(running, pending)).toBe(running);
+    expect(furtherAlong(view('failed'), pending)).toBe(pending);
+  });
+
   it('lets the incoming view win between two views of the same status', () => {
     const a = view('pending');
     const b = { ...view('pending'), runAt: at(30) };

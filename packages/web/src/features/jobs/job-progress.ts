@@ -21,6 +21,9 @@ const REACHABLE_WITHOUT_AN_ATTEMPT: ReadonlyMap<JobStatus, ReadonlySet<JobStatus
   }),
 );
 
+/** Waiting, running, ended: the one-way order of a single run. */
+const STAGE: Readonly<Record<JobStatus, number>> = { pending: 0, running: 1, resolved: 2, failed: 2, cancelled: 2 };
+
 /**
  * Of two views of the same job, the later one. Views arrive out of order (a list page fetched
  * before an event, an action's answer after the stream's next change, a replay that sends only a
@@ -30,7 +33,9 @@ const REACHABLE_WITHOUT_AN_ATTEMPT: ReadonlyMap<JobStatus, ReadonlySet<JobStatus
  * 2. for the same newest attempt, a view where it has ended is later than one where it still runs;
  * 3. otherwise the incoming view is later when the job can get from the current status to it
  *    without running again: a cancel, a retry, a retry then a cancel (a view older than an attempt
- *    already lost at rule 1). Nothing follows `resolved`.
+ *    already lost at rule 1); or when it is a later stage (waiting, running, ended), as views of a
+ *    job recorded before attempts were (no attempts at all) can only be ordered. Nothing follows
+ *    `resolved`.
  */
 export function furtherAlong(current: Job, incoming: Job): Job {
   const currentLast = current.attempts.at(-1);
@@ -41,5 +46,6 @@ export function furtherAlong(current: Job, incoming: Job): Job {
   const currentRuns = currentLast?.endedAt === null;
   const incomingRuns = incomingLast?.endedAt === null;
   if (currentRuns !== incomingRuns) return currentRuns ? incoming : current;
-  return REACHABLE_WITHOUT_AN_ATTEMPT.get(current.status)?.has(incoming.status) ? incoming : current;
+  const reachable = REACHABLE_WITHOUT_AN_ATTEMPT.get(current.status)?.has(incoming.status) ?? false;
+  return reachable || STAGE[incoming.status] > STAGE[current.status] ? incoming : current;
 }
