@@ -126,7 +126,8 @@ describe('acting on jobs from the page', () => {
       const theirPage = await someoneElse.newPage();
       await theirPage.goto(server.url);
       const theirs = await pressNewJob(theirPage);
-      expect(await actionsOf(card(theirPage, theirs)).count()).toBe(3);
+      // Its card can come over the stream a moment before the create's answer brings the token.
+      await expect.poll(() => actionsOf(card(theirPage, theirs)).count()).toBe(3);
       for (const id of [scripted.id, theirs]) {
         await card(page, id).waitFor();
         expect(await actionsOf(card(page, id)).count()).toBe(0);
@@ -139,7 +140,7 @@ describe('acting on jobs from the page', () => {
       expect(await actionsOf(dialog).count()).toBe(0);
       await page.keyboard.press('Escape');
       await dialog.waitFor({ state: 'hidden' });
-      expect(new URL(page.url()).searchParams.has('job')).toBe(false);
+      await expect.poll(() => new URL(page.url()).searchParams.has('job')).toBe(false);
 
       // Run now: due at once, claimed and served (demo photos come at once).
       const mine = await pressNewJob(page);
@@ -200,7 +201,9 @@ describe('acting on jobs from the page', () => {
 
       await signIn(page, OPERATOR_TOKEN);
       for (const job of others) await expect.poll(() => actionsOf(card(page, job.id)).count()).toBe(3);
+      const cancelled = page.waitForResponse((res) => res.url().endsWith(`/jobs/${others[0].id}/cancel`));
       await first.getByRole('button', { name: 'Cancel' }).click();
+      expect((await cancelled).request().headers().authorization).toBe(`Bearer ${OPERATOR_TOKEN}`);
       await expect.poll(() => first.getAttribute('data-status')).toBe('cancelled');
       expect((await getJob(server.url, others[0].id)).job?.status).toBe('cancelled');
       await card(page, others[1].id).getByRole('button', { name: 'Delete' }).click();
