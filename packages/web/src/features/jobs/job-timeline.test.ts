@@ -38,6 +38,23 @@ describe('jobTimeline', () => {
     expect(jobTimeline(running).at(-1)).toMatchObject({ kind: 'attempt', endedAt: null, outcome: null });
   });
 
+  it('shows a retry between a failed attempt and the next, and on a failed job waiting again', () => {
+    const first = attempt('2026-01-01T00:01:00.000Z', '2026-01-01T00:01:02.000Z', 'failed', failure);
+    const rerun: Job = {
+      ...job(1, 'resolved'),
+      attempts: [first, attempt('2026-01-01T00:02:00.000Z', '2026-01-01T00:02:01.000Z', 'resolved')],
+    };
+    expect(jobTimeline(rerun).map((entry) => entry.kind)).toEqual(['created', 'attempt', 'retried', 'attempt', 'ended']);
+    const waitingAgain: Job = { ...job(1, 'pending'), attempts: [first] };
+    expect(jobTimeline(waitingAgain).map((entry) => entry.kind)).toEqual(['created', 'attempt', 'retried', 'waiting']);
+    // A claim given back waits again by itself: no retry.
+    const givenBack: Job = {
+      ...job(1, 'pending'),
+      attempts: [attempt('2026-01-01T00:01:00.000Z', '2026-01-01T00:01:01.000Z', 'given-back')],
+    };
+    expect(jobTimeline(givenBack).map((entry) => entry.kind)).toEqual(['created', 'attempt', 'waiting']);
+  });
+
   it('says when older attempts were dropped', () => {
     const many: Job = {
       ...job(1, 'cancelled'),

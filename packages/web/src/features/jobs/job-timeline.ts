@@ -7,6 +7,8 @@ export type TimelineEntry =
   /** Before it, older attempts were dropped (a job keeps its last ATTEMPTS_KEPT). */
   | { kind: 'earlier-attempts-dropped' }
   | { kind: 'attempt'; number: number; startedAt: string; endedAt: string | null; outcome: AttemptOutcome | null; error: JobError | null }
+  /** An attempt ended the job (failed, cancelled) and a later one ran: someone pressed Retry in between (when is not recorded). */
+  | { kind: 'retried' }
   | { kind: 'waiting'; until: string }
   | { kind: 'ended'; status: 'resolved' | 'failed' | 'cancelled'; at: string | null; error: JobError | null };
 
@@ -22,15 +24,23 @@ export const OUTCOME_LABEL: Readonly<Record<AttemptOutcome, string>> = {
 
 /**
  * A job's history from what the API says of it: created, each attempt (start, end, how it ended, its
- * error), then where it is now (waiting until its due time, or how it ended).
+ * error), a retry wherever a job that had ended ran again, then where it is now (waiting until its
+ * due time, or how it ended).
  */
 export function jobTimeline(job: Job): TimelineEntry[] {
   const entries: TimelineEntry[] = [{ kind: 'created', at: job.createdAt }];
   if (job.attempts.length >= ATTEMPTS_KEPT) entries.push({ kind: 'earlier-attempts-dropped' });
   job.attempts.forEach((attempt, i) => {
+    if (i > 0 && endedTheJob(job.attempts[i - 1]!.outcome)) entries.push({ kind: 'retried' });
     entries.push({ kind: 'attempt', number: i + 1, ...attempt });
   });
+  if (job.status === 'pending' && endedTheJob(job.attempts.at(-1)?.outcome ?? null)) entries.push({ kind: 'retried' });
   if (job.status === 'pending') entries.push({ kind: 'waiting', until: job.runAt });
   else if (job.status !== 'running') entries.push({ kind: 'ended', status: job.status, at: job.resolvedAt, error: job.error });
   return entries;
+}
+
+/** Outcomes after which the job stayed ended until a retry (the others go back to waiting by themselves). */
+function endedTheJob(outcome: AttemptOutcome | null): boolean {
+  return outcome === 'failed' || outcome === 'cancelled';
 }

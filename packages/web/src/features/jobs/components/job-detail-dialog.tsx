@@ -152,6 +152,13 @@ function TimelineItem({ entry }: { entry: TimelineEntry }) {
         </li>
       );
     }
+    case 'retried':
+      return (
+        <li className="timeline__item timeline__item--retried">
+          <span className="timeline__what">Retried</span>
+          <span className="timeline__when">sent back to wait, due at once</span>
+        </li>
+      );
     case 'waiting':
       return (
         <li className="timeline__item timeline__item--now">
