@@ -112,7 +112,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   registerOverloadShedding(app, deps.overload ?? DEFAULT_OVERLOAD_LIMITS, metrics, logger);
   registerCrossSiteGuard(app, config.allowedOrigins, metrics);
   await registerAllowedOrigins(app, config.allowedOrigins);
-  const rateLimits = await registerRateLimits(app, { creates: config.rateLimitCreates, downloads: config.rateLimitDownloads }, metrics);
+  const rateLimits = await registerRateLimits(
+    app,
+    { creates: config.rateLimitCreates, downloads: config.rateLimitDownloads, actions: config.rateLimitActions },
+    metrics,
+  );
   await docsRoutes(app);
 
   await app.register(healthRoutes, {
@@ -154,6 +158,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       readShare: new ReadShare(config.listRowsPerSecond, deps.clock, metrics),
       delay: { minMs: config.jobDelayMinMs, maxMs: config.jobDelayMaxMs, stepMs: config.jobDelayStepMs },
       keyTtlMs: config.idempotencyKeyTtlMs,
+      operatorToken: config.operatorToken,
     });
     await app.register(eventsRoutes, { hub });
     await app.register(demoImagesRoutes);

@@ -43,6 +43,8 @@ export interface FakeUnsplashCall {
   headers: IncomingHttpHeaders;
   /** The status answered, or how the request was failed without an answer. */
   outcome: number | 'reset' | 'stall';
+  /** For a stalled request: true once the client gave up on it (closed its connection). */
+  abandoned?: boolean;
 }
 
 export interface FakeUnsplash {
@@ -123,6 +125,8 @@ export async function startFakeUnsplash(options: FakeUnsplashOptions = {}): Prom
     }
     if (fault === 'stall') {
       call.outcome = 'stall';
+      call.abandoned = false;
+      res.once('close', () => (call.abandoned = true));
       return;
     }
     const answer = (status: number, write: () => void): void => {

@@ -71,7 +71,7 @@ export const SETTINGS = {
   jobRetentionMs: setting(
     integer(0, CENTURY_MS, 'ms'),
     30 * DAY_MS,
-    'settled jobs resolved longer ago are removed (`event: removed`, then `404`); `0` keeps them forever',
+    'ended jobs (resolved, failed, cancelled) whose `resolvedAt` is older are removed (`event: removed`, then `404`); `0` keeps them forever',
   ),
   idempotencyKeyTtlMs: setting(
     integer(1_000, CENTURY_MS, 'ms'),
@@ -95,6 +95,11 @@ export const SETTINGS = {
     '`POST /jobs` per client per minute (`0`: off); over it `429` with `Retry-After` and `RateLimit-*`',
   ),
   rateLimitDownloads: setting(integer(0, MANY), 30, '`POST /jobs/{id}/download` per client per minute (`0`: off); over it `429`'),
+  rateLimitActions: setting(
+    integer(0, MANY),
+    120,
+    'cancel, run now, retry and delete (`POST /jobs/{id}/cancel` … `DELETE /jobs/{id}`) per client per minute, together (`0`: off); over it `429`',
+  ),
   maxPendingJobs: setting(integer(1, MANY), 1_000_000, 'jobs pending or running; past it creates get `503` + `Retry-After`'),
   eventsMaxStreams: setting(integer(1, 1_000_000), 10_000, 'open `/events` streams per process; past it `503`'),
   eventsMaxStreamsPerClient: setting(integer(1, 1_000_000), 20, 'open `/events` streams per client; past it `429`'),
@@ -107,6 +112,11 @@ export const SETTINGS = {
     optional(secret),
     null,
     'when set, `/metrics` needs `Authorization: Bearer <token>`; unset, it answers loopback clients only',
+  ),
+  operatorToken: setting(
+    optional(secret),
+    null,
+    'when set (16 or more visible ASCII characters), `Authorization: Bearer <token>` may cancel, run, retry and delete every job; unset, there is no operator and only the device that created a job may act on it',
   ),
   allowedOrigins: setting(
     origins,
@@ -166,6 +176,10 @@ export const CROSS_CHECKS: readonly ((config: Config) => string | null)[] = [
   (c) =>
     c.store === 'file' && c.role !== 'all'
       ? `ROLE=${c.role} needs STORE=postgres: the file store is used by one process that both serves and runs jobs`
+      : null,
+  (c) =>
+    c.operatorToken !== null && !/^[\x21-\x7e]{16,}$/.test(c.operatorToken)
+      ? 'OPERATOR_TOKEN must be at least 16 visible ASCII characters (no spaces)'
       : null,
   (c) =>
     c.unsplashAccessKey !== null && !/^[\x21-\x7e]+$/.test(c.unsplashAccessKey)

@@ -1,22 +1,27 @@
 import { crc32 } from 'node:zlib';
 import {
+  CreatedJobSchema,
   DownloadSchema,
   IDEMPOTENCY_KEY_PATTERN,
-  JobIdSchema,
+  JobParamsSchema,
   JobSchema,
   LIST_LIMIT_DEFAULT,
   ListJobsQuerySchema,
   ProblemSchema,
   StatsSchema,
+  SHORT_ID_LENGTH,
+  type JobStatus,
 } from '@simmer/contracts';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
 import type { Clock } from '../clock.js';
 import { ClientShareSpentError, ImageSourceBusyError, type ImageSource } from '../images/image-source.js';
 import type { DelaySettings } from '../jobs/delay.js';
+import { controlTokenOf } from '../jobs/control-tokens.js';
 import { createJob } from '../jobs/create-job.js';
 import type { Metrics } from '../metrics.js';
-import type { JobStore } from '../store/job-store.js';
+import type { JobStore, StoredJob } from '../store/job-store.js';
+import { jobActionsRoutes } from './job-actions-routes.js';
 import { toJobView } from './job-view.js';
 import type { PendingCap } from './limits/pending-cap.js';
 import type { ReadShare } from './limits/read-share.js';
@@ -36,12 +41,14 @@ export interface JobsRoutesDeps {
   pendingCap: PendingCap;
   storedCap: StoredCap;
   readShare: ReadShare;
+  /** OPERATOR_TOKEN: may act on every job; null: there is no operator. */
+  operatorToken: string | null;
 }
 
-const JobParams = Type.Object({ id: JobIdSchema });
+const JobParams = JobParamsSchema;
 const problems = (...codes: number[]) => Object.fromEntries(codes.map((code) => [code, ProblemSchema]));
 
-/** POST /jobs, GET /jobs, GET /jobs/{id}, POST /jobs/{id}/download, GET /stats. */
+/** POST /jobs, GET /jobs, GET /jobs/{id}, POST /jobs/{id}/download, GET /stats, and the actions (job-actions-routes.ts). */
 export const jobsRoutes: FastifyPluginAsyncTypebox<JobsRoutesDeps> = async (app, deps) => {
   const { store, metrics } = deps;
 
@@ -52,10 +59,12 @@ export const jobsRoutes: FastifyPluginAsyncTypebox<JobsRoutesDeps> = async (app,
         summary: 'Create a job',
         description:
           "Creates a pending job due after a random delay. With an Idempotency-Key already used, returns that key's job " +
-          'with `Idempotent-Replayed: true` and creates nothing. Acknowledged only once the job is durable.',
+          'with `Idempotent-Replayed: true` and creates nothing. Acknowledged only once the job is durable. The answer ' +
+          "carries the job's `controlToken` (the same on a replay, and in no other answer): `Authorization: Bearer " +
+          '<controlToken>` gives the right to cancel, run, retry and delete this job.',
         headers: Type.Object({ 'idempotency-key': Type.Optional(Type.String({ pattern: IDEMPOTENCY_KEY_PATTERN })) }),
         body: Type.Optional(Type.Object({}, { additionalProperties: false })),
-        response: { 202: JobSchema, ...problems(400, 403, 413, 415, 429, 503) },
+        response: { 202: CreatedJobSchema, ...problems(400, 403, 413, 415, 429, 503) },
       },
       config: { rateLimit: deps.rateLimits.creates },
       // "No body" means the same as `{}`; the schema then rejects anything else.
@@ -70,7 +79,10 @@ export const jobsRoutes: FastifyPluginAsyncTypebox<JobsRoutesDeps> = async (app,
       );
       if (created) metrics.createLatency.observe((performance.now() - started) / 1000);
       else reply.header('Idempotent-Replayed', 'true');
-      return reply.code(202).header('Location', `/jobs/${job.id}`).send(toJobView(job));
+      return reply
+        .code(202)
+        .header('Location', `/jobs/${job.id}`)
+        .send({ ...toJobView(job), controlToken: controlTokenOf(store.tokenKey, job.id) });
     },
   );
 
@@ -80,29 +92,35 @@ export const jobsRoutes: FastifyPluginAsyncTypebox<JobsRoutesDeps> = async (app,
       schema: {
         summary: 'List jobs, newest first',
         description:
-          'Resolved jobs carry their result, the others their status. Paginated with an RFC 8288 `Link: <...>; rel="next"` header.',
+          'Resolved jobs carry their result, the others their status. Paginated with an RFC 8288 `Link: <...>; rel="next"` header. ' +
+          '`q` finds a job by its full id, or the jobs whose id ends with a short id (six hex digits, as the page shows it).',
         querystring: ListJobsQuerySchema,
         response: { 200: Type.Array(JobSchema), 304: Type.Null(), ...problems(400, 429, 503) },
       },
     },
     async (request, reply) => {
       const { status, cursor } = request.query;
+      const q = request.query.q?.toLowerCase();
       const limit = request.query.limit ?? LIST_LIMIT_DEFAULT;
       // The sequence is read before the list: a change racing the list can only make the tag older, never newer than the body.
       const seq = await store.lastSeq();
-      const etag = `"${seq.toString(36)}-${crc32(`${status ?? ''}|${limit}|${cursor ?? ''}`).toString(36)}"`;
+      const etag = `"${seq.toString(36)}-${crc32(`${status ?? ''}|${limit}|${cursor ?? ''}|${q ?? ''}`).toString(36)}"`;
       reply.header('ETag', etag).header('Cache-Control', 'no-cache');
       if (request.headers['if-none-match'] === etag) return reply.code(304).send(null);
 
       // A 304 costs next to nothing; a list, about its rows.
       const client = deps.readShare.charge(request, limit);
 
-      const jobs = await store.listJobs({ status, limit: limit + 1, before: cursor });
+      const jobs =
+        q === undefined
+          ? await store.listJobs({ status, limit: limit + 1, before: cursor })
+          : await findJobs(store, q, status, cursor, limit + 1);
       const page = jobs.slice(0, limit);
       deps.readShare.refund(client, limit - page.length);
       if (jobs.length > limit) {
         const next = new URLSearchParams({ limit: String(limit), cursor: page.at(-1)!.id });
         if (status) next.set('status', status);
+        if (q) next.set('q', q);
         reply.header('Link', `</jobs?${next.toString()}>; rel="next"`);
       }
       return page.map(toJobView);
@@ -163,6 +181,8 @@ export const jobsRoutes: FastifyPluginAsyncTypebox<JobsRoutesDeps> = async (app,
     },
   );
 
+  await app.register(jobActionsRoutes, deps);
+
   app.get(
     '/stats',
     {
@@ -177,3 +197,18 @@ export const jobsRoutes: FastifyPluginAsyncTypebox<JobsRoutesDeps> = async (app,
     },
   );
 };
+
+/** `GET /jobs?q=`: the job with this full id, or the jobs whose id ends with this short id; newest first, as the list. */
+async function findJobs(
+  store: JobStore,
+  q: string,
+  status: JobStatus | undefined,
+  before: string | undefined,
+  limit: number,
+): Promise<StoredJob[]> {
+  if (q.length > SHORT_ID_LENGTH) {
+    const job = await store.getJob(q);
+    return job && (status === undefined || job.status === status) && (before === undefined || job.id < before) ? [job] : [];
+  }
+  return store.listJobs({ shortId: q, status, before, limit });
+}

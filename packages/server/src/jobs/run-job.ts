@@ -1,4 +1,4 @@
-import type { JobError, Photo } from '@simmer/contracts';
+import type { JobError, JobErrorCode, Photo } from '@simmer/contracts';
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
 import { PermanentImageError, type ImageSource } from '../images/image-source.js';
@@ -63,7 +63,7 @@ function withDeadline(stop: AbortSignal, ms: number, clock: Clock): { signal: Ab
  * What a failed job says, per error code: fixed sentences, so no upstream body, socket error,
  * address or setting reaches the API (everyone can read every job). The error itself goes to the log.
  */
-const PUBLIC_MESSAGES: Record<string, string> = {
+const PUBLIC_MESSAGES: Record<JobErrorCode, string> = {
   unsplash_unauthorized: "Unsplash refused the server's access key (401).",
   unsplash_forbidden: 'Unsplash refused to give a photo (403).',
   unsplash_not_found: 'Unsplash found no photo to give (404).',
@@ -74,11 +74,11 @@ const PUBLIC_MESSAGES: Record<string, string> = {
 };
 
 function describeFailure(error: unknown, timedOut: boolean): JobError {
-  const code =
+  const code: JobErrorCode =
     error instanceof PermanentImageError && error.code in PUBLIC_MESSAGES
-      ? error.code
+      ? (error.code as JobErrorCode)
       : timedOut
         ? 'retry_limit_exceeded'
         : 'internal_error';
-  return { code, message: PUBLIC_MESSAGES[code]! };
+  return { code, message: PUBLIC_MESSAGES[code] };
 }

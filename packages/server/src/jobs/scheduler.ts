@@ -72,6 +72,7 @@ export class Scheduler {
   private timerAt = Infinity;
   private stopped = true;
   private unsubscribe: (() => void) | null = null;
+  private unsubscribeClaimsEnded: (() => void) | null = null;
   private readonly logger: Logger;
   private readonly leases: LeaseKeeper;
   private readonly prefetch: number;
@@ -103,6 +104,10 @@ export class Scheduler {
     const { store } = this.options;
     this.stopped = false;
     this.unsubscribe = store.onJobsDue((runAt) => this.dueAt(runAt));
+    // A cancel or a delete ended a claim this process may hold: its work stops now, its outcome unwritten.
+    this.unsubscribeClaimsEnded = store.onClaimsEnded((claims) => {
+      for (const claim of claims) this.ended(claim.id, claim.claimToken);
+    });
     this.leases.start();
     this.wake();
     return (this.claiming ?? Promise.resolve()).then(async () => {
@@ -140,6 +145,7 @@ export class Scheduler {
     }
     for (const run of this.running.values()) run.stop.abort(new Error('shutting down'));
     await all;
+    this.unsubscribeClaimsEnded?.();
     await this.leases.stop();
   }
 
@@ -284,6 +290,19 @@ export class Scheduler {
     this.running.get(id)?.stop.abort(new Error('claim lost'));
   }
 
+  /** A cancel or a delete ended this claim (if this process holds it): drop it from the queue, or abort its run. */
+  private ended(id: string, claimToken: string): void {
+    const queued = this.queue.findIndex(({ job }) => job.id === id && job.claimToken === claimToken);
+    if (queued !== -1) {
+      this.queue.splice(queued, 1);
+      this.leases.release(id);
+    }
+    const run = this.running.get(id);
+    if (run?.job.claimToken !== claimToken) return;
+    this.logger.info({ jobId: id }, 'the job was cancelled or deleted while it ran: its photo call is aborted and its outcome dropped');
+    run.stop.abort(new Error('claim ended by a cancel or a delete'));
+  }
+
   /** Claims that waited a whole renewal round for a slot go back, for a worker with room to take. */
   private async releaseStale(): Promise<void> {
     const before = this.options.clock.now() - this.options.leaseMs / 3;
@@ -300,7 +319,10 @@ export class Scheduler {
     for (const job of jobs) this.leases.release(job.id);
     if (jobs.length === 0) return;
     try {
-      await this.options.store.releaseClaims(jobs.map((job) => ({ id: job.id, claimToken: job.claimToken! })));
+      await this.options.store.releaseClaims(
+        jobs.map((job) => ({ id: job.id, claimToken: job.claimToken! })),
+        this.options.clock.now(),
+      );
     } catch (error) {
       this.logger.warn({ err: error, jobs: jobs.length }, 'could not give back queued claims; they wait for their lease');
     }

@@ -1,4 +1,7 @@
 import type { JobError, JobResult, JobStatus } from '@simmer/contracts';
+import type { EndedAttempt } from './attempts.js';
+
+export type { EndedAttempt } from './attempts.js';
 
 /** A job as a store holds it. Times are epoch milliseconds. */
 export interface StoredJob {
@@ -16,8 +19,12 @@ export interface StoredJob {
   claimToken: string | null;
   /** When the current claim expires and another worker may take the job. */
   leaseUntil: number | null;
-  /** How many times the job has been claimed. */
+  /** How many times the job has been claimed (a claim given back unstarted is not counted). */
   attempts: number;
+  /** When the current claim began (the running attempt's start); null unless running. */
+  claimedAt: number | null;
+  /** The job's ended attempts, oldest first, the newest ATTEMPTS_KEPT at most; the running one is `claimedAt`. */
+  endedAttempts: readonly EndedAttempt[];
 }
 
 export interface NewJob {
@@ -40,6 +47,8 @@ export interface CreateOutcome {
 
 export interface ListJobsOptions {
   status?: JobStatus;
+  /** Only jobs whose id ends with these six lower-case hex digits (the short id the page shows). */
+  shortId?: string;
   limit: number;
   /** Keyset pagination: only jobs whose id sorts before this one (older). */
   before?: string;
@@ -55,6 +64,20 @@ export interface ClaimOptions {
 
 export type Outcome =
   { status: 'resolved'; result: JobResult; resolvedAt: number } | { status: 'failed'; error: JobError; resolvedAt: number };
+
+/**
+ * What an action (cancel, run now, retry) did: `done` changed the job (durably) into `job`;
+ * `unchanged` found it already where the action leads (a cancel of a cancelled job); `conflict`
+ * found it in a status the action does not apply to; `not-found`: there is no such job.
+ */
+export type ActionResult =
+  { kind: 'done'; job: StoredJob } | { kind: 'unchanged'; job: StoredJob } | { kind: 'conflict'; job: StoredJob } | { kind: 'not-found' };
+
+/** A claim a worker holds: the job and the claim's token. */
+export interface Claim {
+  id: string;
+  claimToken: string;
+}
 
 /** One entry of "changes since N": a job in its latest state, or the removal of a job. */
 export type Change = { kind: 'job'; seq: number; job: StoredJob } | { kind: 'removed'; seq: number; id: string };
@@ -141,9 +164,46 @@ export interface JobStore {
   /**
    * Gives claims that never started back: each job is pending again (its runAt kept, so due at
    * once, and claimable by anyone), the attempt its claim counted taken back, and each is a change
-   * with the next sequence number. Claims no longer held (settled, taken over, unknown) are left alone.
+   * with the next sequence number; its attempt ends `given-back` at `at`. Claims no longer held
+   * (settled, taken over, unknown) are left alone.
    */
-  releaseClaims(claims: { id: string; claimToken: string }[]): Promise<void>;
+  releaseClaims(claims: Claim[], at: number): Promise<void>;
+
+  /**
+   * Cancels a pending or running job: status `cancelled`, `resolvedAt` = `at`. A running job's
+   * claim ends with it: its attempt ends `cancelled`, a settle or renewal by that claim changes
+   * nothing, and `onClaimsEnded` tells the claim's holder. On a cancelled job: `unchanged`;
+   * resolved or failed: `conflict`. Exactly one of a cancel and a settle racing on one job wins.
+   */
+  cancelJob(id: string, at: number): Promise<ActionResult>;
+
+  /** Makes a pending job due at `at` (unless it is due earlier already); any other status: `conflict`. */
+  runJobNow(id: string, at: number): Promise<ActionResult>;
+
+  /**
+   * Puts a failed or cancelled job back to pending, due at `at`, without its result, error or
+   * `resolvedAt` (its attempts stay); any other status: `conflict`.
+   */
+  retryJob(id: string, at: number): Promise<ActionResult>;
+
+  /**
+   * Removes a job whatever its status, as retention does (a change, reported as `removed`). A
+   * running job's claim ends with it (see `cancelJob`). false when there is no such job.
+   */
+  deleteJob(id: string): Promise<boolean>;
+
+  /**
+   * Calls `listener` with claims that someone other than their holder ended (a cancel, a delete),
+   * in this process or (for shared stores) any other, once that is committed, so the holder can
+   * stop the work at once. A hint: a holder that misses it finds out at its next lease renewal.
+   */
+  onClaimsEnded(listener: (claims: Claim[]) => void): () => void;
+
+  /**
+   * The secret that control tokens are derived from (see jobs/control-tokens.ts): random, made
+   * with the store's data the first time it is opened, and the same for every process sharing it.
+   */
+  readonly tokenKey: Buffer;
 
   /** The earliest time a pending job falls due or a running lease ends; null if there is none. */
   nextWakeAt(): Promise<number | null>;

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { isAllowedTransition, type JobStatus } from '@simmer/contracts';
 import { v7 as uuidv7 } from 'uuid';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Changes, JobStore, NewJob, Outcome, StoredJob } from '../../src/store/job-store.js';
@@ -113,7 +114,7 @@ export function describeJobStoreContract(name: string, open: () => Promise<Store
       expect(claimed!.id).toBe(ids[0]);
       expect((await store.listJobs({ limit: 10, status: 'running' })).map((j) => j.id)).toEqual([ids[0]]);
       expect((await store.listJobs({ limit: 10, status: 'pending' })).map((j) => j.id)).toEqual(newestFirst.slice(0, 6));
-      expect(await store.countJobs()).toEqual({ pending: 6, running: 1, resolved: 0, failed: 0 });
+      expect(await store.countJobs()).toEqual({ pending: 6, running: 1, resolved: 0, failed: 0, cancelled: 0 });
     });
 
     it('claims only due jobs, earliest first, at most limit, under a lease', async () => {
@@ -169,7 +170,7 @@ export function describeJobStoreContract(name: string, open: () => Promise<Store
       expect(settled).toMatchObject({ status: 'resolved', resolvedAt: T0 + 10_000, claimToken: null, leaseUntil: null });
       expect(settled!.result!.photo.id).toBe('p1');
 
-      const failure: Outcome = { status: 'failed', resolvedAt: T0 + 11_000, error: { code: 'x', message: 'y' } };
+      const failure: Outcome = { status: 'failed', resolvedAt: T0 + 11_000, error: { code: 'internal_error', message: 'y' } };
       expect(await store.settleJob(job.id, claim!.claimToken!, failure)).toBeUndefined();
       expect(await store.getJob(job.id)).toEqual(settled);
       expect(await store.claimDueJobs({ now: T0 + 99_000, limit: 10, leaseMs: 1000, owner: 'b' })).toEqual([]);
@@ -179,7 +180,7 @@ export function describeJobStoreContract(name: string, open: () => Promise<Store
     it('records a failure with its error', async () => {
       const { job } = await store.createJob(newJob());
       const [claim] = await store.claimDueJobs({ now: T0 + 5000, limit: 1, leaseMs: 1000, owner: 'a' });
-      const error = { code: 'upstream_unavailable', message: 'Unsplash did not answer' };
+      const error = { code: 'retry_limit_exceeded' as const, message: 'Unsplash did not answer' };
       const settled = await store.settleJob(job.id, claim!.claimToken!, { status: 'failed', resolvedAt: T0 + 6000, error });
       expect(settled).toMatchObject({ status: 'failed', error, result: null });
     });
@@ -259,7 +260,10 @@ export function describeJobStoreContract(name: string, open: () => Promise<Store
       const givenBack = claimed.slice(10, 15);
       await Promise.all([
         ...claimed.slice(0, 10).map((job, i) => store.settleJob(job.id, job.claimToken!, resolved(T0 + 1_000 + i)).then(wrote)),
-        store.releaseClaims(givenBack.map((job) => ({ id: job.id, claimToken: job.claimToken! }))),
+        store.releaseClaims(
+          givenBack.map((job) => ({ id: job.id, claimToken: job.claimToken! })),
+          T0 + 1_000,
+        ),
         ...Array.from({ length: 5 }, () => store.createJob(newJob()).then(({ job }) => wrote(job))),
       ]);
       for (const job of givenBack) wrote(await store.getJob(job.id));
@@ -284,7 +288,10 @@ export function describeJobStoreContract(name: string, open: () => Promise<Store
         expect(claims.map((job) => job.id)).toEqual([a.id, b.id]);
         const mark = await store.lastSeq();
 
-        await store.releaseClaims(claims.map((job) => ({ id: job.id, claimToken: job.claimToken! })));
+        await store.releaseClaims(
+          claims.map((job) => ({ id: job.id, claimToken: job.claimToken! })),
+          T0 + 5_500,
+        );
         for (const claim of claims) {
           const job = await store.getJob(claim.id);
           expect(job).toMatchObject({ status: 'pending', runAt: claim.runAt, claimToken: null, leaseUntil: null, attempts: 0 });
@@ -301,7 +308,7 @@ export function describeJobStoreContract(name: string, open: () => Promise<Store
         const seqs = changes.map((change) => change.seq);
         expect(new Set(seqs).size).toBe(2);
         expect(await store.lastSeq()).toBe(Math.max(...seqs));
-        expect(await store.countJobs()).toEqual({ pending: 2, running: 0, resolved: 0, failed: 0 });
+        expect(await store.countJobs()).toEqual({ pending: 2, running: 0, resolved: 0, failed: 0, cancelled: 0 });
         expect(await store.nextWakeAt()).toBe(T0 + 1_000);
 
         // The old claim holds nothing now; another worker takes the jobs, as their first attempt.
@@ -323,22 +330,25 @@ export function describeJobStoreContract(name: string, open: () => Promise<Store
         const mark = await store.lastSeq();
         const before = await Promise.all([settled, lost, kept].map((job) => store.getJob(job!.id)));
 
-        await store.releaseClaims([
-          { id: settled!.id, claimToken: settled!.claimToken! },
-          { id: lost!.id, claimToken: lost!.claimToken! },
-          { id: uuidv7(), claimToken: randomUUID() },
-          { id: kept!.id, claimToken: randomUUID() },
-        ]);
+        await store.releaseClaims(
+          [
+            { id: settled!.id, claimToken: settled!.claimToken! },
+            { id: lost!.id, claimToken: lost!.claimToken! },
+            { id: uuidv7(), claimToken: randomUUID() },
+            { id: kept!.id, claimToken: randomUUID() },
+          ],
+          T0 + 6_500,
+        );
         expect(await store.lastSeq()).toBe(mark);
         expect((await store.changesSince(mark, 100)).changes).toEqual([]);
         expect(await Promise.all([settled, lost, kept].map((job) => store.getJob(job!.id)))).toEqual(before);
-        expect(await store.countJobs()).toEqual({ pending: 0, running: 2, resolved: 1, failed: 0 });
+        expect(await store.countJobs()).toEqual({ pending: 0, running: 2, resolved: 1, failed: 0, cancelled: 0 });
       });
 
       it('keeps a give-back across a reopen', async () => {
         const { job } = await store.createJob(newJob());
         const [claim] = await store.claimDueJobs({ now: T0 + 5_000, limit: 1, leaseMs: 60_000, owner: 'w' });
-        await store.releaseClaims([{ id: job.id, claimToken: claim!.claimToken! }]);
+        await store.releaseClaims([{ id: job.id, claimToken: claim!.claimToken! }], T0 + 5_500);
         const released = await store.getJob(job.id);
         const head = await store.lastSeq();
         await store.close();
@@ -391,7 +401,10 @@ export function describeJobStoreContract(name: string, open: () => Promise<Store
         await store.renewLease(a.id, claims.find((job) => job.id === a.id)!.claimToken!, T0 + 90_000);
         await store.settleJob(marker.id, marker.claimToken!, resolved(T0 + 100));
         expect(await store.removeSettledJobs({ resolvedBefore: T0 + 200, limit: 10 })).toBe(1);
-        await store.releaseClaims(claims.filter((job) => job !== marker).map((job) => ({ id: job.id, claimToken: job.claimToken! })));
+        await store.releaseClaims(
+          claims.filter((job) => job !== marker).map((job) => ({ id: job.id, claimToken: job.claimToken! })),
+          T0 + 5_500,
+        );
         await expect.poll(() => heard).toContain(T0 + 1_000);
         await hearMarker(T0 - 2);
         expect(heard).toEqual([T0 + 1_000, T0 - 2]);
@@ -425,7 +438,7 @@ export function describeJobStoreContract(name: string, open: () => Promise<Store
         const [claim] = await store.claimDueJobs({ now: T0 + 1, limit: 1, leaseMs: 60_000, owner: 'w' });
         expect(claim!.id).toBe(job.id);
         const outcome: Outcome =
-          n % 2 === 0 ? resolved(resolvedAt) : { status: 'failed', resolvedAt, error: { code: 'upstream_unavailable', message: 'm' } };
+          n % 2 === 0 ? resolved(resolvedAt) : { status: 'failed', resolvedAt, error: { code: 'retry_limit_exceeded', message: 'm' } };
         return (await store.settleJob(job.id, claim!.claimToken!, outcome))!;
       }
 
@@ -445,7 +458,7 @@ export function describeJobStoreContract(name: string, open: () => Promise<Store
         expect(await store.getJob(pending.id)).toEqual(pending);
         expect((await store.listJobs({ limit: 10 })).map((j) => j.id)).toEqual([pending.id, recent.id]);
         expect(await store.listJobs({ limit: 10, status: 'failed' })).toEqual([]);
-        expect(await store.countJobs()).toEqual({ pending: 1, running: 0, resolved: 1, failed: 0 });
+        expect(await store.countJobs()).toEqual({ pending: 1, running: 0, resolved: 1, failed: 0, cancelled: 0 });
       });
 
       it('makes room as MAX_STORED_JOBS asks: settled jobs of any age go, oldest first, and never a pending or running one', async () => {
@@ -460,7 +473,7 @@ export function describeJobStoreContract(name: string, open: () => Promise<Store
         expect(await store.removeSettledJobs({ resolvedBefore: anyAge, limit: 10 })).toBe(2);
         expect(await store.removeSettledJobs({ resolvedBefore: anyAge, limit: 10 })).toBe(0);
         expect((await store.listJobs({ limit: 10 })).map((j) => j.id).sort()).toEqual([pending.id, running.id].sort());
-        expect(await store.countJobs()).toEqual({ pending: 1, running: 1, resolved: 0, failed: 0 });
+        expect(await store.countJobs()).toEqual({ pending: 1, running: 1, resolved: 0, failed: 0, cancelled: 0 });
       });
 
       it('numbers each removal as a change and replays it as removed, in sequence order', async () => {
@@ -513,7 +526,7 @@ export function describeJobStoreContract(name: string, open: () => Promise<Store
         const { changes } = await store.changesSince(mark, 100);
         expect(changes).toHaveLength(30);
         expect(new Set(changes.map((c) => (c.kind === 'removed' ? c.id : 'not a removal')))).toEqual(ids);
-        expect(await store.countJobs()).toEqual({ pending: 0, running: 0, resolved: 0, failed: 0 });
+        expect(await store.countJobs()).toEqual({ pending: 0, running: 0, resolved: 0, failed: 0, cancelled: 0 });
       });
 
       it('keeps removals across a reopen', async () => {
@@ -527,7 +540,7 @@ export function describeJobStoreContract(name: string, open: () => Promise<Store
         expect(await store.getJob(gone.id)).toBeUndefined();
         expect(await store.getJob(kept.id)).toEqual(kept);
         expect(await store.lastSeq()).toBe(head);
-        expect(await store.countJobs()).toEqual({ pending: 0, running: 0, resolved: 1, failed: 0 });
+        expect(await store.countJobs()).toEqual({ pending: 0, running: 0, resolved: 1, failed: 0, cancelled: 0 });
         // The removed job's key went with it.
         const again = await store.createJob(newJob({ idempotencyKey: 'gone-key' }));
         expect(again.created).toBe(true);
@@ -559,6 +572,340 @@ export function describeJobStoreContract(name: string, open: () => Promise<Store
         expect(await store.getJob(old.id)).toMatchObject({ id: old.id, status: 'pending' });
         expect(await store.createJob(newJob({ idempotencyKey: 'old' }))).toMatchObject({ created: true });
         expect(await store.createJob(newJob({ idempotencyKey: 'young' }))).toMatchObject({ created: false, job: { id: young.id } });
+      });
+    });
+
+    describe('actions', () => {
+      /** A job created due at T0 + 5 s and claimed at T0 + 5 s under a long lease. */
+      async function runningJob(): Promise<StoredJob> {
+        const { job } = await store.createJob(newJob());
+        const claimed = await store.claimDueJobs({ now: T0 + 5_000, limit: 10, leaseMs: 60_000, owner: 'w' });
+        const claim = claimed.find((c) => c.id === job.id);
+        expect(claim).toBeDefined();
+        return claim!;
+      }
+      const failure = (at: number): Outcome => ({
+        status: 'failed',
+        resolvedAt: at,
+        error: { code: 'unsplash_not_found', message: 'none' },
+      });
+
+      it('cancels a pending job once, as a change, and never runs it', async () => {
+        const { job } = await store.createJob(newJob());
+        const before = await store.lastSeq();
+        const cancel = await store.cancelJob(job.id, T0 + 1_000);
+        expect(cancel).toMatchObject({
+          kind: 'done',
+          job: { id: job.id, status: 'cancelled', resolvedAt: T0 + 1_000, result: null, error: null },
+        });
+        if (cancel.kind !== 'done') return;
+        expect(cancel.job.updatedSeq).toBeGreaterThan(before);
+        expect(await store.lastSeq()).toBe(cancel.job.updatedSeq);
+        expect(await store.getJob(job.id)).toEqual(cancel.job);
+        expect(jobsOf(await store.changesSince(before, 10)).map((j) => j.status)).toEqual(['cancelled']);
+
+        expect(await store.cancelJob(job.id, T0 + 2_000)).toEqual({ kind: 'unchanged', job: cancel.job });
+        expect(await store.lastSeq()).toBe(cancel.job.updatedSeq);
+        expect(await store.claimDueJobs({ now: T0 + 99_000, limit: 10, leaseMs: 1000, owner: 'w' })).toEqual([]);
+        expect(await store.nextWakeAt()).toBeNull();
+        expect(await store.countJobs()).toEqual({ pending: 0, running: 0, resolved: 0, failed: 0, cancelled: 1 });
+        expect((await store.listJobs({ limit: 10, status: 'cancelled' })).map((j) => j.id)).toEqual([job.id]);
+        expect(await store.listJobs({ limit: 10, status: 'pending' })).toEqual([]);
+      });
+
+      it('cancels a running job: its claim ends with it, its attempt ends cancelled, and a late outcome is not written', async () => {
+        const ended: { id: string; claimToken: string }[] = [];
+        const stop = store.onClaimsEnded((claims) => ended.push(...claims));
+        try {
+          const claim = await runningJob();
+          expect(claim).toMatchObject({ claimedAt: T0 + 5_000, endedAttempts: [] });
+          const cancel = await store.cancelJob(claim.id, T0 + 7_000);
+          expect(cancel).toMatchObject({
+            kind: 'done',
+            job: { status: 'cancelled', claimToken: null, leaseUntil: null, claimedAt: null, resolvedAt: T0 + 7_000 },
+          });
+          if (cancel.kind !== 'done') return;
+          expect(cancel.job.endedAttempts).toEqual([{ startedAt: T0 + 5_000, endedAt: T0 + 7_000, outcome: 'cancelled', error: null }]);
+          await expect.poll(() => ended, { timeout: 5_000 }).toEqual([{ id: claim.id, claimToken: claim.claimToken }]);
+
+          expect(await store.settleJob(claim.id, claim.claimToken!, resolved(T0 + 8_000))).toBeUndefined();
+          expect(await store.renewLease(claim.id, claim.claimToken!, T0 + 90_000)).toBe(false);
+          expect(await store.getJob(claim.id)).toEqual(cancel.job);
+          expect(await store.claimDueJobs({ now: T0 + 999_000, limit: 10, leaseMs: 1000, owner: 'b' })).toEqual([]);
+        } finally {
+          stop();
+        }
+      });
+
+      it('refuses to cancel a resolved or failed job, and knows no unknown one', async () => {
+        const a = await runningJob();
+        const b = await runningJob();
+        const resolvedJob = (await store.settleJob(a.id, a.claimToken!, resolved()))!;
+        const failedJob = (await store.settleJob(b.id, b.claimToken!, failure(T0 + 9_000)))!;
+        const seq = await store.lastSeq();
+        expect(await store.cancelJob(a.id, T0 + 20_000)).toEqual({ kind: 'conflict', job: resolvedJob });
+        expect(await store.cancelJob(b.id, T0 + 20_000)).toEqual({ kind: 'conflict', job: failedJob });
+        expect(await store.cancelJob(uuidv7(), T0 + 20_000)).toEqual({ kind: 'not-found' });
+        expect(await store.lastSeq()).toBe(seq);
+      });
+
+      it('runs a pending job now: due at once, as a change; nothing else', async () => {
+        const { job } = await store.createJob(newJob({ runAt: T0 + 300_000 }));
+        const early = (await store.createJob(newJob({ runAt: T0 + 1_000 }))).job;
+        const run = await store.runJobNow(job.id, T0 + 2_000);
+        expect(run).toMatchObject({ kind: 'done', job: { status: 'pending', runAt: T0 + 2_000 } });
+        // Due earlier already: stays as it is.
+        expect(await store.runJobNow(early.id, T0 + 2_000)).toMatchObject({ kind: 'done', job: { runAt: T0 + 1_000 } });
+        expect(await store.nextWakeAt()).toBe(T0 + 1_000);
+        const claimed = await store.claimDueJobs({ now: T0 + 2_000, limit: 10, leaseMs: 60_000, owner: 'w' });
+        expect(claimed.map((c) => c.id).sort()).toEqual([job.id, early.id].sort());
+
+        expect(await store.runJobNow(job.id, T0 + 3_000)).toMatchObject({ kind: 'conflict', job: { status: 'running' } });
+        expect(await store.runJobNow(uuidv7(), T0)).toEqual({ kind: 'not-found' });
+        const cancelled = (await store.createJob(newJob())).job;
+        await store.cancelJob(cancelled.id, T0);
+        expect(await store.runJobNow(cancelled.id, T0)).toMatchObject({ kind: 'conflict', job: { status: 'cancelled' } });
+      });
+
+      it('retries a failed or cancelled job: pending and due now, without its error, keeping its attempts', async () => {
+        const claim = await runningJob();
+        await store.settleJob(claim.id, claim.claimToken!, failure(T0 + 6_000));
+        const retry = await store.retryJob(claim.id, T0 + 10_000);
+        expect(retry).toMatchObject({
+          kind: 'done',
+          job: { status: 'pending', runAt: T0 + 10_000, resolvedAt: null, result: null, error: null, claimToken: null },
+        });
+        if (retry.kind !== 'done') return;
+        expect(retry.job.endedAttempts).toEqual([
+          { startedAt: T0 + 5_000, endedAt: T0 + 6_000, outcome: 'failed', error: { code: 'unsplash_not_found', message: 'none' } },
+        ]);
+        expect(await store.countJobs()).toMatchObject({ pending: 1, failed: 0 });
+        expect(await store.retryJob(claim.id, T0 + 10_000)).toMatchObject({ kind: 'conflict', job: { status: 'pending' } });
+
+        const [again] = await store.claimDueJobs({ now: T0 + 10_000, limit: 1, leaseMs: 60_000, owner: 'w' });
+        expect(again).toMatchObject({ id: claim.id, claimedAt: T0 + 10_000 });
+        expect(await store.retryJob(claim.id, T0 + 11_000)).toMatchObject({ kind: 'conflict', job: { status: 'running' } });
+        const settled = await store.settleJob(claim.id, again!.claimToken!, resolved(T0 + 12_000));
+        expect(settled!.endedAttempts.map((a) => a.outcome)).toEqual(['failed', 'resolved']);
+        expect(await store.retryJob(claim.id, T0 + 13_000)).toMatchObject({ kind: 'conflict', job: { status: 'resolved' } });
+
+        const cancelled = (await store.createJob(newJob())).job;
+        await store.cancelJob(cancelled.id, T0 + 1_000);
+        expect(await store.retryJob(cancelled.id, T0 + 2_000)).toMatchObject({
+          kind: 'done',
+          job: { status: 'pending', runAt: T0 + 2_000 },
+        });
+        expect(await store.retryJob(uuidv7(), T0)).toEqual({ kind: 'not-found' });
+      });
+
+      it('deletes a job of any status as a removal; a running one stops under its holder', async () => {
+        const ended: { id: string; claimToken: string }[] = [];
+        const stop = store.onClaimsEnded((claims) => ended.push(...claims));
+        try {
+          const pending = (await store.createJob(newJob({ runAt: T0 + 600_000 }))).job;
+          const running = await runningJob();
+          const mark = await store.lastSeq();
+          expect(await store.deleteJob(pending.id)).toBe(true);
+          expect(await store.deleteJob(running.id)).toBe(true);
+          await expect.poll(() => ended, { timeout: 5_000 }).toEqual([{ id: running.id, claimToken: running.claimToken }]);
+          expect(await store.settleJob(running.id, running.claimToken!, resolved())).toBeUndefined();
+          expect(await store.getJob(pending.id)).toBeUndefined();
+          expect(await store.getJob(running.id)).toBeUndefined();
+          expect(await store.deleteJob(pending.id)).toBe(false);
+          expect(await store.deleteJob(uuidv7())).toBe(false);
+          const { changes } = await store.changesSince(mark, 10);
+          expect(changes.map((c) => (c.kind === 'removed' ? c.id : c.kind))).toEqual([pending.id, running.id]);
+          expect(await store.countJobs()).toEqual({ pending: 0, running: 0, resolved: 0, failed: 0, cancelled: 0 });
+          expect(await store.nextWakeAt()).toBeNull();
+        } finally {
+          stop();
+        }
+      });
+
+      it('records each attempt: its start, its end and how it ended, the newest 20', async () => {
+        const { job } = await store.createJob(newJob({ runAt: T0 }));
+        // A lease that runs out each time: 22 claims, 21 attempts ended by the next claim.
+        for (let i = 0; i < 22; i++) {
+          const [claim] = await store.claimDueJobs({ now: T0 + 1_000 * (i + 1), limit: 1, leaseMs: 500, owner: `w${i}` });
+          expect(claim).toMatchObject({ id: job.id, claimedAt: T0 + 1_000 * (i + 1) });
+        }
+        const now = (await store.getJob(job.id))!;
+        expect(now.endedAttempts).toHaveLength(20);
+        expect(now.endedAttempts[0]).toEqual({ startedAt: T0 + 2_000, endedAt: T0 + 3_000, outcome: 'lease-expired', error: null });
+        expect(now.endedAttempts.at(-1)).toEqual({ startedAt: T0 + 21_000, endedAt: T0 + 22_000, outcome: 'lease-expired', error: null });
+        const settled = await store.settleJob(job.id, now.claimToken!, failure(T0 + 22_500));
+        expect(settled!.endedAttempts).toHaveLength(20);
+        expect(settled!.endedAttempts.at(-1)).toEqual({
+          startedAt: T0 + 22_000,
+          endedAt: T0 + 22_500,
+          outcome: 'failed',
+          error: { code: 'unsplash_not_found', message: 'none' },
+        });
+        expect(settled!.claimedAt).toBeNull();
+      });
+
+      it('records a claim given back', async () => {
+        if (!store.releaseClaims) return; // a store without give-backs leaves claims to their lease
+        const claim = await runningJob();
+        await store.releaseClaims([{ id: claim.id, claimToken: claim.claimToken! }], T0 + 5_500);
+        const back = (await store.getJob(claim.id))!;
+        expect(back).toMatchObject({ status: 'pending', claimedAt: null });
+        expect(back.endedAttempts).toEqual([{ startedAt: T0 + 5_000, endedAt: T0 + 5_500, outcome: 'given-back', error: null }]);
+      });
+
+      it('keeps every action across a reopen', async () => {
+        const retried = await runningJob();
+        const cancelled = (await store.createJob(newJob())).job;
+        const ran = (await store.createJob(newJob({ runAt: T0 + 600_000 }))).job;
+        const deleted = (await store.createJob(newJob())).job;
+        await store.cancelJob(cancelled.id, T0 + 1_000);
+        await store.runJobNow(ran.id, T0 + 2_000);
+        await store.deleteJob(deleted.id);
+        await store.cancelJob(retried.id, T0 + 6_000);
+        await store.retryJob(retried.id, T0 + 7_000);
+        const before = await Promise.all([cancelled.id, ran.id, retried.id].map((id) => store.getJob(id)));
+        const seq = await store.lastSeq();
+        await store.close();
+
+        store = await harness.reopen();
+        expect(await Promise.all([cancelled.id, ran.id, retried.id].map((id) => store.getJob(id)))).toEqual(before);
+        expect(before.map((job) => job?.status)).toEqual(['cancelled', 'pending', 'pending']);
+        expect(before[2]!.endedAttempts.map((a) => a.outcome)).toEqual(['cancelled']);
+        expect(await store.getJob(deleted.id)).toBeUndefined();
+        expect(await store.lastSeq()).toBe(seq);
+      });
+
+      it('finds jobs by short id (the last six hex digits of the id), newest first, with the other filters', async () => {
+        const jobs = [];
+        for (let i = 0; i < 5; i++) jobs.push((await store.createJob(newJob())).job);
+        const target = jobs[2]!;
+        const shortId = target.id.slice(-6);
+        expect((await store.listJobs({ shortId, limit: 10 })).map((j) => j.id)).toEqual([target.id]);
+        expect(await store.listJobs({ shortId, limit: 10, status: 'failed' })).toEqual([]);
+        expect(await store.listJobs({ shortId, limit: 10, before: target.id })).toEqual([]);
+        expect(await store.listJobs({ shortId: shortId === '000000' ? '000001' : '000000', limit: 10 })).toEqual([]);
+        await store.deleteJob(target.id);
+        expect(await store.listJobs({ shortId, limit: 10 })).toEqual([]);
+      });
+
+      it('moves a job only along JOB_TRANSITIONS', async () => {
+        const moves: [JobStatus, JobStatus][] = [];
+        const track = async (id: string, change: () => Promise<unknown>): Promise<void> => {
+          const before = (await store.getJob(id))!.status;
+          await change();
+          const after = (await store.getJob(id))?.status;
+          if (after !== undefined && after !== before) moves.push([before, after]);
+        };
+        const a = await runningJob();
+        await track(a.id, () => store.settleJob(a.id, a.claimToken!, failure(T0 + 6_000)));
+        await track(a.id, () => store.retryJob(a.id, T0 + 7_000));
+        await track(a.id, () => store.claimDueJobs({ now: T0 + 7_000, limit: 1, leaseMs: 60_000, owner: 'w' }));
+        await track(a.id, () => store.cancelJob(a.id, T0 + 8_000));
+        await track(a.id, () => store.retryJob(a.id, T0 + 9_000));
+        await track(a.id, () => store.cancelJob(a.id, T0 + 10_000));
+        const claim = (await store.claimDueJobs({ now: T0 + 99_000, limit: 1, leaseMs: 60_000, owner: 'w' }))[0];
+        expect(claim).toBeUndefined();
+        expect(moves).toEqual([
+          ['running', 'failed'],
+          ['failed', 'pending'],
+          ['pending', 'running'],
+          ['running', 'cancelled'],
+          ['cancelled', 'pending'],
+          ['pending', 'cancelled'],
+        ]);
+        for (const [from, to] of moves) expect(isAllowedTransition(from, to), `${from} → ${to}`).toBe(true);
+        expect(isAllowedTransition('resolved', 'pending')).toBe(false);
+        expect(isAllowedTransition('cancelled', 'running')).toBe(false);
+      });
+
+      it('keeps one token key, across a reopen', async () => {
+        const key = store.tokenKey;
+        expect(key.length).toBeGreaterThanOrEqual(32);
+        await store.close();
+        store = await harness.reopen();
+        expect(store.tokenKey.equals(key)).toBe(true);
+      });
+
+      describe('races', () => {
+        it('cancel vs claim: a job cancelled while it is being claimed ends cancelled, and its claim holds nothing', async () => {
+          const jobs = await Promise.all(Array.from({ length: 20 }, () => store.createJob(newJob({ runAt: T0 }))));
+          const [claims, cancels] = await Promise.all([
+            store.claimDueJobs({ now: T0 + 1, limit: 20, leaseMs: 60_000, owner: 'w' }),
+            Promise.all(jobs.map(({ job }) => store.cancelJob(job.id, T0 + 1))),
+          ]);
+          expect(cancels.every((c) => c.kind === 'done')).toBe(true);
+          for (const claim of claims) expect(await store.settleJob(claim.id, claim.claimToken!, resolved())).toBeUndefined();
+          expect(await store.countJobs()).toMatchObject({ cancelled: 20, running: 0, resolved: 0 });
+          expect(await store.claimDueJobs({ now: T0 + 999_000, limit: 20, leaseMs: 1, owner: 'w' })).toEqual([]);
+        });
+
+        it('cancel vs settle: exactly one wins, and a cancelled job never has a result', async () => {
+          const claims = await Promise.all(Array.from({ length: 20 }, () => store.createJob(newJob({ runAt: T0 })))).then(() =>
+            store.claimDueJobs({ now: T0 + 1, limit: 20, leaseMs: 60_000, owner: 'w' }),
+          );
+          expect(claims).toHaveLength(20);
+          // Half started cancel first, half settle first.
+          const outcomes = await Promise.all(
+            claims.map(async (claim, i) => {
+              const settleFirst = i % 2 === 1 ? store.settleJob(claim.id, claim.claimToken!, resolved(T0 + 2)) : null;
+              const cancel = store.cancelJob(claim.id, T0 + 2);
+              const settled = settleFirst ?? store.settleJob(claim.id, claim.claimToken!, resolved(T0 + 2));
+              return [await cancel, await settled] as const;
+            }),
+          );
+          for (const [i, [cancel, settled]] of outcomes.entries()) {
+            const job = (await store.getJob(claims[i]!.id))!;
+            if (settled) {
+              expect(cancel).toMatchObject({ kind: 'conflict', job: { status: 'resolved' } });
+              expect(job).toMatchObject({ status: 'resolved' });
+              expect(job.result).not.toBeNull();
+            } else {
+              expect(cancel.kind).toBe('done');
+              expect(job).toMatchObject({ status: 'cancelled', result: null });
+              expect(job.endedAttempts.map((a) => a.outcome)).toEqual(['cancelled']);
+            }
+          }
+          const counts = await store.countJobs();
+          expect(counts.resolved + counts.cancelled).toBe(20);
+        });
+
+        it('retry vs retention: a failed job is either retried and kept, or removed and then unknown', async () => {
+          const claims = await Promise.all(Array.from({ length: 10 }, () => store.createJob(newJob({ runAt: T0 })))).then(() =>
+            store.claimDueJobs({ now: T0 + 1, limit: 10, leaseMs: 60_000, owner: 'w' }),
+          );
+          for (const claim of claims) await store.settleJob(claim.id, claim.claimToken!, failure(T0 + 2));
+          const [retries, removed] = await Promise.all([
+            Promise.all(claims.map((claim) => store.retryJob(claim.id, T0 + 3))),
+            store.removeSettledJobs({ resolvedBefore: T0 + 2, limit: 10 }),
+          ]);
+          const kept = retries.filter((r) => r.kind === 'done').length;
+          expect(retries.every((r) => r.kind === 'done' || r.kind === 'not-found')).toBe(true);
+          expect(kept + removed).toBe(10);
+          for (const [i, retry] of retries.entries()) {
+            const job = await store.getJob(claims[i]!.id);
+            if (retry.kind === 'done') expect(job).toMatchObject({ status: 'pending', resolvedAt: null });
+            else expect(job).toBeUndefined();
+          }
+          // A retried job is no longer settled: retention leaves it.
+          expect(await store.removeSettledJobs({ resolvedBefore: T0 + 999_000, limit: 10 })).toBe(0);
+          expect(await store.countJobs()).toMatchObject({ pending: kept, failed: 0 });
+        });
+
+        it('delete vs a running attempt: the job is gone, whichever lands first, and stays gone', async () => {
+          const claims = await Promise.all(Array.from({ length: 10 }, () => store.createJob(newJob({ runAt: T0 })))).then(() =>
+            store.claimDueJobs({ now: T0 + 1, limit: 10, leaseMs: 60_000, owner: 'w' }),
+          );
+          const results = await Promise.all(
+            claims.map((claim) => Promise.all([store.deleteJob(claim.id), store.settleJob(claim.id, claim.claimToken!, resolved(T0 + 2))])),
+          );
+          expect(results.every(([deleted]) => deleted)).toBe(true);
+          for (const claim of claims) {
+            expect(await store.getJob(claim.id)).toBeUndefined();
+            expect(await store.settleJob(claim.id, claim.claimToken!, resolved(T0 + 3))).toBeUndefined();
+          }
+          expect(await store.countJobs()).toEqual({ pending: 0, running: 0, resolved: 0, failed: 0, cancelled: 0 });
+          expect(await store.claimDueJobs({ now: T0 + 999_000, limit: 10, leaseMs: 1, owner: 'w' })).toEqual([]);
+        });
       });
     });
   });

@@ -88,7 +88,7 @@ describe('PostgreSQL faults', () => {
         await honest!.settleJob(live.id, claim!.claimToken!, {
           status: 'failed',
           resolvedAt: Date.now(),
-          error: { code: 'x', message: 'y' },
+          error: { code: 'internal_error', message: 'y' },
         }),
       ).toMatchObject({ status: 'failed' });
       expect((await honest!.getJob(later.id))!.status).toBe('pending');

@@ -167,7 +167,7 @@ describe('PostgreSQL store across processes', () => {
       await check.connect();
       try {
         const { rows } = await check.query<{ status: string; n: string }>('SELECT status, count(*) AS n FROM jobs GROUP BY status');
-        const counts = { pending: 0, running: 0, resolved: 0, failed: 0 } as Record<string, number>;
+        const counts = { pending: 0, running: 0, resolved: 0, failed: 0, cancelled: 0 } as Record<string, number>;
         for (const row of rows) counts[row.status] = Number(row.n);
         return counts;
       } finally {
@@ -175,7 +175,7 @@ describe('PostgreSQL store across processes', () => {
       }
     };
     try {
-      expect(await a!.countJobs()).toEqual({ pending: 7, running: 0, resolved: 3, failed: 0 });
+      expect(await a!.countJobs()).toEqual({ pending: 7, running: 0, resolved: 3, failed: 0, cancelled: 0 });
       // Each kind of write, from two stores, must leave the counts equal to the table.
       await Promise.all(
         Array.from({ length: 40 }, (_, i) =>
@@ -185,11 +185,14 @@ describe('PostgreSQL store across processes', () => {
       expect(await a!.countJobs()).toEqual(await truth());
       const claimed = await a!.claimDueJobs({ now: Date.now() + 60_000, limit: 30, leaseMs: 60_000, owner: 'a' });
       await a!.renewLease(claimed[0]!.id, claimed[0]!.claimToken!, Date.now() + 120_000);
-      const failure = { status: 'failed' as const, resolvedAt: T0, error: { code: 'internal' as const, message: 'x' } };
+      const failure = { status: 'failed' as const, resolvedAt: T0, error: { code: 'internal_error' as const, message: 'x' } };
       await Promise.all(claimed.slice(0, 12).map((job) => b!.settleJob(job.id, job.claimToken!, failure)));
       expect(await a!.countJobs()).toEqual(await truth());
       expect(await b!.countJobs()).toMatchObject({ running: 18, failed: 12 });
-      await a!.releaseClaims(claimed.slice(12, 16).map((job) => ({ id: job.id, claimToken: job.claimToken! })));
+      await a!.releaseClaims(
+        claimed.slice(12, 16).map((job) => ({ id: job.id, claimToken: job.claimToken! })),
+        Date.now(),
+      );
       expect(await a!.countJobs()).toEqual(await truth());
       // Leases that ended (running → running) and due jobs (pending → running) in one claim.
       const short = await a!.claimDueJobs({ now: Date.now(), limit: 5, leaseMs: 1, owner: 'a' });
@@ -230,7 +233,7 @@ describe('PostgreSQL store across processes', () => {
       await tool.query(`UPDATE jobs SET status = 'failed', resolved_at = now(), error = '{}' WHERE id IN (SELECT id FROM jobs LIMIT 2)`);
       await tool.query(`UPDATE jobs SET run_at = run_at + interval '1 s'`); // no status changes: nothing to count
       await tool.query(`DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE status = 'pending' LIMIT 1)`);
-      expect(await store.countJobs()).toEqual({ pending: 3, running: 0, resolved: 0, failed: 2 });
+      expect(await store.countJobs()).toEqual({ pending: 3, running: 0, resolved: 0, failed: 2, cancelled: 0 });
     } finally {
       await tool.end();
       await store.close();
@@ -258,7 +261,7 @@ describe('PostgreSQL store across processes', () => {
       };
       const following = follow();
 
-      const settled = { status: 'failed', resolvedAt: T0, error: { code: 'x', message: 'y' } } as const;
+      const settled = { status: 'failed', resolvedAt: T0, error: { code: 'internal_error', message: 'y' } } as const;
       await Promise.all(
         stores.flatMap((store, s) => [
           // Creates, half of them never due, so a skipped create would never be repaired by a later change.
@@ -289,6 +292,38 @@ describe('PostgreSQL store across processes', () => {
     }
   });
 
+  it('tells the process holding a claim that another process cancelled or deleted its job, within a second', async () => {
+    const databaseUrl = await freshDatabase();
+    const [worker, api] = await Promise.all([openPostgresStore({ databaseUrl, logger }), openPostgresStore({ databaseUrl, logger })]);
+    try {
+      const ended: { id: string; claimToken: string }[] = [];
+      const stop = worker.onClaimsEnded((claims) => ended.push(...claims));
+      const ids = [uuidv7(), uuidv7()];
+      for (const id of ids) await api.createJob({ id, createdAt: T0, runAt: T0, idempotencyKey: null });
+      const claims = await worker.claimDueJobs({ now: T0 + 1, limit: 2, leaseMs: 600_000, owner: 'worker' });
+      expect(claims).toHaveLength(2);
+      const [cancelled, deleted] = [claims.find((c) => c.id === ids[0])!, claims.find((c) => c.id === ids[1])!];
+      expect(await api.cancelJob(cancelled.id, T0 + 2)).toMatchObject({ kind: 'done' });
+      expect(await api.deleteJob(deleted.id)).toBe(true);
+      await expect
+        .poll(() => ended, { timeout: 1_000, interval: 10 })
+        .toEqual([
+          { id: cancelled.id, claimToken: cancelled.claimToken },
+          { id: deleted.id, claimToken: deleted.claimToken },
+        ]);
+      // Only claims that ended: a cancel of a pending job, or a retry, tells no one.
+      const pending = uuidv7();
+      await api.createJob({ id: pending, createdAt: T0, runAt: T0 + 600_000, idempotencyKey: null });
+      await api.cancelJob(pending, T0 + 3);
+      await api.retryJob(pending, T0 + 4);
+      expect(await worker.renewLease(cancelled.id, cancelled.claimToken!, T0 + 900_000)).toBe(false);
+      expect(ended).toHaveLength(2);
+      stop();
+    } finally {
+      await Promise.all([worker.close(), api.close()]);
+    }
+  });
+
   it('tells each process that follows commits about every kind made by the others, from when it subscribes', async () => {
     const databaseUrl = await freshDatabase();
     const [a, b] = await Promise.all([openPostgresStore({ databaseUrl, logger }), openPostgresStore({ databaseUrl, logger })]);
@@ -302,7 +337,7 @@ describe('PostgreSQL store across processes', () => {
       const settled = await a.settleJob(claimed!.id, claimed!.claimToken!, {
         status: 'failed',
         resolvedAt: T0,
-        error: { code: 'internal', message: 'x' },
+        error: { code: 'internal_error', message: 'x' },
       });
       await expect.poll(() => heardByB.at(-1)).toBe(settled!.updatedSeq);
       await a.removeSettledJobs({ resolvedBefore: T0, limit: 10 });
@@ -338,7 +373,11 @@ describe('PostgreSQL store across processes', () => {
     const create = () => store.createJob({ id: uuidv7(), createdAt: T0, runAt: T0, idempotencyKey: null });
     const claimAndSettle = async () => {
       const [job] = await store.claimDueJobs({ now: Date.now(), limit: 1, leaseMs: 60_000, owner: 'w' });
-      await store.settleJob(job!.id, job!.claimToken!, { status: 'failed', resolvedAt: T0, error: { code: 'internal', message: 'x' } });
+      await store.settleJob(job!.id, job!.claimToken!, {
+        status: 'failed',
+        resolvedAt: T0,
+        error: { code: 'internal_error', message: 'x' },
+      });
     };
     try {
       for (let i = 0; i < 4; i++) await create(); // jobs to claim, made before the listener starts
@@ -471,6 +510,7 @@ describe('PostgreSQL store across processes', () => {
       const [held] = await store.claimDueJobs({ now: T0 + 20, limit: 1, leaseMs: 30_000, owner: 'test' });
       const head = (await store.lastSeq()) - 1;
       const newest = (await store.listJobs({ limit: 1 }))[0]!.id;
+      const failed = (await store.listJobs({ status: 'failed', limit: 1 }))[0]!;
       // Before statistics are gathered (a busy new table) and after.
       for (const analyzed of [false, true]) {
         if (analyzed) await admin.query('ANALYZE jobs');
@@ -483,7 +523,14 @@ describe('PostgreSQL store across processes', () => {
         expect(await buffersOf(FEED_SQL.expireKeys, [T0 + 20_000, 1])).toBeLessThan(60);
         expect(await buffersOf(JOB_SQL.renewBatch, [[held!.id], [held!.claimToken], [T0 + 60_000]])).toBeLessThan(60);
         expect(await buffersOf(JOB_SQL.settleBatch, [[held!.id], [held!.claimToken], ['resolved'], '[{}]', [T0 + 30]])).toBeLessThan(60);
-        expect(await buffersOf(JOB_SQL.releaseBatch, [[held!.id], [held!.claimToken]])).toBeLessThan(60);
+        expect(await buffersOf(JOB_SQL.releaseBatch, [[held!.id], [held!.claimToken], T0 + 30])).toBeLessThan(60);
+        // The actions, one job each; and the short-id search.
+        expect(await buffersOf(JOB_SQL.cancel, [held!.id, T0 + 30])).toBeLessThan(60);
+        expect(await buffersOf(JOB_SQL.runNow, [newest, T0 + 30])).toBeLessThan(60);
+        expect(await buffersOf(JOB_SQL.retry, [failed.id, T0 + 30])).toBeLessThan(60);
+        expect(await buffersOf(JOB_SQL.delete, [newest])).toBeLessThan(60);
+        const byShortId = listJobsStatement({ shortId: newest.slice(-6), limit: 10 });
+        expect(await buffersOf(byShortId.text, byShortId.values)).toBeLessThan(30);
         expect(await buffersOf(FEED_SQL.removeSettled, [T0 + 20_000, 1])).toBeLessThan(60);
         // Rare statuses (one job running, 20 failed) and the common one: a plan made for "some
         // status" reads the whole table to find the few.

@@ -39,7 +39,11 @@ describe('file store files', () => {
         const store = await openFileStore(dataDir, { logger: snapshots.logger, snapshotEvery: 5 });
         for (let i = 0; i < 12; i++) await store.createJob({ id: uuidv7(), createdAt: T0, runAt: T0, idempotencyKey: `k${i}` });
         const [claim] = await store.claimDueJobs({ now: T0, limit: 1, leaseMs: 1000, owner: 't' });
-        await store.settleJob(claim!.id, claim!.claimToken!, { status: 'failed', resolvedAt: T0, error: { code: 'x', message: 'y' } });
+        await store.settleJob(claim!.id, claim!.claimToken!, {
+          status: 'failed',
+          resolvedAt: T0,
+          error: { code: 'internal_error', message: 'y' },
+        });
         await store.removeSettledJobs({ resolvedBefore: T0, limit: 10 });
         await store.expireIdempotencyKeys({ createdBefore: T0 + 1, limit: 10 });
         // Every kind of file: lock, journals, snapshots. Snapshots run in the background, and a file

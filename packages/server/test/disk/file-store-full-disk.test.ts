@@ -53,7 +53,7 @@ describe('file store on a disk short of space', () => {
     const settled = await store.settleJob(claim!.id, claim!.claimToken!, {
       status: 'failed',
       resolvedAt: T0,
-      error: { code: 'x', message: 'y' },
+      error: { code: 'internal_error', message: 'y' },
     });
     expect(settled).toMatchObject({ status: 'failed' });
 

@@ -28,7 +28,9 @@ describe('RetentionSweeper', () => {
     );
     const claimed = await store.claimDueJobs({ now: createdAt, limit: count, leaseMs: 60_000, owner: 't' });
     await Promise.all(
-      claimed.map((job) => store.settleJob(job.id, job.claimToken!, { status: 'failed', resolvedAt, error: { code: 'x', message: 'y' } })),
+      claimed.map((job) =>
+        store.settleJob(job.id, job.claimToken!, { status: 'failed', resolvedAt, error: { code: 'internal_error', message: 'y' } }),
+      ),
     );
     return created.map(({ job }) => job.id);
   }

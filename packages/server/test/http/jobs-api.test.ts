@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Job, Stats } from '@simmer/contracts';
+import type { CreatedJob, Job, Stats } from '@simmer/contracts';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createDemoSource } from '../../src/images/demo/demo-source.js';
 import { fakeImageSource, type FakeImageSource } from './fake-image-source.js';
@@ -31,7 +31,9 @@ describe('jobs API (in-process)', () => {
     expect(Date.parse(job.createdAt)).toBe(t.clock.now());
     const delay = Date.parse(job.runAt) - Date.parse(job.createdAt);
     expect([1000, 2000, 3000]).toContain(delay);
-    expect(await getJson<Job>(`/jobs/${job.id}`)).toEqual(job);
+    const { controlToken, ...view } = response.json<CreatedJob>();
+    expect(controlToken.length).toBeGreaterThanOrEqual(16);
+    expect(await getJson<Job>(`/jobs/${job.id}`)).toEqual(view);
   });
 
   it('accepts `{}` as a body, the same as no body', async () => {
@@ -93,7 +95,18 @@ describe('jobs API (in-process)', () => {
     expect(metrics).toMatch(/simmer_job_create_seconds_count \d+/);
     expect(metrics).toMatch(/simmer_job_run_lateness_seconds_count \d+/);
     const openapi = await getJson<{ paths: Record<string, unknown> }>('/docs/json');
-    expect(Object.keys(openapi.paths)).toEqual(expect.arrayContaining(['/jobs', '/jobs/{id}', '/jobs/{id}/download', '/events', '/stats']));
+    expect(Object.keys(openapi.paths)).toEqual(
+      expect.arrayContaining([
+        '/jobs',
+        '/jobs/{id}',
+        '/jobs/{id}/download',
+        '/jobs/{id}/cancel',
+        '/jobs/{id}/run',
+        '/jobs/{id}/retry',
+        '/events',
+        '/stats',
+      ]),
+    );
     let docs = await t.app.inject({ url: '/docs' });
     if (docs.statusCode >= 300 && docs.statusCode < 400) docs = await t.app.inject({ url: String(docs.headers.location) });
     expect(docs.statusCode).toBe(200);

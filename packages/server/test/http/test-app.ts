@@ -7,7 +7,7 @@
 
 import { makeTempDir, removeTempDir } from '@simmer/testkit/temp-dir';
 import type { FastifyInstance } from 'fastify';
-import pino from 'pino';
+import pino, { type DestinationStream } from 'pino';
 import { buildApp } from '../../src/app.js';
 import { DEFAULT_OVERLOAD_LIMITS, type OverloadLimits } from '../../src/http/limits/overload.js';
 import { loadConfig, type Config } from '../../src/config/config.js';
@@ -31,6 +31,8 @@ export interface TestAppOptions {
   runJobs?: boolean;
   /** When to shed load; by default only a minute-long event-loop pause would. */
   overload?: OverloadLimits;
+  /** Where log lines go (with LOG_LEVEL from `env`); by default nowhere. */
+  logStream?: DestinationStream;
 }
 
 export interface TestApp {
@@ -57,7 +59,7 @@ const TEST_ENV: Record<string, string> = {
 export async function buildTestApp(options: TestAppOptions = {}): Promise<TestApp> {
   const dataDir = await makeTempDir('simmer-http-');
   const config = loadConfig({ ...TEST_ENV, ...options.env, DATA_DIR: dataDir }, { webRoot: options.webRoot ?? null });
-  const logger = pino({ level: config.logLevel });
+  const logger = options.logStream ? pino({ level: config.logLevel }, options.logStream) : pino({ level: config.logLevel });
   const metrics = createMetrics();
   const clock = new ManualClock();
   const store = withFaults(

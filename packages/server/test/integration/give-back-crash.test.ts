@@ -28,7 +28,7 @@ const store = await FileStore.open({
 const T0 = Number(process.env.T0);
 await store.createJob({ id: process.env.JOB_ID, createdAt: T0, runAt: T0, idempotencyKey: null });
 const [claim] = await store.claimDueJobs({ now: T0 + 1, limit: 1, leaseMs: 3_600_000, owner: 'doomed' });
-await store.releaseClaims([{ id: claim.id, claimToken: claim.claimToken }]);
+await store.releaseClaims([{ id: claim.id, claimToken: claim.claimToken }], T0 + 2);
 console.log(JSON.stringify(await store.getJob(claim.id)));
 setInterval(() => {}, 60_000);
 `;

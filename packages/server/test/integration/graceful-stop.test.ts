@@ -115,7 +115,7 @@ describe('graceful stop (SIGTERM under load)', () => {
     await server.restart();
     await expect
       .poll(() => counts(server), { timeout: 60_000, interval: 250 })
-      .toEqual({ pending: 0, running: 0, resolved: acknowledged.size, failed: 0 });
+      .toEqual({ pending: 0, running: 0, resolved: acknowledged.size, failed: 0, cancelled: 0 });
 
     const all = logEntries(server);
     const closedStore = all.filter((entry) => /store is closed|StoreClosedError/.test(JSON.stringify(entry)));

@@ -50,7 +50,7 @@ describe('retention (JOB_RETENTION_MS, IDEMPOTENCY_KEY_TTL_MS) through the real 
 
     for (const id of ids) expect(await status(id)).toBe(404);
     expect(await (await fetch(`${server.url}/jobs`)).json()).toEqual([]);
-    expect((await stats()).counts).toEqual({ pending: 0, running: 0, resolved: 0, failed: 0 });
+    expect((await stats()).counts).toEqual({ pending: 0, running: 0, resolved: 0, failed: 0, cancelled: 0 });
 
     // A client resuming from before the jobs existed hears of their removal.
     const resumed = await connectSse(`${server.url}/events`, { lastEventId: String(before) });
@@ -66,7 +66,7 @@ describe('retention (JOB_RETENTION_MS, IDEMPOTENCY_KEY_TTL_MS) through the real 
     await server.waitForExit();
     await server.restart();
     for (const id of ids) expect(await status(id)).toBe(404);
-    expect((await stats()).counts).toEqual({ pending: 0, running: 0, resolved: 0, failed: 0 });
+    expect((await stats()).counts).toEqual({ pending: 0, running: 0, resolved: 0, failed: 0, cancelled: 0 });
   });
 
   it('stops returning a job for its idempotency key once the key is older than IDEMPOTENCY_KEY_TTL_MS', async () => {

@@ -46,6 +46,11 @@ export async function apiRequest<T>(path: string, init: RequestInit = {}): Promi
   return { data: (text ? JSON.parse(text) : null) as T, response };
 }
 
+/** The `Authorization` header that presents a token (a job's control token, or the operator's). */
+export function bearer(token: string): Record<string, string> {
+  return { Authorization: `Bearer ${token}` };
+}
+
 /** `Retry-After` as delay-seconds or an HTTP date, in ms from now; null when absent or unreadable. */
 export function parseRetryAfter(value: string | null, now = Date.now()): number | null {
   if (value === null || value.trim() === '') return null;

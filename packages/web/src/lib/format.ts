@@ -1,3 +1,5 @@
+import { SHORT_ID_LENGTH } from '@simmer/contracts/constants';
+
 /** "4:05" for 245 s, "1:02:03" past an hour. */
 export function formatCountdown(ms: number): string {
   const total = Math.max(0, Math.ceil(ms / 1_000));
@@ -37,9 +39,9 @@ export function formatAgo(iso: string, now: number): string {
   return relative.format(Math.round(seconds / 86_400), 'day');
 }
 
-/** The last characters of a UUIDv7: the random part, short enough to read aloud. */
+/** The last characters of a UUIDv7 (the contract's short id): the random part, short enough to read aloud. */
 export function shortId(id: string): string {
-  return id.replace(/-/g, '').slice(-6);
+  return id.replace(/-/g, '').slice(-SHORT_ID_LENGTH);
 }
 
 const referral = { utm_source: 'simmer', utm_medium: 'referral' };
@@ -56,3 +58,10 @@ export function withReferral(href: string): string {
 }
 
 export const UNSPLASH_HOME = 'https://unsplash.com/?utm_source=simmer&utm_medium=referral';
+
+const dateTimeFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
+
+/** "7 Dec 2026, 19:46:53": a moment in a job's history, with its day. */
+export function formatDateTime(iso: string): string {
+  return dateTimeFormat.format(new Date(iso));
+}

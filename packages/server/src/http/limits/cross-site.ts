@@ -46,8 +46,8 @@ export async function registerAllowedOrigins(app: FastifyInstance, allowedOrigin
   if (allowedOrigins.length === 0) return;
   await app.register(cors, {
     origin: [...allowedOrigins],
-    methods: ['GET', 'HEAD', 'POST'],
-    allowedHeaders: ['Content-Type', 'Idempotency-Key', 'Last-Event-ID', 'If-None-Match'],
+    methods: ['GET', 'HEAD', 'POST', 'DELETE'],
+    allowedHeaders: ['Content-Type', 'Idempotency-Key', 'Last-Event-ID', 'If-None-Match', 'Authorization'],
     exposedHeaders: [
       'Location',
       'Link',

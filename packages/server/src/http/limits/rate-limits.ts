@@ -1,5 +1,5 @@
 import rateLimit, { normalizeIP, type RateLimitOptions } from '@fastify/rate-limit';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Metrics } from '../../metrics.js';
 import { Refusal } from './refusal.js';
 
@@ -9,6 +9,11 @@ export type RouteRateLimit = RateLimitOptions | false;
 export interface RateLimits {
   creates: RouteRateLimit;
   downloads: RouteRateLimit;
+  /**
+   * Cancel, run now, retry and delete, counted together: one limiter (one count per client) as the
+   * routes' onRequest hook, where a `config.rateLimit` would count each route apart. Null: no limit.
+   */
+  actions: ((request: FastifyRequest, reply: FastifyReply) => Promise<unknown>) | null;
 }
 
 /**
@@ -30,7 +35,7 @@ const MINUTE_MS = 60_000;
  */
 export async function registerRateLimits(
   app: FastifyInstance,
-  perMinute: { creates: number; downloads: number },
+  perMinute: { creates: number; downloads: number; actions: number },
   metrics: Pick<Metrics, 'requestsRefused'>,
 ): Promise<RateLimits> {
   await app.register(rateLimit, {
@@ -50,5 +55,16 @@ export async function registerRateLimits(
           timeWindow: MINUTE_MS,
           onExceeded: () => metrics.requestsRefused.inc({ reason }),
         };
-  return { creates: limit(perMinute.creates, 'rate_limited_creates'), downloads: limit(perMinute.downloads, 'rate_limited_downloads') };
+  return {
+    creates: limit(perMinute.creates, 'rate_limited_creates'),
+    downloads: limit(perMinute.downloads, 'rate_limited_downloads'),
+    actions:
+      perMinute.actions === 0
+        ? null
+        : app.rateLimit({
+            max: perMinute.actions,
+            timeWindow: MINUTE_MS,
+            onExceeded: () => metrics.requestsRefused.inc({ reason: 'rate_limited_actions' }),
+          }),
+  };
 }

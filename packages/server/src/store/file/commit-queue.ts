@@ -19,6 +19,8 @@ interface PendingCommit {
  */
 export class CommitQueue {
   readonly busy = new Set<string>();
+  /** Callers waiting for a busy job's record to apply (see `idle`). */
+  private readonly waiting = new Map<string, (() => void)[]>();
   private commits: PendingCommit[] = [];
   private head = 0;
 
@@ -48,13 +50,25 @@ export class CommitQueue {
     });
   }
 
+  /** Resolves once the job's record in flight has applied (at once when it has none). */
+  idle(id: string): Promise<void> {
+    if (!this.busy.has(id)) return Promise.resolve();
+    return new Promise((resolve) => {
+      const waiters = this.waiting.get(id);
+      if (waiters) waiters.push(resolve);
+      else this.waiting.set(id, [resolve]);
+    });
+  }
+
   private applyDurable(): void {
     let applied = 0;
     while (this.head < this.commits.length && this.commits[this.head]!.durable) {
       const entry = this.commits[this.head++]!;
       const jobs = entry.records.map((record) => {
         this.busy.delete(record.id);
-        return applyRecord(this.table, record);
+        const applied = applyRecord(this.table, record);
+        this.wakeWaiting(record.id);
+        return applied;
       });
       applied += entry.records.length;
       entry.settle(jobs);
@@ -64,5 +78,12 @@ export class CommitQueue {
       this.head = 0;
     }
     if (applied > 0) this.onApplied(applied);
+  }
+
+  private wakeWaiting(id: string): void {
+    const waiters = this.waiting.get(id);
+    if (waiters === undefined) return;
+    this.waiting.delete(id);
+    for (const wake of waiters) wake();
   }
 }

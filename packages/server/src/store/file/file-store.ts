@@ -3,9 +3,12 @@ import type { JobStatus } from '@simmer/contracts';
 import type { Logger } from 'pino';
 import { changesOrReset } from '../changes.js';
 import { CommitNotifier } from '../commit-notifier.js';
+import { ClaimsEndedNotifier } from '../claims-ended.js';
 import type {
+  ActionResult,
   Change,
   Changes,
+  Claim,
   ClaimOptions,
   CreateOutcome,
   ExpireKeysOptions,
@@ -29,6 +32,7 @@ import type { JournalRecord } from './journal-records.js';
 import type { SyncFile } from './journal-writer.js';
 import { makePrivateDir } from './private-files.js';
 import { recover, type RecoveryReport } from './recovery.js';
+import { loadTokenKey } from './token-key.js';
 
 export type { RecoveryReport } from './recovery.js';
 
@@ -61,6 +65,10 @@ export interface FileStoreOptions {
  * - so is a claim given back: the job is pending again, across reopen and crash, and a claim no
  *   longer held (settled, or taken over once its lease ended) is never given back;
  * - `onJobsDue` hears of creates and give-backs only once they are applied, so a claim it prompts finds them;
+ * - so is every action (cancel, run now, retry, delete), answered only once its record is durable;
+ * - one record at a time per job (`busy`): an action on a job with a record in flight waits for it
+ *   to apply and then decides on the job as it is, so a cancel and a settle racing on one job
+ *   cannot both win: whichever record is first makes the other find the job no longer its to change;
  * - below DATA_DIR_MIN_FREE_BYTES no job is accepted; what is left is the reserve for the claims,
  *   settles and removals of jobs already accepted, and snapshots wait unless they give space back.
  */
@@ -70,6 +78,7 @@ export class FileStore implements JobStore {
   private closed = false;
   private readonly notifier: CommitNotifier;
   private readonly dueNotifier: DueNotifier;
+  private readonly claimsEnded: ClaimsEndedNotifier;
   private readonly compaction: Compaction;
   private readonly queue: CommitQueue;
   /** Jobs with a record in flight (see CommitQueue). */
@@ -83,8 +92,10 @@ export class FileStore implements JobStore {
     private readonly space: FreeSpace,
     private readonly releaseLock: () => Promise<void>,
     readonly recovery: RecoveryReport,
+    readonly tokenKey: Buffer,
   ) {
     this.notifier = new CommitNotifier(options.logger);
+    this.claimsEnded = new ClaimsEndedNotifier(options.logger);
     this.notifier.seed(table.lastSeq);
     this.dueNotifier = new DueNotifier(options.logger);
     this.compaction = new Compaction(options, table, files, space);
@@ -104,6 +115,7 @@ export class FileStore implements JobStore {
     const releaseLock = await lockDataDir(dataDir);
     try {
       const recovered = await recover(dataDir, logger);
+      const tokenKey = await loadTokenKey(dataDir);
       const space = await FreeSpace.start({ dataDir, minFreeBytes: settings.minFreeBytes, logger, readFree: settings.readFree });
       try {
         const files = await DataFiles.open({
@@ -114,7 +126,7 @@ export class FileStore implements JobStore {
         });
         const recovery = { ...recovered.report, recoveryMs: Math.round(performance.now() - started) };
         const { table } = recovered;
-        return new FileStore(settings, table, table.lastSeq, files, space, releaseLock, recovery);
+        return new FileStore(settings, table, table.lastSeq, files, space, releaseLock, recovery, tokenKey);
       } catch (error) {
         space.close();
         throw error;
@@ -186,6 +198,7 @@ export class FileStore implements JobStore {
       token: randomUUID(),
       leaseUntil: now + leaseMs,
       attempts: job.attempts + 1,
+      at: now,
     }));
     return storedJobs(claimed);
   }
@@ -219,7 +232,7 @@ export class FileStore implements JobStore {
     return settled && (outcome.status === 'resolved' ? withResult(settled, outcome.result) : toStoredJob(settled));
   }
 
-  async releaseClaims(claims: { id: string; claimToken: string }[]): Promise<void> {
+  async releaseClaims(claims: Claim[], at: number): Promise<void> {
     this.assertOpen();
     const held = new Map<string, TableJob>();
     for (const { id, claimToken } of claims) {
@@ -233,9 +246,41 @@ export class FileStore implements JobStore {
         id: job.id,
         token: job.claimToken!,
         attempts: Math.max(job.attempts - 1, 0),
+        at,
       })),
     );
     if (released.length > 0) this.dueNotifier.report(released.reduce((earliest, job) => Math.min(earliest, job.runAt), Infinity));
+  }
+
+  async cancelJob(id: string, at: number): Promise<ActionResult> {
+    return this.act(id, (job) => {
+      if (job.status === 'cancelled') return { kind: 'unchanged', job: toStoredJob(job) };
+      if (job.status !== 'pending' && job.status !== 'running') return { kind: 'conflict', job: toStoredJob(job) };
+      return { t: 'cancel', seq: ++this.allocatedSeq, id, at };
+    });
+  }
+
+  async runJobNow(id: string, at: number): Promise<ActionResult> {
+    return this.act(id, (job) => {
+      if (job.status !== 'pending') return { kind: 'conflict', job: toStoredJob(job) };
+      return { t: 'run', seq: ++this.allocatedSeq, id, runAt: Math.min(job.runAt, at) };
+    });
+  }
+
+  async retryJob(id: string, at: number): Promise<ActionResult> {
+    return this.act(id, (job) => {
+      if (job.status !== 'failed' && job.status !== 'cancelled') return { kind: 'conflict', job: toStoredJob(job) };
+      return { t: 'retry', seq: ++this.allocatedSeq, id, runAt: at };
+    });
+  }
+
+  async deleteJob(id: string): Promise<boolean> {
+    const result = await this.act(id, () => ({ t: 'remove', seq: ++this.allocatedSeq, id }));
+    return result.kind === 'done';
+  }
+
+  onClaimsEnded(listener: (claims: Claim[]) => void): () => void {
+    return this.claimsEnded.subscribe(listener);
   }
 
   async nextWakeAt(): Promise<number | null> {
@@ -295,9 +340,32 @@ export class FileStore implements JobStore {
     this.space.close();
     this.notifier.close();
     this.dueNotifier.close();
+    this.claimsEnded.close();
     await this.compaction.stop();
     await this.files.close();
     await this.releaseLock();
+  }
+
+  /**
+   * One action on one job: waits out any record in flight for it, then `decide`s on the job as it
+   * is now, either an answer without a change or the record to write. Answers once the record is
+   * durable and applied; a claim the record ended is reported to `onClaimsEnded` listeners then.
+   */
+  private async act(id: string, decide: (job: TableJob) => JournalRecord | ActionResult): Promise<ActionResult> {
+    this.assertOpen();
+    while (this.busy.has(id)) await this.queue.idle(id);
+    const job = this.table.get(id);
+    if (!job) return { kind: 'not-found' };
+    const step = decide(job);
+    if (!('t' in step)) return step;
+    this.busy.add(id);
+    const [changed] = await this.commit([step]);
+    if (job.status === 'running' && job.claimToken !== null && (step.t === 'remove' || changed?.status !== 'running')) {
+      this.claimsEnded.report([{ id, claimToken: job.claimToken }]);
+    }
+    // Run now and retry make the job claimable: workers hear of it once it is applied, as of a create.
+    if ((step.t === 'run' || step.t === 'retry') && changed) this.dueNotifier.report(changed.runAt);
+    return { kind: 'done', job: changed && step.t !== 'remove' ? toStoredJob(changed) : toStoredJob(job) };
   }
 
   private commit(records: JournalRecord[]): Promise<(TableJob | undefined)[]> {

@@ -1,4 +1,4 @@
-import type { JobStatus } from '@simmer/contracts';
+import { SHORT_ID_LENGTH, type JobStatus } from '@simmer/contracts';
 import type { StoredJob } from '../job-store.js';
 import { ChangeLog, type LoggedChange } from './change-log.js';
 import { MinHeap } from './min-heap.js';
@@ -33,6 +33,8 @@ export function withResult(job: TableJob, result: StoredJob['result']): StoredJo
     claimToken: job.claimToken,
     leaseUntil: job.leaseUntil,
     attempts: job.attempts,
+    claimedAt: job.claimedAt,
+    endedAttempts: job.endedAttempts,
   };
 }
 
@@ -43,8 +45,17 @@ interface TimedEntry {
 
 /** Roughly what a job adds to a snapshot, to tell when compaction would pay (see FileStore). */
 function storedBytesOf(job: TableJob): number {
-  return 300 + (job.resultJson?.length ?? 0) + (job.error === null ? 0 : 200) + (job.idempotencyKey?.length ?? 0);
+  return (
+    300 +
+    (job.resultJson?.length ?? 0) +
+    (job.error === null ? 0 : 200) +
+    (job.idempotencyKey?.length ?? 0) +
+    job.endedAttempts.length * 100
+  );
 }
+
+/** A job's short id (its last six hex digits) as a number: a small integer key, cheaper in a Map than a string. */
+export const shortIdKey = (idOrShortId: string): number => parseInt(idOrShortId.slice(-SHORT_ID_LENGTH), 16);
 
 /**
  * The file store's in-memory state: every job, with the indexes its queries need. Job objects
@@ -60,7 +71,10 @@ export class JobTable {
     running: new SortedIds(),
     resolved: new SortedIds(),
     failed: new SortedIds(),
+    cancelled: new SortedIds(),
   };
+  /** Short id → the job id ending with it (an array on the rare collision: ~6 % of short ids at 1,000,000 jobs). */
+  private readonly idsByShortId = new Map<number, string | string[]>();
   /** Idempotency key → job id, in the order the keys were taken (so oldest first, for expiry). */
   private readonly idsByKey = new Map<string, string>();
   private readonly due = new MinHeap<TimedEntry>((entry) => entry.at);
@@ -88,8 +102,8 @@ export class JobTable {
   }
 
   countByStatus(): Record<JobStatus, number> {
-    const { pending, running, resolved, failed } = this.idsByStatus;
-    return { pending: pending.size, running: running.size, resolved: resolved.size, failed: failed.size };
+    const { pending, running, resolved, failed, cancelled } = this.idsByStatus;
+    return { pending: pending.size, running: running.size, resolved: resolved.size, failed: failed.size, cancelled: cancelled.size };
   }
 
   values(): TableJob[] {
@@ -113,9 +127,12 @@ export class JobTable {
     } else {
       this.ids.add(job.id);
       this.idsByStatus[job.status].add(job.id);
+      this.addShortId(job.id);
       if (job.idempotencyKey !== null) this.takeKey(job.idempotencyKey, job.id);
     }
-    if (job.status === 'pending' && previous?.status !== 'pending') this.due.push({ at: job.runAt, id: job.id });
+    if (job.status === 'pending' && (previous?.status !== 'pending' || previous.runAt !== job.runAt)) {
+      this.due.push({ at: job.runAt, id: job.id });
+    }
     if (job.status === 'running') this.running.set(job.id, job);
     if (job.resolvedAt !== null && previous?.resolvedAt !== job.resolvedAt) this.settled.push({ at: job.resolvedAt, id: job.id });
     if (job.updatedSeq > this.lastSeq) this.lastSeq = job.updatedSeq;
@@ -130,6 +147,7 @@ export class JobTable {
     this.liveBytes -= storedBytesOf(job);
     this.ids.delete(id);
     this.idsByStatus[job.status].delete(id);
+    this.deleteShortId(id);
     this.running.delete(id);
     if (job.idempotencyKey !== null && this.idsByKey.get(job.idempotencyKey) === id) this.idsByKey.delete(job.idempotencyKey);
     if (seq > this.lastSeq) this.lastSeq = seq;
@@ -160,10 +178,50 @@ export class JobTable {
     if (job.status === 'running') this.running.set(job.id, job);
   }
 
-  /** Newest first, optionally one status, starting below `before`. */
-  list(options: { status?: JobStatus; limit: number; before?: string }): TableJob[] {
+  /** Newest first, optionally one status and one short id, starting below `before`. */
+  list(options: { status?: JobStatus; shortId?: string; limit: number; before?: string }): TableJob[] {
+    if (options.shortId !== undefined) return this.listByShortId({ ...options, shortId: options.shortId });
     const ids = options.status === undefined ? this.ids : this.idsByStatus[options.status];
     return ids.descending(options.before, options.limit).map((id) => this.jobs.get(id)!);
+  }
+
+  private listByShortId({
+    shortId,
+    status,
+    limit,
+    before,
+  }: {
+    shortId: string;
+    status?: JobStatus;
+    limit: number;
+    before?: string;
+  }): TableJob[] {
+    if (!/^[0-9a-f]{6}$/.test(shortId)) return [];
+    const found = this.idsByShortId.get(shortIdKey(shortId));
+    const ids = found === undefined ? [] : typeof found === 'string' ? [found] : [...found].sort().reverse();
+    return ids
+      .filter((id) => before === undefined || id < before)
+      .map((id) => this.jobs.get(id)!)
+      .filter((job) => status === undefined || job.status === status)
+      .slice(0, limit);
+  }
+
+  private addShortId(id: string): void {
+    const key = shortIdKey(id);
+    const found = this.idsByShortId.get(key);
+    if (found === undefined) this.idsByShortId.set(key, id);
+    else if (typeof found === 'string') this.idsByShortId.set(key, [found, id]);
+    else found.push(id);
+  }
+
+  private deleteShortId(id: string): void {
+    const key = shortIdKey(id);
+    const found = this.idsByShortId.get(key);
+    if (found === id) this.idsByShortId.delete(key);
+    else if (Array.isArray(found)) {
+      const rest = found.filter((other) => other !== id);
+      this.idsByShortId.set(key, rest.length === 1 ? rest[0]! : rest);
+    }
   }
 
   /**

@@ -1,5 +1,6 @@
 import { rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import { NO_ATTEMPTS } from '../attempts.js';
 import type { StoredJob } from '../job-store.js';
 import type { TableJob } from './job-table.js';
 import { FILE_HEADER_BYTES, checkFileHeader, fileHeader, type SyncFile } from './journal-writer.js';
@@ -111,7 +112,7 @@ export async function readSnapshot(
         if (meta.t !== 'meta') throw new Error(`${path} does not start with its meta record`);
       } else if (jobs < meta.count) {
         jobs++;
-        onJob(version === 1 ? fromVersion1(value as StoredJob) : (value as TableJob));
+        onJob(withAttempts(version === 1 ? fromVersion1(value as StoredJob) : (value as TableJob)));
       } else {
         const [id, seq] = value as [string, number];
         removals++;
@@ -125,6 +126,14 @@ export async function readSnapshot(
     );
   }
   return { generation: meta.generation, lastSeq: meta.lastSeq, forgottenThrough: meta.forgottenThrough ?? 0, bytes: validLength };
+}
+
+/** Snapshots written before attempts were kept have no attempt fields: the job has no attempts on record. */
+function withAttempts(job: TableJob): TableJob {
+  // A fresh object from JSON.parse, not yet shared: filled in place.
+  job.claimedAt ??= null;
+  job.endedAttempts ??= NO_ATTEMPTS;
+  return job;
 }
 
 function fromVersion1(job: StoredJob): TableJob {

@@ -18,11 +18,18 @@ export const DUE_CHANNEL = 'simmer_changes';
  */
 export const FEED_CHANNEL = 'simmer_feed';
 
+/**
+ * Claims ended by a cancel or a delete: "<job id> <claim token>", one notification per claim.
+ * Every process listens, so the worker holding the claim stops its work at once (rare: only
+ * actions on running jobs signal here).
+ */
+export const CLAIMS_ENDED_CHANNEL = 'simmer_claims_ended';
+
 export interface ChangeListenerOptions {
   databaseUrl: string;
   logger: Logger;
   /** A committed transaction's notification on a channel listened to, from any process using the database. */
-  onNotification(payload: string): void;
+  onNotification(payload: string, channel: string): void;
   /** The connection is (again) listening: notifications sent while it was down were lost. */
   onConnected(): void;
   /** How often the connection is checked with a round trip (a dead peer does not always close the socket). */
@@ -35,11 +42,11 @@ const BACKOFF_MAX_MS = 5_000;
 /**
  * Keeps one LISTEN connection open until `close`: reconnects with capped exponential backoff and
  * jitter whenever it drops, and calls `onConnected` after each successful (re)connect so the owner
- * can catch up on whatever was committed meanwhile. Listens to DUE_CHANNEL always, to FEED_CHANNEL
+ * can catch up on whatever was committed meanwhile. Listens to DUE_CHANNEL and CLAIMS_ENDED_CHANNEL always, to FEED_CHANNEL
  * while asked to. Never throws into the event loop.
  */
 export class ChangeListener {
-  private readonly channels = new Set([DUE_CHANNEL]);
+  private readonly channels = new Set([DUE_CHANNEL, CLAIMS_ENDED_CHANNEL]);
   private client: pg.Client | null = null;
   private connected = false;
   private closed = false;
@@ -103,7 +110,7 @@ export class ChangeListener {
     client.on('error', (error) => this.dropped(client, error));
     client.on('end', () => this.dropped(client, null));
     client.on('notification', (message) => {
-      if (this.channels.has(message.channel) && message.payload) this.options.onNotification(message.payload);
+      if (this.channels.has(message.channel) && message.payload) this.options.onNotification(message.payload, message.channel);
     });
     this.client = client;
     try {

@@ -50,6 +50,7 @@ export async function renewBatch(db: Database, renewals: QueuedRenewal[]): Promi
 export async function releaseClaims(
   db: Database,
   claims: { id: string; claimToken: string }[],
+  at: number,
   wrote: (seq: number) => void,
 ): Promise<void> {
   const valid = claims.filter((c) => isUuid(c.id) && isUuid(c.claimToken));
@@ -58,6 +59,7 @@ export async function releaseClaims(
     const { rows } = await db.query<{ updated_seq: string }>(JOB_SQL.releaseBatch, [
       chunk.map((c) => c.id),
       chunk.map((c) => c.claimToken),
+      at,
     ]);
     if (rows.length > 0) wrote(Math.min(...rows.map((row) => Number(row.updated_seq))));
   }

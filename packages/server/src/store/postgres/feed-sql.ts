@@ -32,7 +32,7 @@ const HEAD = (horizon: string): string => `GREATEST(f.floor_seq, f.forgotten_thr
 
 const NO_JOB = `NULL::uuid AS id, NULL::text AS status, NULL::int8 AS created_at, NULL::int8 AS run_at, NULL::int8 AS resolved_at,
   NULL::jsonb AS result, NULL::jsonb AS error, NULL::text AS idempotency_key, NULL::int8 AS updated_seq, NULL::uuid AS claim_token,
-  NULL::int8 AS lease_until, NULL::int4 AS attempts`;
+  NULL::int8 AS lease_until, NULL::int4 AS attempts, NULL::int8 AS claimed_at, NULL::jsonb AS attempt_log`;
 
 export const FEED_SQL = {
   // The head and the horizon, in one snapshot.
@@ -57,17 +57,25 @@ export const FEED_SQL = {
       ORDER BY r.seq LIMIT $2
     )`,
 
-  // One sweeper at a time across processes (the others get 0): removes the oldest settled jobs,
+  // One sweeper at a time across processes (the others get 0): removes the oldest ended jobs,
   // each with its own change number and a tombstone, and prunes tombstones past their time,
   // remembering how far removals are forgotten.
   removeSettled: `
     WITH sweeper AS MATERIALIZED (
       SELECT pg_try_advisory_xact_lock(${SWEEP_LOCK_KEY.toString()}) AS held
-    ), victims AS (
-      SELECT id FROM jobs
+    ), settled AS (
+      SELECT id, resolved_at FROM jobs
       WHERE status IN ('resolved', 'failed') AND resolved_at <= ${toTimestamp('$1')} AND (SELECT held FROM sweeper)
       ORDER BY resolved_at, id LIMIT $2
       FOR UPDATE SKIP LOCKED
+    ), cancelled AS (
+      SELECT id, resolved_at FROM jobs
+      WHERE status = 'cancelled' AND resolved_at <= ${toTimestamp('$1')} AND (SELECT held FROM sweeper)
+      ORDER BY resolved_at, id LIMIT $2
+      FOR UPDATE SKIP LOCKED
+    ), victims AS (
+      -- Each side read from its own partial index (migrations 3 and 4), then merged.
+      SELECT id FROM (SELECT * FROM settled UNION ALL SELECT * FROM cancelled) ended ORDER BY resolved_at, id LIMIT $2
     ), removed AS (
       DELETE FROM jobs WHERE jobs.id = ANY(ARRAY(SELECT id FROM victims)) RETURNING jobs.id, jobs.resolved_at
     ), xact AS MATERIALIZED (

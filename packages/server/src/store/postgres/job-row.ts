@@ -1,7 +1,7 @@
 /** How a `jobs` row maps to a StoredJob, and the SQL fragments that keep times in exact milliseconds. */
 
 import type { JobError, JobResult, JobStatus } from '@simmer/contracts';
-import type { Outcome, StoredJob } from '../job-store.js';
+import type { EndedAttempt, Outcome, StoredJob } from '../job-store.js';
 
 /**
  * Epoch milliseconds → timestamptz. Exact: a millisecond count below 2^53 divided by 1000 is within
@@ -28,6 +28,8 @@ export function jobColumns(alias = 'jobs'): string {
     `${c('claim_token')} AS claim_token`,
     `${toMillis(c('lease_until'))} AS lease_until`,
     `${c('attempts')} AS attempts`,
+    `${toMillis(c('claimed_at'))} AS claimed_at`,
+    `${c('attempt_log')} AS attempt_log`,
   ].join(', ');
 }
 
@@ -50,6 +52,8 @@ export interface JobRow {
   claim_token: string | null;
   lease_until: string | null;
   attempts: number;
+  claimed_at: string | null;
+  attempt_log: EndedAttempt[];
 }
 
 const nullableNumber = (value: string | null): number | null => (value === null ? null : Number(value));
@@ -78,5 +82,7 @@ function jobOf(row: Omit<JobRow, 'result' | 'error'>, result: JobResult | null, 
     claimToken: row.claim_token,
     leaseUntil: nullableNumber(row.lease_until),
     attempts: row.attempts,
+    claimedAt: nullableNumber(row.claimed_at),
+    endedAttempts: row.attempt_log,
   };
 }

@@ -5,9 +5,9 @@
  * otherwise (see change-listener.ts).
  */
 
-import { JOB_STATUSES } from '@simmer/contracts/constants';
+import { JOB_STATUSES, SHORT_ID_LENGTH } from '@simmer/contracts/constants';
 import type { ListJobsOptions } from '../job-store.js';
-import { DUE_CHANNEL, FEED_CHANNEL } from './change-listener.js';
+import { CLAIMS_ENDED_CHANNEL, DUE_CHANNEL, FEED_CHANNEL } from './change-listener.js';
 import { jobColumns, toTimestamp } from './job-row.js';
 
 /** Rows one statement may number: a transaction's block of change numbers (see migration 3). */
@@ -21,6 +21,14 @@ const notify = (base: string, due?: string): string =>
   due === undefined
     ? `pg_notify('${FEED_CHANNEL}', ${base}::text)`
     : `pg_notify('${DUE_CHANNEL}', ${base}::text || ' ' || round(${due})::text)`;
+
+/** Tells the claim's holder its claim was ended (a cancel, a delete): see CLAIMS_ENDED_CHANNEL. */
+const notifyClaimEnded = (id: string, token: string): string =>
+  `pg_notify('${CLAIMS_ENDED_CHANNEL}', ${id}::text || ' ' || ${token}::text)`;
+
+/** The running attempt of row `j` ended at `ended` (timestamptz) as `outcome`: its attempts with it appended (migration 4). */
+const attemptEnded = (ended: string, outcome: string, error = 'NULL'): string =>
+  `simmer_attempt_ended(j.attempt_log, coalesce(j.claimed_at, j.run_at), ${ended}, ${outcome}, ${error})`;
 
 /** Columns a settle returns: enough to describe the job, without reading back the result just written. */
 const SETTLED_COLUMNS = jobColumns('j')
@@ -62,7 +70,8 @@ export const JOB_SQL = {
 
   byId: `SELECT ${jobColumns()} FROM jobs WHERE id = $1`,
 
-  count: `SELECT sum(pending) AS pending, sum(running) AS running, sum(resolved) AS resolved, sum(failed) AS failed FROM simmer_job_counts`,
+  count: `SELECT sum(pending) AS pending, sum(running) AS running, sum(resolved) AS resolved, sum(failed) AS failed,
+    sum(cancelled) AS cancelled FROM simmer_job_counts`,
 
   // Due pending jobs and ended leases, each side from its partial index, both locked with SKIP
   // LOCKED so concurrent claimers split the work instead of queueing on one row. EvalPlanQual
@@ -88,6 +97,10 @@ export const JOB_SQL = {
       claimed_by = $4,
       lease_until = (SELECT ${toTimestamp('(ms + $3::float8)')} FROM clock),
       attempts = j.attempts + 1,
+      -- A running job claimed again was given up by its holder: its lease ran out.
+      attempt_log = CASE WHEN j.status = 'running'
+        THEN ${attemptEnded(`(SELECT ${toTimestamp('ms')} FROM clock)`, `'lease-expired'`)} ELSE j.attempt_log END,
+      claimed_at = (SELECT ${toTimestamp('ms')} FROM clock),
       updated_seq = xact.base + picked.pos
     FROM picked, xact
     WHERE j.id = picked.id
@@ -125,12 +138,14 @@ export const JOB_SQL = {
       resolved_at = ${toTimestamp('($5::float8[])[t.i]')},
       claim_token = NULL,
       lease_until = NULL,
+      attempt_log = ${attemptEnded(toTimestamp('($5::float8[])[t.i]'), '($3::text[])[t.i]', `CASE WHEN ($3::text[])[t.i] = 'failed' THEN $4::jsonb -> (t.i - 1)::int END`)},
+      claimed_at = NULL,
       updated_seq = xact.base + t.i - 1
     FROM target t, xact
     WHERE j.id = t.id
     RETURNING ${SETTLED_COLUMNS}`,
 
-  // Gives claims that never started back to the queue, due at once for any worker.
+  // Gives claims that never started back to the queue, due at once for any worker; $3: when (ms).
   releaseBatch: `
     WITH input AS (
       SELECT * FROM unnest($1::uuid[], $2::uuid[]) AS t(id, claim_token)
@@ -147,10 +162,67 @@ export const JOB_SQL = {
     UPDATE jobs AS j SET
       status = 'pending', claim_token = NULL, claimed_by = NULL, lease_until = NULL,
       attempts = greatest(j.attempts - 1, 0),
+      attempt_log = ${attemptEnded(toTimestamp('$3'), `'given-back'`)}, claimed_at = NULL,
       updated_seq = xact.base + numbered.pos
     FROM numbered, xact
     WHERE j.id = numbered.id
     RETURNING j.id, j.updated_seq, ${notify('xact.base', 'extract(epoch from numbered.due) * 1000')}`,
+
+  // The actions (issue 20), one job each: the row is locked as it is now (after any write in
+  // flight on it commits), so a cancel and a settle racing on one job cannot both win: the later
+  // one finds the row no longer in a status (or under a claim) it may change. No row: the caller
+  // reads the job to tell "no such job" from "not in a status this action applies to".
+  cancel: `
+    WITH target AS (
+      SELECT id, status, claim_token FROM jobs WHERE id = $1 AND status IN ('pending', 'running') FOR UPDATE
+    ), xact AS MATERIALIZED (
+      SELECT simmer_xact_seq() AS base, ${notify('simmer_xact_seq()')} WHERE EXISTS (SELECT 1 FROM target)
+    )
+    UPDATE jobs AS j SET
+      status = 'cancelled', resolved_at = ${toTimestamp('$2')},
+      claim_token = NULL, claimed_by = NULL, lease_until = NULL,
+      attempt_log = CASE WHEN j.status = 'running' THEN ${attemptEnded(toTimestamp('$2'), `'cancelled'`)} ELSE j.attempt_log END,
+      claimed_at = NULL,
+      updated_seq = xact.base
+    FROM target t, xact
+    WHERE j.id = t.id
+    RETURNING ${jobColumns('j')}, CASE WHEN t.status = 'running' THEN ${notifyClaimEnded('t.id', 't.claim_token')} END AS ended_claim`,
+
+  runNow: `
+    WITH target AS (
+      SELECT id FROM jobs WHERE id = $1 AND status = 'pending' FOR UPDATE
+    ), xact AS MATERIALIZED (
+      SELECT simmer_xact_seq() AS base WHERE EXISTS (SELECT 1 FROM target)
+    )
+    UPDATE jobs AS j SET run_at = LEAST(j.run_at, ${toTimestamp('$2')}), updated_seq = xact.base
+    FROM target t, xact
+    WHERE j.id = t.id
+    RETURNING ${jobColumns('j')}, ${notify('xact.base', 'extract(epoch from j.run_at) * 1000')}`,
+
+  retry: `
+    WITH target AS (
+      SELECT id FROM jobs WHERE id = $1 AND status IN ('failed', 'cancelled') FOR UPDATE
+    ), xact AS MATERIALIZED (
+      SELECT simmer_xact_seq() AS base WHERE EXISTS (SELECT 1 FROM target)
+    )
+    UPDATE jobs AS j SET
+      status = 'pending', run_at = ${toTimestamp('$2')}, resolved_at = NULL, result = NULL, error = NULL,
+      updated_seq = xact.base
+    FROM target t, xact
+    WHERE j.id = t.id
+    RETURNING ${jobColumns('j')}, ${notify('xact.base', '$2::float8')}`,
+
+  // A removal like retention's (a change number on a tombstone), from any status.
+  delete: `
+    WITH removed AS (
+      DELETE FROM jobs WHERE id = $1 RETURNING id, status, claim_token
+    ), xact AS MATERIALIZED (
+      SELECT simmer_xact_seq() AS base, ${notify('simmer_xact_seq()')} WHERE EXISTS (SELECT 1 FROM removed)
+    ), tombstone AS (
+      INSERT INTO simmer_removals (seq, id) SELECT xact.base, removed.id FROM removed, xact RETURNING seq
+    )
+    SELECT tombstone.seq, CASE WHEN removed.status = 'running' THEN ${notifyClaimEnded('removed.id', 'removed.claim_token')} END AS ended_claim
+    FROM tombstone, removed`,
 
   nextWake: `
     SELECT round(extract(epoch from least(
@@ -161,15 +233,16 @@ export const JOB_SQL = {
 
 /**
  * Newest first, with only the conditions in use, so the planner always sees a plain index range
- * scan. The status is written into the statement, not passed: one plan serves every call (see
+ * scan (or, by short id, the few rows of the short-id index, sorted). The status is written into the statement, not passed: one plan serves every call (see
  * Database), and a plan made for "some status" would scan the whole table for a rare one. Only
  * the known statuses are ever written in.
  */
-export function listJobsStatement({ status, limit, before }: ListJobsOptions): { text: string; values: unknown[] } {
+export function listJobsStatement({ status, shortId, limit, before }: ListJobsOptions): { text: string; values: unknown[] } {
   if (status !== undefined && !JOB_STATUSES.includes(status)) throw new TypeError(`not a job status: ${String(status)}`);
   const where: string[] = [];
   const values: unknown[] = [];
   if (status !== undefined) where.push(`status = '${status}'`);
+  if (shortId !== undefined) where.push(`right(id::text, ${SHORT_ID_LENGTH}) = $${values.push(shortId)}`);
   if (before !== undefined) where.push(`id < $${values.push(before)}::uuid`);
   const text = `SELECT ${jobColumns()} FROM jobs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT $${values.push(limit)}`;
   return { text, values };

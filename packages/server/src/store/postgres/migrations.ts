@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { backoffDelay } from '@simmer/contracts/backoff';
 import { isConnectionError } from './connection-errors.js';
 import { MIGRATION_3_SQL } from './migration-3-change-feed.js';
+import { MIGRATION_4_SQL } from './migration-4-acting-on-jobs.js';
 
 export interface Migration {
   version: number;
@@ -116,6 +117,11 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 3,
     name: 'change numbers ordered by transaction, striped counts, removals and retention indexes',
     sql: MIGRATION_3_SQL,
+  },
+  {
+    version: 4,
+    name: 'cancelled jobs, attempts, short-id search, shared secrets',
+    sql: MIGRATION_4_SQL,
   },
 ];
 

@@ -45,8 +45,12 @@ import { JOB_STATUSES } from '@simmer/contracts/constants';
 import type { Logger } from 'pino';
 import { changesOrReset } from '../changes.js';
 import { CommitNotifier } from '../commit-notifier.js';
+import { randomBytes } from 'node:crypto';
+import { ClaimsEndedNotifier } from '../claims-ended.js';
 import type {
+  ActionResult,
   Changes,
+  Claim,
   ClaimOptions,
   CreateOutcome,
   ExpireKeysOptions,
@@ -59,7 +63,7 @@ import type {
   StoredJob,
 } from '../job-store.js';
 import { Batcher } from './batcher.js';
-import { ChangeListener } from './change-listener.js';
+import { CLAIMS_ENDED_CHANNEL, ChangeListener } from './change-listener.js';
 import { releaseClaims, renewBatch, settleBatch, type QueuedRenewal, type QueuedSettle } from './claim-writes.js';
 import { createJobs } from './create-jobs.js';
 import { Database, type DatabaseOptions } from './database.js';
@@ -109,7 +113,9 @@ class PostgresJobStore implements JobStore {
   private readonly db: Database;
   private readonly listener: ChangeListener;
   private readonly notifier: CommitNotifier;
+  private readonly claimsEnded: ClaimsEndedNotifier;
   private readonly watcher: FeedWatcher;
+  private key: Buffer | null = null;
   /** The highest transaction number this process has committed: its own reads wait for it. */
   private ownSeq = 0;
   private commitListeners = 0;
@@ -127,6 +133,7 @@ class PostgresJobStore implements JobStore {
   ) {
     this.db = new Database({ ...options, logger });
     this.notifier = new CommitNotifier(logger);
+    this.claimsEnded = new ClaimsEndedNotifier(logger);
     this.watcher = new FeedWatcher({
       logger,
       notifier: this.notifier,
@@ -136,7 +143,10 @@ class PostgresJobStore implements JobStore {
     this.listener = new ChangeListener({
       databaseUrl: options.databaseUrl,
       logger,
-      onNotification: (payload) => this.watcher.heard(payload),
+      onNotification: (payload, channel) => {
+        if (channel === CLAIMS_ENDED_CHANNEL) this.claimEndedHeard(payload);
+        else this.watcher.heard(payload);
+      },
       onConnected: () => {
         this.db.markReachable();
         this.watcher.resync();
@@ -147,6 +157,12 @@ class PostgresJobStore implements JobStore {
   async start(): Promise<void> {
     await this.listener.start();
     this.notifier.seed((await this.readHead()).head);
+    this.key = await this.readTokenKey();
+  }
+
+  get tokenKey(): Buffer {
+    if (this.key === null) throw new Error('the store is not started');
+    return this.key;
   }
 
   /** Concurrent creates share one statement (see `Batcher`). */
@@ -160,10 +176,11 @@ class PostgresJobStore implements JobStore {
     return rows[0] ? toStoredJob(rows[0]) : undefined;
   }
 
-  async listJobs({ status, limit, before }: ListJobsOptions): Promise<StoredJob[]> {
+  async listJobs({ status, shortId, limit, before }: ListJobsOptions): Promise<StoredJob[]> {
     if (before !== undefined && !isUuid(before)) return [];
     if (status !== undefined && !JOB_STATUSES.includes(status)) return []; // matches no job, as on the file store
-    const { text, values } = listJobsStatement({ status, limit, before });
+    if (shortId !== undefined && !/^[0-9a-f]{6}$/.test(shortId)) return [];
+    const { text, values } = listJobsStatement({ status, shortId, limit, before });
     const { rows } = await this.db.query<JobRow>(text, values);
     return rows.map(toStoredJob);
   }
@@ -176,6 +193,7 @@ class PostgresJobStore implements JobStore {
       running: Number(row?.running ?? 0),
       resolved: Number(row?.resolved ?? 0),
       failed: Number(row?.failed ?? 0),
+      cancelled: Number(row?.cancelled ?? 0),
     };
   }
 
@@ -204,8 +222,34 @@ class PostgresJobStore implements JobStore {
     return this.settles.add({ id, claimToken, outcome });
   }
 
-  async releaseClaims(claims: { id: string; claimToken: string }[]): Promise<void> {
-    await releaseClaims(this.db, claims, this.wrote);
+  async releaseClaims(claims: Claim[], at: number): Promise<void> {
+    await releaseClaims(this.db, claims, at, this.wrote);
+  }
+
+  async cancelJob(id: string, at: number): Promise<ActionResult> {
+    const result = await this.act(JOB_SQL.cancel, id, at);
+    if (result.kind === 'conflict' && result.job.status === 'cancelled') return { kind: 'unchanged', job: result.job };
+    return result;
+  }
+
+  runJobNow(id: string, at: number): Promise<ActionResult> {
+    return this.act(JOB_SQL.runNow, id, at);
+  }
+
+  retryJob(id: string, at: number): Promise<ActionResult> {
+    return this.act(JOB_SQL.retry, id, at);
+  }
+
+  async deleteJob(id: string): Promise<boolean> {
+    if (!isUuid(id)) return false;
+    const { rows } = await this.db.query<{ seq: string; ended_claim: string | null }>(JOB_SQL.delete, [id]);
+    if (!rows[0]) return false;
+    this.wrote(Number(rows[0].seq));
+    return true;
+  }
+
+  onClaimsEnded(listener: (claims: Claim[]) => void): () => void {
+    return this.claimsEnded.subscribe(listener);
   }
 
   async nextWakeAt(): Promise<number | null> {
@@ -265,8 +309,38 @@ class PostgresJobStore implements JobStore {
     if (this.db.isClosed) return;
     this.watcher.close();
     this.notifier.close();
+    this.claimsEnded.close();
     await this.listener.close();
     await this.db.close();
+  }
+
+  /** One action's statement on one job; with no row changed, the job as it is tells not-found from conflict. */
+  private async act(statement: string, id: string, at: number): Promise<ActionResult> {
+    if (!isUuid(id)) return { kind: 'not-found' };
+    const { rows } = await this.db.query<JobRow>(statement, [id, at]);
+    if (rows[0]) {
+      const job = toStoredJob(rows[0]);
+      this.wrote(job.updatedSeq);
+      return { kind: 'done', job };
+    }
+    const job = await this.getJob(id);
+    return job ? { kind: 'conflict', job } : { kind: 'not-found' };
+  }
+
+  /** "<job id> <claim token>" on CLAIMS_ENDED_CHANNEL, from this process or another. */
+  private claimEndedHeard(payload: string): void {
+    const [id, claimToken] = payload.split(' ');
+    if (id && claimToken) this.claimsEnded.report([{ id, claimToken }]);
+  }
+
+  /** The control tokens' key: made by the first process to open the database, read by every other. */
+  private async readTokenKey(): Promise<Buffer> {
+    await this.db.query(`INSERT INTO simmer_secrets (name, value) VALUES ('control-token-key', $1) ON CONFLICT (name) DO NOTHING`, [
+      randomBytes(32),
+    ]);
+    const { rows } = await this.db.query<{ value: Buffer }>(`SELECT value FROM simmer_secrets WHERE name = 'control-token-key'`, []);
+    if (!rows[0]) throw new Error('the control-token key is missing from simmer_secrets');
+    return rows[0].value;
   }
 
   /** This process committed a transaction numbered from `seq`. */

@@ -7,6 +7,7 @@ export const STATUS_LABEL: Readonly<Record<JobStatus, string>> = {
   running: 'Running',
   resolved: 'Resolved',
   failed: 'Failed',
+  cancelled: 'Cancelled',
 };
 
 export function isJobStatus(value: unknown): value is JobStatus {

@@ -1,5 +1,6 @@
 import type { InfiniteData } from '@tanstack/react-query';
 import type { Job, JobStatus } from '@simmer/contracts';
+import { furtherAlong } from '../job-progress';
 
 export interface JobsPage {
   jobs: Job[];
@@ -8,16 +9,6 @@ export interface JobsPage {
 }
 
 export type JobsPages = InfiniteData<JobsPage, string | null>;
-
-const RANK: Record<JobStatus, number> = { pending: 0, running: 1, resolved: 2, failed: 2 };
-
-/**
- * Of two views of the same job, the one further along its state machine (pending → running →
- * resolved | failed). A late, stale answer can then never move a card backwards.
- */
-export function furtherAlong(current: Job, incoming: Job): Job {
-  return RANK[incoming.status] >= RANK[current.status] ? incoming : current;
-}
 
 /** Newest first: ids are UUIDv7, so their lexical order is their creation order. */
 export function isNewer(a: Job, b: Job): boolean {

@@ -24,11 +24,12 @@ export async function listJobs({ status, cursor, knownJobs, limit = JOBS_PAGE_SI
   const query = new URLSearchParams({ limit: String(limit) });
   if (status) query.set('status', status);
   if (cursor) query.set('cursor', cursor);
+  const mark = knownJobs.mark();
   const { data, response } = await apiRequest<Job[]>(`/jobs?${query}`, signal ? { signal } : {});
-  // A page fetched before a live event landed must not undo it: keep whichever view is further along.
+  // A page fetched before a live event landed must not undo it: keep whichever view is later.
   const jobs = data
     .filter((job) => !knownJobs.isRemoved(job.id))
-    .map((job) => knownJobs.remember(job))
+    .map((job) => knownJobs.rememberSnapshot(job, mark))
     .filter((job) => status === null || job.status === status);
   return { jobs, nextCursor: nextCursorFromLink(response.headers.get('Link')) };
 }

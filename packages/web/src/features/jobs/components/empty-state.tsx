@@ -1,3 +1,4 @@
+import type { JobStatus } from '@simmer/contracts/constants';
 import type { Filter } from './status-filter';
 import { NewJobButton } from './new-job-button';
 import './empty-state.css';
@@ -40,4 +41,5 @@ const FILTERED_HINT = {
   running: 'Nothing is fetching a photo right now.',
   resolved: 'No photos yet. They appear here as jobs finish.',
   failed: 'Nothing has failed. Jobs that cannot get a photo show up here with the reason.',
-} as const;
+  cancelled: 'Nothing has been cancelled. A job cancelled from its card, by the device that made it or an operator, shows up here.',
+} as const satisfies Record<JobStatus, string>;

@@ -8,13 +8,16 @@ import { useLiveStatus, useOutbox } from '../runtime/jobs-runtime';
 import { ConnectionIndicator } from './connection-indicator';
 import { DemoNotice } from './demo-notice';
 import { EmptyState } from './empty-state';
+import { JobDetailDialog } from './job-detail-dialog';
 import { JobGrid, type GridItem } from './job-grid';
+import { JobSearch } from './job-search';
 import { NewJobButton } from './new-job-button';
+import { OperatorSignIn } from './operator-sign-in';
 import { PhotoDialog } from './photo-dialog';
 import { StatusFilter, type Filter } from './status-filter';
 import './job-board.css';
 
-/** The page: header, notices, the status filter with counts, and the live grid of jobs. */
+/** The page: header (with the operator sign-in), notices, the status filter with counts, the search, the live grid of jobs, and a job's detail. */
 export function JobBoard() {
   const [filter, setFilter] = useFilterInUrl();
   const live = useLiveStatus();
@@ -91,6 +94,7 @@ export function JobBoard() {
           <div className="masthead__actions">
             <ConnectionIndicator />
             <NewJobButton />
+            <OperatorSignIn />
           </div>
         </div>
       </header>
@@ -99,6 +103,7 @@ export function JobBoard() {
         <div className="toolbar">
           <h2 className="toolbar__title">Jobs</h2>
           <StatusFilter value={filter} counts={counts} onChange={setFilter} />
+          <JobSearch />
         </div>
         {loading && <SkeletonGrid />}
         {failedToLoad && (
@@ -136,6 +141,7 @@ export function JobBoard() {
         )}
       </main>
       <PhotoDialog job={openJob} onClose={() => setOpenJob(null)} />
+      <JobDetailDialog />
     </>
   );
 }

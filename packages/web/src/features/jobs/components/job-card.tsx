@@ -1,12 +1,15 @@
-import { memo, useCallback, useEffect, useState } from 'react';
+import { memo, useCallback, useEffect, useState, type ReactNode } from 'react';
 import type { Job, JobError } from '@simmer/contracts';
 import { backoffDelay } from '@simmer/contracts/backoff';
 import { describeDuration, formatAgo, formatClock, formatCountdown, shortId } from '../../../lib/format';
 import { useNow } from '../../../lib/use-now';
 import type { OutboxEntry } from '../../../lib/outbox';
+import { jobHref, showJobDetail } from '../job-address';
+import { explainError } from '../job-errors';
 import { STATUS_LABEL } from '../job-status';
 import { useOutbox } from '../runtime/jobs-runtime';
 import { BlurhashCanvas } from './blurhash-canvas';
+import { JobActions } from './job-actions';
 import { PhotoCredit } from './photo-credit';
 import './status-tone.css';
 import './job-card.css';
@@ -14,6 +17,7 @@ import './job-card-pending.css';
 import './job-card-running.css';
 import './job-card-resolved.css';
 import './job-card-failed.css';
+import './job-card-cancelled.css';
 import './job-card-queued.css';
 
 export interface JobCardProps {
@@ -43,29 +47,49 @@ export const JobCard = memo(function JobCard({ job, mine, width, position, setSi
         {job.status === 'running' && <RunningMedia />}
         {job.status === 'resolved' && job.result && <ResolvedMedia job={job} width={width} onOpen={onOpen} />}
         {job.status === 'failed' && <FailedMedia error={job.error} />}
+        {job.status === 'cancelled' && <CancelledMedia job={job} />}
       </div>
       <div className="card__body">
         <p className="card__title">
           {job.status !== 'resolved' && <span className={`pill pill--${job.status}`}>{STATUS_LABEL[job.status]}</span>}
           {job.status === 'resolved' && job.result ? (
-            <span id={titleId} className="card__caption">
+            <DetailLink job={job} id={titleId} className="card__caption">
               <span className="visually-hidden">Resolved job #{shortId(job.id)}: </span>
               {caption(job)}
-            </span>
+            </DetailLink>
           ) : (
-            <span id={titleId} className="card__name">
+            <DetailLink job={job} id={titleId} className="card__name">
               <span className="visually-hidden">{STATUS_LABEL[job.status]} job </span>
               <span aria-hidden="true">#</span>
               {shortId(job.id)}
-            </span>
+            </DetailLink>
           )}
           {mine && <span className="tag">yours</span>}
         </p>
         <CardMeta job={job} />
       </div>
+      <JobActions job={job} variant="card" />
     </article>
   );
 });
+
+/** The card's name is the way to its detail (timeline, attempts, who may act): a real link, to `/?job=<id>`. */
+function DetailLink({ job, id, className, children }: { job: Job; id: string; className: string; children: ReactNode }) {
+  return (
+    <a
+      id={id}
+      className={`${className} card__link`}
+      href={jobHref(job.id)}
+      onClick={(event) => {
+        if (event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
+        event.preventDefault();
+        showJobDetail(job.id);
+      }}
+    >
+      {children}
+    </a>
+  );
+}
 
 /** The photo's description; the "(demo image)" some demo descriptions end with is already on the badge. */
 function caption(job: Job): string {
@@ -77,6 +101,8 @@ function CardMeta({ job }: { job: Job }) {
   if (job.status === 'resolved' && job.result) return <PhotoCredit result={job.result} className="card__meta" compact />;
   if (job.status === 'failed')
     return <p className="card__meta">{job.resolvedAt ? `Gave up at ${formatClock(job.resolvedAt)}` : 'Gave up'}</p>;
+  if (job.status === 'cancelled')
+    return <p className="card__meta">{job.resolvedAt ? `Cancelled at ${formatClock(job.resolvedAt)}` : 'Cancelled'}</p>;
   if (job.status === 'running') return <p className="card__meta">Due at {formatClock(job.runAt)}</p>;
   return <CreatedAgo job={job} />;
 }
@@ -222,15 +248,18 @@ function FailedMedia({ error }: { error: JobError | null }) {
   );
 }
 
-/** The server's reason (already in words), plus what the user can do about the usual causes. */
-export function explainError(error: JobError | null): { reason: string; hint: string | null } {
-  if (!error) return { reason: 'The job failed without a reason.', hint: null };
-  const text = `${error.code} ${error.message}`.toLowerCase();
-  let hint: string | null = null;
-  if (/unauthori[sz]ed|\b401\b|access.?key|oauth/.test(text)) hint = "Check the server's UNSPLASH_ACCESS_KEY.";
-  else if (/rate.?limit|quota|\b429\b/.test(text)) hint = "Unsplash's hourly quota ran out; new jobs wait for it.";
-  else if (/timeout|timed.?out|unreachable|network/.test(text)) hint = 'Unsplash could not be reached in time.';
-  return { reason: error.message || error.code, hint };
+function CancelledMedia({ job }: { job: Job }) {
+  const stoppedRunning = job.attempts.at(-1)?.outcome === 'cancelled';
+  return (
+    <div className="card__pane cancelled">
+      <svg viewBox="0 0 24 24" className="cancelled__icon" aria-hidden="true">
+        <circle cx="12" cy="12" r="9" />
+        <path d="M5.6 18.4 18.4 5.6" />
+      </svg>
+      <p className="cancelled__title">Cancelled</p>
+      <p className="cancelled__detail">{stoppedRunning ? 'Stopped while it was fetching its photo.' : 'Stopped before it ran.'}</p>
+    </div>
+  );
 }
 
 export function QueuedCard({

@@ -6,6 +6,7 @@ import { announce } from '../../../lib/announcer';
 import { applyJobChanges, removeJobs, type JobsPages } from '../api/job-cache';
 import { jobKeys } from '../api/job-keys';
 import { statsQueryOptions } from '../api/get-stats';
+import { keepJobDetailsCurrent } from '../api/job-detail-cache';
 import type { KnownJobs } from '../runtime/known-jobs';
 import type { MyJobs } from '../runtime/my-jobs';
 import type { SseEvent } from '@simmer/contracts/sse';
@@ -135,6 +136,7 @@ export class LiveUpdates {
     for (const filter of LIST_FILTERS) {
       this.queryClient.setQueryData<JobsPages>(jobKeys.list(filter), (data) => applyJobChanges(data, latest, filter));
     }
+    keepJobDetailsCurrent(this.queryClient, latest);
     announceFinished(finished);
     // Also after a create, whose card may come before (or, on a broken stream, without) its event.
     this.statsRefresh.request();
@@ -146,6 +148,7 @@ export class LiveUpdates {
     const gone = new Set(ids);
     for (const id of gone) this.knownJobs.forget(id);
     this.queryClient.setQueriesData<JobsPages>({ queryKey: jobKeys.lists() }, (data) => removeJobs(data, gone));
+    keepJobDetailsCurrent(this.queryClient, [], ids);
     this.statsRefresh.request();
   }
 

@@ -6,6 +6,8 @@ import { jobKeys } from '../api/job-keys';
 import { createJobsRuntime, type JobsRuntime } from './create-jobs-runtime';
 import { KnownJobs } from './known-jobs';
 import { MyJobs } from './my-jobs';
+import { rightsFor } from './job-rights';
+import { OperatorSession } from './operator-session';
 import { job } from '../job-fixtures';
 
 /** The slice of the Storage API the runtime uses, in memory. */
@@ -28,7 +30,7 @@ const page = (...jobs: Job[]): JobsPages => ({ pages: [{ jobs, nextCursor: null 
 describe('the jobs runtime', () => {
   const running: JobsRuntime[] = [];
   const start = (queryClient: QueryClient, storage = memoryStorage()) => {
-    const runtime = createJobsRuntime(queryClient, { storage });
+    const runtime = createJobsRuntime(queryClient, { storage, sessionStorage: memoryStorage() });
     running.push(runtime);
     return runtime;
   };
@@ -39,7 +41,7 @@ describe('the jobs runtime', () => {
   it('gives every runtime its own known jobs and its own jobs, so nothing leaks between page loads or tests', () => {
     const first = start(new QueryClient());
     first.knownJobs.remember(job(1, 'resolved'));
-    first.myJobs.add(job(1).id);
+    first.myJobs.add(job(1).id, 'token-of-job-1-000000');
     first.knownJobs.forget(job(5).id);
 
     const second = start(new QueryClient());
@@ -52,8 +54,10 @@ describe('the jobs runtime', () => {
 
   it('keeps "my jobs" in the storage it is given, across runtimes over that storage', () => {
     const storage = memoryStorage();
-    start(new QueryClient(), storage).myJobs.add(job(7).id);
-    expect(start(new QueryClient(), storage).myJobs.has(job(7).id)).toBe(true);
+    start(new QueryClient(), storage).myJobs.add(job(7).id, 'token-of-job-7-000000');
+    const later = start(new QueryClient(), storage);
+    expect(later.myJobs.has(job(7).id)).toBe(true);
+    expect(later.myJobs.tokenOf(job(7).id)).toBe('token-of-job-7-000000');
   });
 
   it('writes applied jobs into the cached lists that match them, through its own known jobs', () => {
@@ -82,6 +86,19 @@ describe('KnownJobs', () => {
     expect(known.get(job(1).id)?.status).toBe('resolved');
   });
 
+  it('lets a view learned while a snapshot was on its way win over it where the views alone cannot tell', () => {
+    const known = new KnownJobs();
+    known.remember(job(1, 'pending'));
+    const mark = known.mark();
+    // The cancel's event lands while a list page read before it is on its way.
+    known.remember(job(1, 'cancelled'));
+    expect(known.rememberSnapshot(job(1, 'pending'), mark).status).toBe('cancelled');
+    // A snapshot requested after it, showing the job retried, is taken.
+    expect(known.rememberSnapshot(job(1, 'pending'), known.mark()).status).toBe('pending');
+    // A snapshot that is clearly later (a newer attempt) wins whenever it was requested.
+    expect(known.rememberSnapshot(job(1, 'resolved'), mark).status).toBe('resolved');
+  });
+
   it('forgets the least recently advanced job past its limit', () => {
     const known = new KnownJobs(2);
     known.remember(job(1));
@@ -102,12 +119,82 @@ describe('MyJobs', () => {
         throw new DOMException('full', 'QuotaExceededError');
       },
     });
-    mine.add(job(1).id);
-    expect(mine.has(job(1).id)).toBe(true);
+    mine.add(job(1).id, 'token-of-job-1-000000');
+    expect(mine.tokenOf(job(1).id)).toBe('token-of-job-1-000000');
   });
 
   it('ignores what it cannot read back', () => {
     expect(new MyJobs({ getItem: () => '{not json', setItem: () => undefined }).has(job(1).id)).toBe(false);
-    expect(new MyJobs({ getItem: () => '[1, "x"]', setItem: () => undefined }).has('x')).toBe(true);
+    const odd = new MyJobs({ getItem: () => '[1, {"id": "x", "token": 5}, {"id": "y", "token": "tok"}]', setItem: () => undefined });
+    expect([odd.has('x'), odd.tokenOf('x'), odd.tokenOf('y')]).toEqual([true, null, 'tok']);
+  });
+
+  it('keeps the jobs of the first version (ids only) as yours, without the right to act', () => {
+    const storage = memoryStorage();
+    storage.setItem('simmer.my-jobs.v1', JSON.stringify([job(1).id]));
+    const mine = new MyJobs(storage);
+    expect([mine.has(job(1).id), mine.tokenOf(job(1).id)]).toEqual([true, null]);
+    mine.add(job(2).id, 'token-of-job-2-000000');
+    expect(new MyJobs(storage).tokenOf(job(2).id)).toBe('token-of-job-2-000000');
+    expect(new MyJobs(storage).has(job(1).id)).toBe(true);
+  });
+
+  it("sees another tab's jobs and tokens after a reload, and tells its subscribers", () => {
+    const storage = memoryStorage();
+    const here = new MyJobs(storage);
+    expect(here.has(job(3).id)).toBe(false);
+    new MyJobs(storage).add(job(3).id, 'token-of-job-3-000000');
+    let told = 0;
+    here.subscribe(() => (told += 1));
+    const before = here.getVersion();
+    here.reload();
+    expect([here.tokenOf(job(3).id), told, here.getVersion() > before]).toEqual(['token-of-job-3-000000', 1, true]);
+  });
+
+  it('keeps a token a later answer brings, and never forgets one for an answer without', () => {
+    const mine = new MyJobs(memoryStorage());
+    mine.add(job(1).id, null);
+    mine.add(job(1).id, 'token-of-job-1-000000');
+    mine.add(job(1).id, null);
+    expect(mine.tokenOf(job(1).id)).toBe('token-of-job-1-000000');
+  });
+});
+
+describe('rightsFor', () => {
+  const mine = { tokenOf: (id: string) => (id === job(1).id ? 'token-of-job-1-000000' : null) };
+
+  it("acts with the device's own token on its jobs, with the operator's on the rest, and not at all for a visitor", () => {
+    expect(rightsFor(job(1).id, mine, 'operator-secret')).toEqual({ as: 'creator', token: 'token-of-job-1-000000' });
+    expect(rightsFor(job(2).id, mine, 'operator-secret')).toEqual({ as: 'operator', token: 'operator-secret' });
+    expect(rightsFor(job(2).id, mine, null)).toBeNull();
+  });
+});
+
+describe('OperatorSession', () => {
+  it("keeps the token in the tab's session storage until sign-out", () => {
+    const storage = memoryStorage();
+    const session = new OperatorSession(storage);
+    let told = 0;
+    session.subscribe(() => (told += 1));
+    session.signIn('  operator-secret ');
+    expect([session.getToken(), new OperatorSession(storage).getToken(), told]).toEqual(['operator-secret', 'operator-secret', 1]);
+    session.signOut();
+    expect([session.getToken(), new OperatorSession(storage).getToken(), told]).toEqual([null, null, 2]);
+    expect(() => session.signIn('   ')).toThrow(/empty/);
+  });
+
+  it('still signs in when session storage is refused', () => {
+    const refusing = {
+      getItem: () => {
+        throw new DOMException('denied', 'SecurityError');
+      },
+      setItem: () => {
+        throw new DOMException('denied', 'SecurityError');
+      },
+      removeItem: () => undefined,
+    };
+    const session = new OperatorSession(refusing);
+    session.signIn('operator-secret');
+    expect(session.getToken()).toBe('operator-secret');
   });
 });

@@ -2,6 +2,7 @@ import { createContext, useContext, useEffect, useSyncExternalStore, type ReactN
 import { OUTBOX_STORAGE_KEY, type OutboxSnapshot } from '../../../lib/outbox';
 import type { LiveSnapshot } from '../live/live-updates';
 import type { JobsRuntime } from './create-jobs-runtime';
+import { MY_JOBS_STORAGE_KEY } from './my-jobs';
 
 const JobsRuntimeContext = createContext<JobsRuntime | null>(null);
 
@@ -20,9 +21,10 @@ function RuntimeLifecycle({ runtime }: { runtime: JobsRuntime }) {
   useEffect(() => {
     runtime.live.start();
     runtime.outbox.start();
-    // Another tab changed the shared outbox (sent or queued a job).
+    // Another tab changed the shared outbox (sent or queued a job), or its jobs and their tokens.
     const onStorage = (event: StorageEvent) => {
       if (event.key === OUTBOX_STORAGE_KEY) runtime.outbox.reload();
+      if (event.key === MY_JOBS_STORAGE_KEY) runtime.myJobs.reload();
     };
     window.addEventListener('storage', onStorage);
     return () => {
@@ -48,4 +50,16 @@ export function useLiveStatus(): LiveSnapshot {
 export function useOutbox(): OutboxSnapshot {
   const { outbox } = useJobsRuntime();
   return useSyncExternalStore(outbox.subscribe, outbox.getSnapshot);
+}
+
+/** The operator token this tab is signed in with, or null. */
+export function useOperatorToken(): string | null {
+  const { operator } = useJobsRuntime();
+  return useSyncExternalStore(operator.subscribe, operator.getToken);
+}
+
+/** Re-renders whenever "my jobs" changes (a create answered here or in another tab). */
+export function useMyJobsVersion(): number {
+  const { myJobs } = useJobsRuntime();
+  return useSyncExternalStore(myJobs.subscribe, myJobs.getVersion);
 }

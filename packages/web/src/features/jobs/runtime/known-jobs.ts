@@ -1,37 +1,47 @@
 import type { Job } from '@simmer/contracts';
-import { furtherAlong } from '../api/job-cache';
+import { furtherAlong } from '../job-progress';
 
 const LIMIT = 50_000;
 
 /**
- * The furthest-along state seen for each job, from any source (pages, events, creates).
- * Events and page answers can arrive in any order; consulting this keeps every view monotonic.
+ * The latest view seen of each job, from any source (pages, events, creates, actions).
+ * Events and page answers can arrive in any order; consulting this keeps every view moving forward.
  * One per jobs runtime (see create-jobs-runtime.ts), so each page load and each test starts empty.
  */
 export class KnownJobs {
-  private readonly jobs = new Map<string, Job>();
+  /** Each job's latest view, and the tick at which it was learned; least recently changed first. */
+  private readonly jobs = new Map<string, { job: Job; tick: number }>();
   /** Jobs the server removed (retention): a page fetched before the removal must not bring them back. */
   private readonly removed = new Set<string>();
+  private tick = 0;
 
   constructor(private readonly limit = LIMIT) {}
 
-  /** Records `job` and returns the furthest-along view of it. */
+  /** Records `job` and returns the later of it and the view already known (job-progress.ts). */
   remember(job: Job): Job {
-    const seen = this.jobs.get(job.id);
-    const best = seen ? furtherAlong(seen, job) : job;
-    if (best !== seen) {
-      this.jobs.delete(job.id);
-      this.jobs.set(job.id, best);
-      if (this.jobs.size > this.limit) {
-        const oldest = this.jobs.keys().next().value;
-        if (oldest !== undefined) this.jobs.delete(oldest);
-      }
-    }
-    return best;
+    const seen = this.jobs.get(job.id)?.job;
+    return this.keep(seen ? furtherAlong(seen, job) : job, seen);
+  }
+
+  /** Taken before a request whose answer is a snapshot (a list page, a search, a job): pass it to rememberSnapshot. */
+  mark(): number {
+    return this.tick;
+  }
+
+  /**
+   * Records `job` from a snapshot requested at `mark`. A view learned since then (an event, an
+   * action's answer) counts as the later arrival: where the two views alone cannot tell which is
+   * newer (a job cancelled, or cancelled and retried, with the same attempts), it wins over the
+   * snapshot, which may have been read before it.
+   */
+  rememberSnapshot(job: Job, mark: number): Job {
+    const known = this.jobs.get(job.id);
+    if (!known || known.tick <= mark) return this.remember(job);
+    return this.keep(furtherAlong(job, known.job), known.job);
   }
 
   get(id: string): Job | undefined {
-    return this.jobs.get(id);
+    return this.jobs.get(id)?.job;
   }
 
   /** The server removed this job for good. */
@@ -46,5 +56,17 @@ export class KnownJobs {
 
   isRemoved(id: string): boolean {
     return this.removed.has(id);
+  }
+
+  private keep(best: Job, seen: Job | undefined): Job {
+    if (best === seen) return best;
+    this.tick += 1;
+    this.jobs.delete(best.id);
+    this.jobs.set(best.id, { job: best, tick: this.tick });
+    if (this.jobs.size > this.limit) {
+      const oldest = this.jobs.keys().next().value;
+      if (oldest !== undefined) this.jobs.delete(oldest);
+    }
+    return best;
   }
 }

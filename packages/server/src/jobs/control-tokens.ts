@@ -1,0 +1,18 @@
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+
+/**
+ * A job's control token: HMAC-SHA-256 of its id under the store's secret (JobStore.tokenKey),
+ * base64url, 43 characters. Nothing per job is stored, so there is nothing to leak from the data,
+ * an idempotent replay of the create gives the same token again, and every process sharing the
+ * store derives the same one. Whoever holds it may act on that job and no other.
+ */
+export function controlTokenOf(key: Buffer, jobId: string): string {
+  return createHmac('sha256', key).update(`simmer control token v1\n${jobId}`).digest('base64url');
+}
+
+/** Whether `given` is `expected`, in time that does not depend on where they differ (nor on their lengths). */
+export function sameSecret(given: string, expected: string): boolean {
+  return timingSafeEqual(digest(given), digest(expected));
+}
+
+const digest = (text: string): Buffer => createHash('sha256').update(text).digest();
