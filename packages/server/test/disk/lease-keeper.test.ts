@@ -58,7 +58,7 @@ describe('LeaseKeeper', () => {
 
   it('tells the holder once when its claim is lost, and renews it no more', async () => {
     const [job] = await claimed(1);
-    await store.settleJob(job!.id, job!.claimToken!, { status: 'failed', resolvedAt: T0, error: { code: 'x', message: 'y' } });
+    await store.settleJob(job!.id, job!.claimToken!, { status: 'failed', resolvedAt: T0, error: { code: 'internal_error', message: 'y' } });
     let lost = 0;
     const leases = keeper();
     leases.hold(job!.id, job!.claimToken!, () => lost++);
