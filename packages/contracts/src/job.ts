@@ -56,6 +56,11 @@ export const JobSchema = Type.Object(
     resolvedAt: Type.Union([Timestamp, Type.Null()]),
     result: Type.Union([JobResultSchema, Type.Null()]),
     error: Type.Union([JobErrorSchema, Type.Null()]),
+    /**
+     * The sequence number of the job's latest change (the `id:` of its latest `/events` frame). Of
+     * two views of one job the higher `seq` is the newer, whichever arrived last.
+     */
+    seq: Type.Integer({ minimum: 0 }),
   },
   { $id: 'Job' },
 );

@@ -1,7 +1,10 @@
 import type { Job, JobStatus } from '@simmer/contracts';
 
-/** For tests: job number `n` (its id ends in n, so ids sort as the numbers do), created at a fixed time. */
-export function job(n: number, status: JobStatus = 'pending'): Job {
+/**
+ * For tests: job number `n` (its id ends in n, so ids sort as the numbers do), created at a fixed
+ * time, as of change number `seq`.
+ */
+export function job(n: number, status: JobStatus = 'pending', seq = 1): Job {
   return {
     id: `0193d9a4-0000-7000-8000-${String(n).padStart(12, '0')}`,
     status,
@@ -10,5 +13,6 @@ export function job(n: number, status: JobStatus = 'pending'): Job {
     resolvedAt: null,
     result: null,
     error: null,
+    seq,
   };
 }

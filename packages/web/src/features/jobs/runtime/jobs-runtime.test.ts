@@ -38,7 +38,7 @@ describe('the jobs runtime', () => {
 
   it('gives every runtime its own known jobs and its own jobs, so nothing leaks between page loads or tests', () => {
     const first = start(new QueryClient());
-    first.knownJobs.remember(job(1, 'resolved'));
+    first.knownJobs.remember(job(1, 'resolved', 2));
     first.myJobs.add(job(1).id);
     first.knownJobs.forget(job(5).id);
 
@@ -62,7 +62,7 @@ describe('the jobs runtime', () => {
     queryClient.setQueryData<JobsPages>(jobKeys.list('pending'), page(job(2)));
     const runtime = start(queryClient);
 
-    runtime.live.applyJobs([job(3, 'resolved'), job(2, 'running')]);
+    runtime.live.applyJobs([job(3, 'resolved'), job(2, 'running', 2)]);
 
     const ids = (status: JobStatus | null) =>
       queryClient.getQueryData<JobsPages>(jobKeys.list(status))?.pages[0]?.jobs.map((j) => j.status);
@@ -75,18 +75,24 @@ describe('the jobs runtime', () => {
 });
 
 describe('KnownJobs', () => {
-  it('keeps the furthest-along view of a job, whatever order views arrive in', () => {
+  it('keeps the view of the latest change of a job, whatever order views arrive in', () => {
     const known = new KnownJobs();
-    known.remember(job(1, 'resolved'));
-    expect(known.remember(job(1, 'running')).status).toBe('resolved');
+    known.remember(job(1, 'resolved', 3));
+    expect(known.remember(job(1, 'running', 2)).status).toBe('resolved');
     expect(known.get(job(1).id)?.status).toBe('resolved');
+  });
+
+  it('follows the server backwards: a claim given back makes a running job pending again', () => {
+    const known = new KnownJobs();
+    known.remember(job(1, 'running', 2));
+    expect(known.remember(job(1, 'pending', 3)).status).toBe('pending');
   });
 
   it('forgets the least recently advanced job past its limit', () => {
     const known = new KnownJobs(2);
     known.remember(job(1));
     known.remember(job(2));
-    known.remember(job(1, 'running'));
+    known.remember(job(1, 'running', 2));
     known.remember(job(3));
     expect(known.get(job(2).id)).toBeUndefined();
     expect(known.get(job(1).id)?.status).toBe('running');

@@ -1,11 +1,12 @@
 import type { Job } from '@simmer/contracts';
-import { furtherAlong } from '../api/job-cache';
+import { newerView } from '../api/job-cache';
 
 const LIMIT = 50_000;
 
 /**
- * The furthest-along state seen for each job, from any source (pages, events, creates).
- * Events and page answers can arrive in any order; consulting this keeps every view monotonic.
+ * The newest view seen of each job (the one of its latest change, by `seq`), from any source (pages,
+ * events, creates). Events and page answers can arrive in any order; consulting this keeps every view
+ * at the server's latest.
  * One per jobs runtime (see create-jobs-runtime.ts), so each page load and each test starts empty.
  */
 export class KnownJobs {
@@ -15,10 +16,10 @@ export class KnownJobs {
 
   constructor(private readonly limit = LIMIT) {}
 
-  /** Records `job` and returns the furthest-along view of it. */
+  /** Records `job` and returns the newest view of it. */
   remember(job: Job): Job {
     const seen = this.jobs.get(job.id);
-    const best = seen ? furtherAlong(seen, job) : job;
+    const best = seen ? newerView(seen, job) : job;
     if (best !== seen) {
       this.jobs.delete(job.id);
       this.jobs.set(job.id, best);
@@ -46,5 +47,13 @@ export class KnownJobs {
 
   isRemoved(id: string): boolean {
     return this.removed.has(id);
+  }
+
+  /**
+   * Forgets every view: after a `reset` the lists are read again from scratch, and views numbered by
+   * a store that was replaced must not outrank the new store's.
+   */
+  clear(): void {
+    this.jobs.clear();
   }
 }
