@@ -14,7 +14,7 @@ export type JobsPages = InfiniteData<JobsPage, string | null>;
 const REACHABLE: ReadonlyMap<JobStatus, ReadonlySet<JobStatus>> = new Map(
   JOB_STATUSES.map((from) => {
     const reached = new Set<JobStatus>([from]);
-    for (let grew = true; grew; ) {
+    for (let grew = true; grew;) {
       grew = false;
       for (const [a, b] of JOB_TRANSITIONS) {
         if (reached.has(a) && !reached.has(b)) {
