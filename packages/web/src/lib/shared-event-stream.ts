@@ -1,6 +1,6 @@
 import { EVENT_READY, EVENT_RESET } from '@simmer/contracts/constants';
 import { EventStream, type EventStreamOptions, type StreamState, type StreamStatus } from './event-stream';
-import type { SseEvent } from './sse-parser';
+import type { SseEvent } from '@simmer/contracts/sse';
 import { TabLeader, type ChannelLike, type LeaderClock, type LockManagerLike } from './tab-leader';
 
 /** What tabs of one browser profile share; null where the browser lacks Web Locks or BroadcastChannel. */
