@@ -213,6 +213,28 @@ describe('SharedEventStream', () => {
     expect(behind.gaps).toBe(1);
   });
 
+  it('relays nothing while the leader is alone, and again once a tab opens', async () => {
+    const browser = new SimulatedBrowser();
+    const server = new FakeEvents();
+    const alone = openTab(browser, server);
+    await until(() => alone.state?.status === 'live');
+    await pass(1_500);
+    const relayed = () => browser.posted.get('test.events.frames:frames') ?? 0;
+    const before = relayed();
+    for (let i = 0; i < 5; i++) server.change();
+    await until(() => alone.applied.length === 5);
+    await pass(100);
+    expect(relayed()).toBe(before);
+
+    const late = openTab(browser, server);
+    await until(() => late.state?.status === 'live');
+    server.change();
+    await until(() => late.applied.length === 1);
+    expect(late.applied).toEqual([6]);
+    expect(late.gaps).toBe(0);
+    expect(relayed()).toBeGreaterThan(before);
+  });
+
   it('holds a stream per tab where the browser cannot share one', async () => {
     const browser = new SimulatedBrowser();
     const server = new FakeEvents();

@@ -38,8 +38,17 @@ interface Frame {
   prev: number | null;
 }
 
+/** A frame on the channel: a flat tuple clones faster than objects (every relayed event is cloned per message). */
+type WireFrame = [event: string, id: string | null, data: string, seq: number | null, prev: number | null];
+
+const toWire = ({ event, seq, prev }: Frame): WireFrame => [event.event, event.id, event.data, seq, prev];
+const fromWire = ([event, id, data, seq, prev]: WireFrame): Frame => ({ event: { event, id, data }, seq, prev });
+
+/** How often a leader asks the browser whether any tab still follows (waits for the lock). */
+const FOLLOWERS_CHECK_MS = 1_000;
+
 type RelayMessage =
-  | { kind: 'frames'; from: string; frames: Frame[] }
+  | { kind: 'frames'; from: string; frames: WireFrame[] }
   | { kind: 'state'; from: string; status: StreamStatus; failures: number }
   | { kind: 'hello'; from: string };
 
@@ -72,6 +81,10 @@ export class SharedEventStream {
   private early: Frame[] | null = null;
   private relayQueue: Frame[] = [];
   private readonly tabId: string;
+  /** Whether any other tab follows: a leader alone relays nothing (each relay costs a copy and a trip through the browser). */
+  private followed = true;
+  private helloAt = 0;
+  private followersTimer: ReturnType<typeof setInterval> | null = null;
 
   constructor(options: SharedEventStreamOptions, initialSeq: number | null) {
     this.o = options;
@@ -98,6 +111,8 @@ export class SharedEventStream {
     this.early = [];
     this.channel = this.o.tabs.openChannel(`${this.name}.frames`);
     this.channel.addEventListener('message', this.onMessage);
+    // A leader that was alone relays again from now on.
+    this.post({ kind: 'hello', from: this.tabId });
   }
 
   start(): void {
@@ -178,13 +193,32 @@ export class SharedEventStream {
     );
     this.own = stream;
     stream.start();
+    if (this.o.tabs) this.watchFollowers(this.o.tabs);
     return () => {
       this.stopOwn();
       if (this.started) this.role_ = 'follower';
     };
   }
 
+  /** Every follower waits for the leader's lock; none waiting (and no hello since the question) means none. */
+  private watchFollowers(tabs: TabsApi): void {
+    this.followed = true;
+    const lockName = `${this.name}.leader`;
+    this.followersTimer = setInterval(() => {
+      const asked = Date.now();
+      tabs.locks
+        .query()
+        .then(({ pending = [] }) => {
+          const waiting = pending.some((request) => request.name === lockName);
+          if (this.own) this.followed = waiting || this.helloAt >= asked;
+        })
+        .catch(() => (this.followed = true));
+    }, FOLLOWERS_CHECK_MS);
+  }
+
   private stopOwn(): void {
+    if (this.followersTimer !== null) clearInterval(this.followersTimer);
+    this.followersTimer = null;
     const stream = this.own;
     this.own = null;
     stream?.stop();
@@ -195,11 +229,14 @@ export class SharedEventStream {
     const message = event.data as RelayMessage | null;
     if (!message || message.from === this.tabId) return;
     if (message.kind === 'frames') {
-      if (this.early) this.early.push(...message.frames);
-      else if (this.started) for (const frame of message.frames) this.accept(frame);
+      const frames = message.frames.map(fromWire);
+      if (this.early) this.early.push(...frames);
+      else if (this.started) for (const frame of frames) this.accept(frame);
     } else if (message.kind === 'state') {
       if (this.started && !this.own) this.setState({ status: message.status, failures: message.failures });
     } else if (message.kind === 'hello' && this.own && this.role_ === 'leader') {
+      this.helloAt = Date.now();
+      this.followed = true;
       const { status, failures } = this.state;
       this.post({ kind: 'state', from: this.tabId, status, failures });
     }
@@ -231,6 +268,7 @@ export class SharedEventStream {
 
   /** Frames dispatched in one go (one network chunk) travel to the other tabs as one message. */
   private relay(frame: Frame): void {
+    if (!this.followed) return;
     this.relayQueue.push(frame);
     if (this.relayQueue.length === 1) queueMicrotask(() => this.flushRelay());
   }
@@ -239,7 +277,7 @@ export class SharedEventStream {
     if (this.relayQueue.length === 0) return;
     const frames = this.relayQueue;
     this.relayQueue = [];
-    this.post({ kind: 'frames', from: this.tabId, frames });
+    this.post({ kind: 'frames', from: this.tabId, frames: frames.map(toWire) });
   }
 
   private post(message: RelayMessage): void {

@@ -19,6 +19,8 @@ export class SimulatedBrowser {
   private readonly queues = new Map<string, LockRequest[]>();
   private readonly channels = new Map<string, Set<SimulatedChannel>>();
   private tabs = 0;
+  /** Messages posted per channel name and kind (`message.kind`), for tests that count traffic. */
+  readonly posted = new Map<string, number>();
 
   openTab(): SimulatedTab {
     return new SimulatedTab(this, ++this.tabs);
@@ -66,6 +68,11 @@ export class SimulatedBrowser {
   }
 
   /** @internal */
+  query(): { pending: { name: string }[] } {
+    return { pending: [...this.queues].flatMap(([name, queue]) => queue.map(() => ({ name }))) };
+  }
+
+  /** @internal */
   join(channel: SimulatedChannel): void {
     const members = this.channels.get(channel.name) ?? new Set();
     this.channels.set(channel.name, members);
@@ -79,6 +86,8 @@ export class SimulatedBrowser {
 
   /** @internal */
   broadcast(from: SimulatedChannel, message: unknown): void {
+    const kind = `${from.name}:${String((message as { kind?: unknown } | null)?.kind)}`;
+    this.posted.set(kind, (this.posted.get(kind) ?? 0) + 1);
     for (const member of this.channels.get(from.name) ?? []) {
       if (member !== from) member.receive(structuredClone(message));
     }
@@ -149,7 +158,10 @@ export class SimulatedTab {
     private readonly browser: SimulatedBrowser,
     readonly number: number,
   ) {
-    this.locks = { request: (name, options, callback) => browser.request(this, name, options, callback) };
+    this.locks = {
+      request: (name, options, callback) => browser.request(this, name, options, callback),
+      query: () => Promise.resolve(browser.query()),
+    };
     this.clock = {
       now: () => Date.now(),
       setInterval: (callback, ms) =>

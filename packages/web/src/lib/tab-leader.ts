@@ -1,6 +1,8 @@
 /** The part of the Web Locks API the election uses (`navigator.locks`). */
 export interface LockManagerLike {
   request(name: string, options: { steal?: boolean; signal?: AbortSignal }, callback: () => Promise<void>): Promise<unknown>;
+  /** Who holds and who waits for which lock: a leader learns from it whether any tab follows. */
+  query(): Promise<{ pending?: { name?: string }[] }>;
 }
 
 /** The part of `BroadcastChannel` the tabs talk over. */

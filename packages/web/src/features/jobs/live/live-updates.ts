@@ -30,8 +30,12 @@ export interface LiveDebug {
 }
 
 const SEQ_STORAGE_KEY = 'simmer.last-seq.v1';
-/** A hidden tab has no animation frames: its changes are applied this often instead. */
+/** A storm of changes is applied at most this often (one pass over the cache, one render); a lone change in the next frame. */
+const FLUSH_INTERVAL_MS = 100;
+/** A hidden tab has no animation frames: its changes wait at most this long. */
 const HIDDEN_FLUSH_MS = 500;
+/** The resume point for a reload is written at most this often (and when the page is hidden). */
+const STORE_SEQ_MS = 1_000;
 const APPLIED_KEPT = 20_000;
 const STATS_THROTTLE_MS = 1_000;
 const RESYNC_THROTTLE_MS = 5_000;
@@ -51,7 +55,8 @@ export class LiveUpdates {
   private buffer: Job[] = [];
   /** Ids of jobs the server removed (retention), applied with the next flush. */
   private removedBuffer: string[] = [];
-  private readonly batch = new FrameBatch(() => this.flush(), HIDDEN_FLUSH_MS);
+  private readonly batch = new FrameBatch(() => this.flush(), { minIntervalMs: FLUSH_INTERVAL_MS, fallbackMs: HIDDEN_FLUSH_MS });
+  private readonly storeSeq = new Throttle(STORE_SEQ_MS, () => this.saveSeq());
   private appliedSeqs: number[] = [];
   /** Counts follow the changes (events and creates), at most once a second. */
   private readonly statsRefresh = new Throttle(STATS_THROTTLE_MS, () => {
@@ -103,6 +108,12 @@ export class LiveUpdates {
         }
       }),
     );
+    if (typeof window !== 'undefined') {
+      // A reload resumes from the last change this tab applied, even one within the last second.
+      const onHide = () => this.saveSeq();
+      window.addEventListener('pagehide', onHide);
+      this.unsubscribers.push(() => window.removeEventListener('pagehide', onHide));
+    }
     // Hear the other tabs' changes from now on, before this tab's resume point is settled.
     this.stream.listen();
     if (this.snap.baselineReady) {
@@ -126,6 +137,7 @@ export class LiveUpdates {
     this.stream.stop();
     for (const unsubscribe of this.unsubscribers.splice(0)) unsubscribe();
     this.batch.cancel();
+    this.storeSeq.cancel();
     this.statsRefresh.cancel();
     this.resync.cancel();
   }
@@ -238,6 +250,10 @@ export class LiveUpdates {
     const removed = this.removedBuffer;
     this.removedBuffer = [];
     this.applyRemovals(removed);
+    this.storeSeq.request();
+  }
+
+  private saveSeq(): void {
     const { lastSeq } = this.stream.snapshot;
     if (lastSeq !== null) storeSeq(lastSeq);
   }

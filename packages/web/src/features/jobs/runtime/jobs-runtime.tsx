@@ -2,6 +2,7 @@ import { createContext, useContext, useEffect, useSyncExternalStore, type ReactN
 import { OUTBOX_STORAGE_KEY, type OutboxSnapshot } from '../../../lib/outbox';
 import type { LiveSnapshot } from '../live/live-updates';
 import type { JobsRuntime } from './create-jobs-runtime';
+import { MY_JOBS_STORAGE_KEY } from './my-jobs';
 
 const JobsRuntimeContext = createContext<JobsRuntime | null>(null);
 
@@ -20,9 +21,10 @@ function RuntimeLifecycle({ runtime }: { runtime: JobsRuntime }) {
   useEffect(() => {
     runtime.live.start();
     runtime.outbox.start();
-    // Another tab changed the shared outbox (sent or queued a job).
+    // Another tab changed the shared outbox (sent or queued a job), or marked a job as this browser's.
     const onStorage = (event: StorageEvent) => {
       if (event.key === OUTBOX_STORAGE_KEY) runtime.outbox.reload();
+      if (event.key === MY_JOBS_STORAGE_KEY) runtime.myJobs.reload();
     };
     window.addEventListener('storage', onStorage);
     return () => {

@@ -1,4 +1,4 @@
-const STORAGE_KEY = 'simmer.my-jobs.v1';
+export const MY_JOBS_STORAGE_KEY = 'simmer.my-jobs.v1';
 const LIMIT = 1_000;
 
 /**
@@ -14,13 +14,18 @@ export class MyJobs {
   private load(): Set<string> {
     if (this.ids) return this.ids;
     try {
-      const raw = this.storage.getItem(STORAGE_KEY);
+      const raw = this.storage.getItem(MY_JOBS_STORAGE_KEY);
       const parsed: unknown = raw ? JSON.parse(raw) : [];
       this.ids = new Set(Array.isArray(parsed) ? parsed.filter((v): v is string => typeof v === 'string') : []);
     } catch {
       this.ids = new Set();
     }
     return this.ids;
+  }
+
+  /** Reads the stored ids again: another tab of this browser added one (its outbox sent a press). */
+  reload(): void {
+    this.ids = null;
   }
 
   has(id: string): boolean {
@@ -34,7 +39,7 @@ export class MyJobs {
     const list = [...ids].slice(-LIMIT);
     this.ids = new Set(list);
     try {
-      this.storage.setItem(STORAGE_KEY, JSON.stringify(list));
+      this.storage.setItem(MY_JOBS_STORAGE_KEY, JSON.stringify(list));
     } catch {
       // Marking is a nicety; a full storage must not break creating jobs.
     }
