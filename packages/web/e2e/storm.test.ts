@@ -37,20 +37,23 @@ async function armPressWatch(page: Page): Promise<void> {
     w.__press = new Promise((resolve) => {
       const before = new Set([...document.querySelectorAll('[data-outbox-key]')].map((el) => el.getAttribute('data-outbox-key')));
       let clickedAt = -1;
-      const onClick = (event: MouseEvent) => {
-        if ((event.target as Element | null)?.closest('header button')?.textContent?.includes('New job')) clickedAt = event.timeStamp;
-      };
-      document.addEventListener('click', onClick, true);
-      const fresh = () => [...document.querySelectorAll('[data-outbox-key]')].find((el) => !before.has(el.getAttribute('data-outbox-key')));
-      // Never seen within 5 s: reported as -1.
+      // Never seen within 5 s of the click: reported as -1.
       let inDomMs = -1;
       let done = false;
-      const giveUp = setTimeout(() => {
+      let giveUp: ReturnType<typeof setTimeout> | undefined;
+      const stop = () => {
         done = true;
         observer.disconnect();
         document.removeEventListener('click', onClick, true);
         resolve({ inDomMs, visibleMs: -1 });
-      }, 5_000);
+      };
+      const onClick = (event: MouseEvent) => {
+        if (!(event.target as Element | null)?.closest('header button')?.textContent?.includes('New job')) return;
+        clickedAt = event.timeStamp;
+        giveUp = setTimeout(stop, 5_000);
+      };
+      document.addEventListener('click', onClick, true);
+      const fresh = () => [...document.querySelectorAll('[data-outbox-key]')].find((el) => !before.has(el.getAttribute('data-outbox-key')));
       const observer = new MutationObserver(() => {
         const card = clickedAt >= 0 ? fresh() : undefined;
         if (!card) return;
