@@ -148,22 +148,26 @@ describe('a storm of other people’s jobs', () => {
       // The reader scrolls down: the cards they look at stay where they are while others' jobs pile up.
       await at(6_000);
       await page.evaluate(() => window.scrollTo(0, 2_000));
+      const control = page.getByRole('button', { name: /^\d[\d,]* new jobs?$/ });
+      const heldCount = async () =>
+        Number(((await control.textContent({ timeout: 1_000 }).catch(() => null)) ?? '').replace(/\D/g, '') || 0);
+      const anchorTop = (id: string | null) =>
+        page.evaluate((jobId) => {
+          const card = jobId ? document.querySelector(`article[data-job-id="${jobId}"]`) : null;
+          return card ? Math.round(card.getBoundingClientRect().top) : null;
+        }, id);
+      // Once the hold is on (the control shows), the cards in view must stay put while it grows.
+      const heldAtFirst = await eventually(async () => (await heldCount()) || undefined, 4_000, 'the "N new jobs" control').catch(() => 0);
       const anchor = await page.evaluate(() => {
         const card = [...document.querySelectorAll('article[data-job-id]')].find((el) => el.getBoundingClientRect().top > 100);
         return card ? { id: card.getAttribute('data-job-id'), top: Math.round(card.getBoundingClientRect().top) } : null;
       });
-      const held = await page
-        .getByRole('button', { name: /^\d[\d,]* new jobs?$/ })
-        .filter({ hasText: /^[1-9]\d{2,}|,/ })
-        .waitFor({ timeout: 4_000 })
-        .then(() => true)
-        .catch(() => false);
-      const anchorAfter = anchor
-        ? await page.evaluate((id) => {
-            const card = document.querySelector(`article[data-job-id="${id}"]`);
-            return card ? Math.round(card.getBoundingClientRect().top) : null;
-          }, anchor.id)
-        : null;
+      const held = await eventually(
+        async () => ((await heldCount()) >= heldAtFirst + 100 ? true : undefined),
+        4_000,
+        '100 more held jobs',
+      ).catch(() => false);
+      const anchorAfter = anchor ? await anchorTop(anchor.id) : null;
 
       // A press while scrolled away: the person's own job shows at once all the same.
       await at(10_000);
