@@ -217,7 +217,10 @@ describe('a storm of other people’s jobs', () => {
         expect(press.visibleMs).toBeLessThanOrEqual(200);
       }
       expect(held).toBe(true);
-      expect(anchorAfter).toBe(anchor?.top);
+      // Held jobs push nothing down (a row is ~280 px); a few pixels of the browser's own scroll anchoring are not a push.
+      expect(anchor).not.toBeNull();
+      expect(anchorAfter).not.toBeNull();
+      expect(Math.abs(anchorAfter! - anchor!.top)).toBeLessThanOrEqual(16);
       expect(seen.firstEqualMs).not.toBeNull();
       expect(seen.firstEqualMs!).toBeLessThanOrEqual(2_000);
       expect(settledMs - seen.serverSettledMs!).toBeLessThanOrEqual(2_000);
