@@ -132,7 +132,12 @@ describe('a storm of other people’s jobs', () => {
       const startedAt = Date.now();
       const storm = startStorm({ url: server.url, perSecond: PER_SECOND, durationMs: STORM_MS });
       let stormDone = false;
-      const stormResult = storm.finally(() => (stormDone = true));
+      // When the storm ended, on this clock: measurements end there, not after the last heap sample.
+      let stormEndedAt = 0;
+      const stormResult = storm.finally(() => {
+        stormDone = true;
+        stormEndedAt = Date.now();
+      });
       const heapSampler = (async () => {
         while (!stormDone) {
           await sampleHeap();
@@ -176,8 +181,9 @@ describe('a storm of other people’s jobs', () => {
       const { created, failed, durationMs } = await stormResult;
       await heapSampler;
       await sampleHeap();
-      const pageEnd = await page.evaluate(() => performance.now());
-      const endedAt = Date.now();
+      // The page's clock and this one run together: the storm's end in page time.
+      const endedAt = stormEndedAt;
+      const pageEnd = pageStart + (endedAt - startedAt);
 
       // The page's counts equal the server's once the storm is over: the first moment they match, and
       // how long after the server's own counts stopped moving (every job settled) the page shows them.
