@@ -89,6 +89,11 @@ export const JobSchema = Type.Object(
     error: Type.Union([JobErrorSchema, Type.Null()]),
     /** The job's last attempts (claims), oldest first, at most ATTEMPTS_KEPT. */
     attempts: Type.Array(AttemptSchema, { maxItems: ATTEMPTS_KEPT }),
+    /**
+     * The sequence number of the job's latest change (the `id:` of its latest `/events` frame). Of
+     * two views of one job the higher `seq` is the newer, whichever arrived last.
+     */
+    seq: Type.Integer({ minimum: 0 }),
   },
   { $id: 'Job' },
 );

@@ -3,7 +3,7 @@ import type { StoredJob } from '../store/job-store.js';
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
-/** A stored job as the API shows it: status for pending/running, result or error once settled, and its attempts. */
+/** A stored job as the API shows it: status for pending/running, result or error once settled, its attempts and its latest change's number. */
 export function toJobView(job: StoredJob): Job {
   return {
     id: job.id,
@@ -14,6 +14,7 @@ export function toJobView(job: StoredJob): Job {
     result: job.result,
     error: publicError(job.error),
     attempts: attemptsOf(job),
+    seq: job.updatedSeq,
   };
 }
 

@@ -28,6 +28,7 @@ describe('jobs API (in-process)', () => {
     expect(job.id).toMatch(UUID_V7);
     expect(response.headers.location).toBe(`/jobs/${job.id}`);
     expect(job).toMatchObject({ status: 'pending', result: null, error: null, resolvedAt: null });
+    expect(job.seq).toBe((await stats()).lastSeq);
     expect(Date.parse(job.createdAt)).toBe(t.clock.now());
     const delay = Date.parse(job.runAt) - Date.parse(job.createdAt);
     expect([1000, 2000, 3000]).toContain(delay);
@@ -128,6 +129,9 @@ describe('running jobs (in-process, manual clock)', () => {
     await t.settled(job.id);
     const settled = (await t.app.inject({ url: `/jobs/${job.id}` })).json<Job>();
     expect(settled.status).toBe('resolved');
+    // Each view names its latest change: pending, then running, then resolved, each a later one.
+    expect(settled.seq).toBeGreaterThan(job.seq);
+    expect((await t.app.inject({ url: '/stats' })).json<Stats>().lastSeq).toBe(settled.seq);
     expect(settled.result).toMatchObject({ source: 'demo', photo: { urls: { small: expect.stringMatching(/^\/demo-images\//) } } });
     expect(settled.result!.photo.blurHash).toMatch(/^[0-9A-Za-z#$%*+,\-.:;=?@[\]^_{|}~]{6,}$/);
     const image = await t.app.inject({ url: settled.result!.photo.urls.small });

@@ -12,6 +12,8 @@ import { Providers, createQueryClient } from './providers';
 
 const queryClient = createQueryClient();
 const runtime = createJobsRuntime(queryClient);
+// For tests and devtools: whether this tab holds the shared stream, and the changes it applied.
+Object.defineProperty(window, 'simmer', { value: { live: () => runtime.live.debug } });
 
 createRoot(document.getElementById('root')!).render(
   <StrictMode>

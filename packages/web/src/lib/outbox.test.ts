@@ -59,6 +59,17 @@ describe('Outbox', () => {
     expect(JSON.parse(storage.getItem('simmer.outbox.v1')!)).toEqual([]);
   });
 
+  it("names this tab's latest press, and not a press another tab made in the shared storage", async () => {
+    const storage = new MemoryStorage();
+    const here = setup(() => new Promise(() => undefined), storage, 'here');
+    const there = setup(() => new Promise(() => undefined), storage, 'there');
+    const pressed = here.outbox.enqueue();
+    expect(here.outbox.getSnapshot().pressedKey).toBe(pressed.key);
+    there.outbox.reload();
+    expect(there.outbox.getSnapshot().entries.map((entry) => entry.key)).toEqual([pressed.key]);
+    expect(there.outbox.getSnapshot().pressedKey).toBeNull();
+  });
+
   it('retries a failed send with the same idempotency key, backing off', async () => {
     const keys: string[] = [];
     let failures = 3;

@@ -17,6 +17,8 @@ export interface OutboxSnapshot {
   sendingKey: string | null;
   /** While the server has asked us to wait (Retry-After): when the queue tries again (ISO time). */
   busyUntil: string | null;
+  /** The key of this tab's latest press (another tab's presses reach `entries` only), so the page can show it at once. */
+  pressedKey: string | null;
 }
 
 export type SendOutcome<T> =
@@ -78,7 +80,12 @@ export class Outbox<T> {
     const entries = this.load();
     // A wait the server asked for outlives a reload (the entry keeps it).
     this.holdUntil = storedHold(entries);
-    this.snap = { entries, sendingKey: null, busyUntil: this.holdUntil > this.o.now().getTime() ? entries[0]!.busyUntil! : null };
+    this.snap = {
+      entries,
+      sendingKey: null,
+      pressedKey: null,
+      busyUntil: this.holdUntil > this.o.now().getTime() ? entries[0]!.busyUntil! : null,
+    };
   }
 
   /**
@@ -121,6 +128,7 @@ export class Outbox<T> {
     const entry: OutboxEntry = { key: this.o.newKey(), createdAt: this.o.now().toISOString(), attempts: 0, lastError: null };
     const entries = [...this.load(), entry];
     this.save(entries);
+    this.publish({ pressedKey: entry.key });
     // While the server asked us to wait, the press waits its turn; the server's word stands.
     if (this.holding(entries)) return entry;
     // A new press is a good moment to try again even during a backoff pause; the key keeps it safe.
@@ -230,7 +238,14 @@ export class Outbox<T> {
 
   private publish(patch: Partial<OutboxSnapshot>): void {
     const next = { ...this.snap, ...patch };
-    if (next.entries === this.snap.entries && next.sendingKey === this.snap.sendingKey && next.busyUntil === this.snap.busyUntil) return;
+    if (
+      next.entries === this.snap.entries &&
+      next.sendingKey === this.snap.sendingKey &&
+      next.busyUntil === this.snap.busyUntil &&
+      next.pressedKey === this.snap.pressedKey
+    ) {
+      return;
+    }
     this.snap = next;
     for (const listener of this.listeners) listener();
   }

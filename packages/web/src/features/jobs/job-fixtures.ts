@@ -4,8 +4,9 @@ import type { Attempt, Job, JobStatus } from '@simmer/contracts';
  * For tests: job number `n` (its id ends in n, so ids sort as the numbers do), created at a fixed
  * time, with the attempt its status implies: one running for `running`, one ended for `resolved`
  * and `failed`, none for `pending` and `cancelled`.
+ * Its view is as of change number `seq`.
  */
-export function job(n: number, status: JobStatus = 'pending'): Job {
+export function job(n: number, status: JobStatus = 'pending', seq = 1): Job {
   const runAt = '2026-01-01T00:01:00.000Z';
   const endedAt = '2026-01-01T00:01:02.000Z';
   const attempts: Attempt[] =
@@ -23,5 +24,6 @@ export function job(n: number, status: JobStatus = 'pending'): Job {
     result: null,
     error: null,
     attempts,
+    seq,
   };
 }

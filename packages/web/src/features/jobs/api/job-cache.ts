@@ -10,6 +10,18 @@ export interface JobsPage {
 
 export type JobsPages = InfiniteData<JobsPage, string | null>;
 
+/**
+ * Of two views of the same job, the newer: the one of the later change (`seq`), whatever order they
+ * arrived in, so a late answer never undoes a newer event and every move the server reports shows,
+ * backwards ones included (`running → pending`, a claim given back; a retry). A view without a
+ * number (from a server older than the field) is ordered by its attempts and the state machine.
+ */
+export function newerView(current: Job, incoming: Job): Job {
+  if (incoming === current) return current;
+  if (typeof current.seq === 'number' && typeof incoming.seq === 'number') return incoming.seq > current.seq ? incoming : current;
+  return furtherAlong(current, incoming);
+}
+
 /** Newest first: ids are UUIDv7, so their lexical order is their creation order. */
 export function isNewer(a: Job, b: Job): boolean {
   return a.id > b.id;
@@ -26,7 +38,7 @@ export function applyJobChanges(data: JobsPages | undefined, changes: readonly J
   const pending = new Map<string, Job>();
   for (const job of changes) {
     const seen = pending.get(job.id);
-    pending.set(job.id, seen ? furtherAlong(seen, job) : job);
+    pending.set(job.id, seen ? newerView(seen, job) : job);
   }
   let changed = false;
   const pages = data.pages.map((page) => {
@@ -39,7 +51,7 @@ export function applyJobChanges(data: JobsPages | undefined, changes: readonly J
         continue;
       }
       pending.delete(job.id);
-      const next = furtherAlong(job, change);
+      const next = newerView(job, change);
       if (next !== job) changed = true;
       if (filter === null || next.status === filter) jobs.push(next);
       else changed = true;
@@ -47,21 +59,28 @@ export function applyJobChanges(data: JobsPages | undefined, changes: readonly J
     return jobs.length === page.jobs.length && jobs.every((job, i) => job === page.jobs[i]) ? page : { ...page, jobs };
   });
 
+  // New to this list: each goes to the first page holding an older job, at its place (one merge per
+  // page, so a burst of new jobs costs one pass, not one copy of the page each).
   const inserts = [...pending.values()].filter((job) => filter === null || job.status === filter).sort((a, b) => (a.id < b.id ? 1 : -1));
-  const hasMore = (data.pages.at(-1)?.nextCursor ?? null) !== null;
-  for (const job of inserts) {
-    const pageIndex = pages.findIndex((page) => page.jobs.some((listed) => isNewer(job, listed)));
-    if (pageIndex === -1) {
-      // Older than everything loaded: it belongs on a page not fetched yet, unless this is the end.
-      if (hasMore || pages.length === 0) continue;
-      const last = pages.length - 1;
-      const page = pages[last]!;
-      pages[last] = { ...page, jobs: [...page.jobs, job] };
-    } else {
-      const page = pages[pageIndex]!;
-      const at = page.jobs.findIndex((listed) => isNewer(job, listed));
-      pages[pageIndex] = { ...page, jobs: [...page.jobs.slice(0, at), job, ...page.jobs.slice(at)] };
+  let next = 0;
+  for (let p = 0; p < pages.length && next < inserts.length; p++) {
+    const page = pages[p]!;
+    const oldest = page.jobs.at(-1);
+    if (!oldest || !isNewer(inserts[next]!, oldest)) continue;
+    const jobs: Job[] = [];
+    for (const listed of page.jobs) {
+      while (next < inserts.length && isNewer(inserts[next]!, listed)) jobs.push(inserts[next++]!);
+      jobs.push(listed);
     }
+    pages[p] = { ...page, jobs };
+    changed = true;
+  }
+  // Older than everything loaded: they belong on a page not fetched yet, unless this is the end.
+  const hasMore = (data.pages.at(-1)?.nextCursor ?? null) !== null;
+  if (next < inserts.length && !hasMore && pages.length > 0) {
+    const last = pages.length - 1;
+    const page = pages[last]!;
+    pages[last] = { ...page, jobs: [...page.jobs, ...inserts.slice(next)] };
     changed = true;
   }
   return changed ? { ...data, pages } : data;

@@ -4,7 +4,7 @@ import { announce } from '../../../lib/announcer';
 import { useStats } from '../api/get-stats';
 import { useJobsList } from '../api/list-jobs';
 import { countAll, isJobStatus } from '../job-status';
-import { useLiveStatus, useOutbox } from '../runtime/jobs-runtime';
+import { useJobsRuntime, useLiveStatus, useOutbox } from '../runtime/jobs-runtime';
 import { ConnectionIndicator } from './connection-indicator';
 import { DemoNotice } from './demo-notice';
 import { EmptyState } from './empty-state';
@@ -12,9 +12,11 @@ import { JobDetailDialog } from './job-detail-dialog';
 import { JobGrid, type GridItem } from './job-grid';
 import { JobSearch } from './job-search';
 import { NewJobButton } from './new-job-button';
+import { NewJobsControl } from './new-jobs-control';
 import { OperatorSignIn } from './operator-sign-in';
 import { PhotoDialog } from './photo-dialog';
 import { StatusFilter, type Filter } from './status-filter';
+import { useNewJobsHold } from './use-new-jobs-hold';
 import './job-board.css';
 
 /** The page: header (with the operator sign-in), notices, the status filter with counts, the search, the live grid of jobs, and a job's detail. */
@@ -42,6 +44,17 @@ export function JobBoard() {
     }
     return out;
   }, [filter, outbox.entries, list.data]);
+
+  // Others' new jobs wait behind "N new jobs" while the reader is scrolled down; their own show at once.
+  const { myJobs } = useJobsRuntime();
+  const isMine = useCallback((id: string) => myJobs.has(id), [myJobs]);
+  const hold = useNewJobsHold(items, isMine, outbox.pressedKey);
+  const { showNew } = hold;
+  const showHeld = useCallback(() => {
+    showNew();
+    // The control goes away with the jobs it held: keep keyboard focus on the board, at its top.
+    document.getElementById('jobs')?.focus({ preventScroll: true });
+  }, [showNew]);
 
   const counts = stats.data?.counts;
   const total = counts ? (filter ? counts[filter] : countAll(counts)) + outbox.entries.length : -1;
@@ -124,7 +137,7 @@ export function JobBoard() {
         )}
         {items.length > 0 && (
           <JobGrid
-            items={items}
+            items={hold.shown}
             sendingKey={outbox.sendingKey}
             online={live.online}
             hasMore={hasNextPage}
@@ -134,6 +147,7 @@ export function JobBoard() {
             total={total}
           />
         )}
+        {hold.held > 0 && <NewJobsControl count={hold.held} onShow={showHeld} />}
         {isFetchingNextPage && (
           <p className="loading-more" role="status">
             Loading older jobs…

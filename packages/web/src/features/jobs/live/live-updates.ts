@@ -1,8 +1,10 @@
 import { matchQuery, onlineManager, type QueryClient } from '@tanstack/react-query';
 import type { Job, RemovedEvent, ResetEvent, Stats } from '@simmer/contracts';
 import { EVENT_JOB, EVENT_READY, EVENT_REMOVED, EVENT_RESET, JOB_STATUSES } from '@simmer/contracts/constants';
-import { EventStream, type StreamState } from '../../../lib/event-stream';
+import type { StreamState } from '../../../lib/event-stream';
+import { SharedEventStream, browserTabs, type StreamRole, type TabsApi } from '../../../lib/shared-event-stream';
 import { announce } from '../../../lib/announcer';
+import { FrameBatch } from '../../../lib/frame-batch';
 import { applyJobChanges, removeJobs, type JobsPages } from '../api/job-cache';
 import { jobKeys } from '../api/job-keys';
 import { statsQueryOptions } from '../api/get-stats';
@@ -21,26 +23,42 @@ export interface LiveSnapshot {
   polling: boolean;
 }
 
+/** What the page applied, for tests and for looking at a live page in devtools (`window.simmer`). */
+export interface LiveDebug {
+  role: StreamRole;
+  /** The sequence numbers of the changes this tab applied, in order (the newest 20,000). */
+  applied: readonly number[];
+}
+
 const SEQ_STORAGE_KEY = 'simmer.last-seq.v1';
-const FLUSH_MS = 100;
+/** A storm of changes is applied at most this often (one pass over the cache, one render); a lone change in the next frame. */
+const FLUSH_INTERVAL_MS = 100;
+/** A hidden tab has no animation frames: its changes wait at most this long. */
+const HIDDEN_FLUSH_MS = 500;
+/** The resume point for a reload is written at most this often (and when the page is hidden). */
+const STORE_SEQ_MS = 1_000;
+const APPLIED_KEPT = 20_000;
 const STATS_THROTTLE_MS = 1_000;
 const RESYNC_THROTTLE_MS = 5_000;
 /** Every list the page can show: all jobs, and one per status filter. */
 const LIST_FILTERS = [null, ...JOB_STATUSES] as const;
 
 /**
- * Keeps the TanStack Query cache in step with `GET /events`: every change is written into the cached
- * list pages (no refetch per event); a `reset` or a gap in the sequence refetches; a stream that
- * cannot be held hands over to polling until it comes back.
+ * Keeps the TanStack Query cache in step with `GET /events` (one stream for all of the browser's
+ * tabs, see SharedEventStream): changes are gathered and written into the cached list pages at most
+ * once per animation frame (no refetch per event); a `reset` or a gap in the sequence refetches; a
+ * stream that cannot be held hands over to polling until it comes back.
  */
 export class LiveUpdates {
-  private readonly stream: EventStream;
+  private readonly stream: SharedEventStream;
   private readonly listeners = new Set<() => void>();
   private snap: LiveSnapshot;
   private buffer: Job[] = [];
   /** Ids of jobs the server removed (retention), applied with the next flush. */
   private removedBuffer: string[] = [];
-  private flushTimer: ReturnType<typeof setTimeout> | null = null;
+  private readonly batch = new FrameBatch(() => this.flush(), { minIntervalMs: FLUSH_INTERVAL_MS, fallbackMs: HIDDEN_FLUSH_MS });
+  private readonly storeSeq = new Throttle(STORE_SEQ_MS, () => this.saveSeq());
+  private appliedSeqs: number[] = [];
   /** Counts follow the changes (events and creates), at most once a second. */
   private readonly statsRefresh = new Throttle(STATS_THROTTLE_MS, () => {
     void this.queryClient.invalidateQueries({ queryKey: jobKeys.stats() });
@@ -59,12 +77,15 @@ export class LiveUpdates {
     private readonly queryClient: QueryClient,
     private readonly knownJobs: KnownJobs,
     private readonly myJobs: MyJobs,
+    tabs: TabsApi | null = browserTabs(),
   ) {
     const stored = readStoredSeq();
-    this.stream = new EventStream(
+    this.stream = new SharedEventStream(
       {
         url: '/events',
+        tabs,
         onEvent: (event, seq, previous) => this.onEvent(event, seq, previous),
+        onGap: () => this.resync.request(),
         onStateChange: (state) => this.onStreamState(state),
         isOnline: () => onlineManager.isOnline(),
         subscribeOnline: (listener) => onlineManager.subscribe(listener),
@@ -88,6 +109,14 @@ export class LiveUpdates {
         }
       }),
     );
+    if (typeof window !== 'undefined') {
+      // A reload resumes from the last change this tab applied, even one within the last second.
+      const onHide = () => this.saveSeq();
+      window.addEventListener('pagehide', onHide);
+      this.unsubscribers.push(() => window.removeEventListener('pagehide', onHide));
+    }
+    // Hear the other tabs' changes from now on, before this tab's resume point is settled.
+    this.stream.listen();
     if (this.snap.baselineReady) {
       this.stream.start();
       return;
@@ -108,13 +137,17 @@ export class LiveUpdates {
     this.started = false;
     this.stream.stop();
     for (const unsubscribe of this.unsubscribers.splice(0)) unsubscribe();
-    if (this.flushTimer) clearTimeout(this.flushTimer);
-    this.flushTimer = null;
+    this.batch.cancel();
+    this.storeSeq.cancel();
     this.statsRefresh.cancel();
     this.resync.cancel();
   }
 
   getSnapshot = (): LiveSnapshot => this.snap;
+
+  get debug(): LiveDebug {
+    return { role: this.stream.role, applied: this.appliedSeqs };
+  }
 
   subscribe = (listener: () => void): (() => void) => {
     this.listeners.add(listener);
@@ -186,24 +219,33 @@ export class LiveUpdates {
       // (A replay sends each job's latest change only, so jumps during a replay are expected.)
       if (!this.replaying && seq !== null && previous !== null && seq > previous + 1) this.resync.request();
       this.buffer.push(job);
-      this.flushTimer ??= setTimeout(() => this.flush(), FLUSH_MS);
+      this.recordApplied(seq);
+      this.batch.request();
     } else if (event.event === EVENT_REMOVED) {
       const removed = parseJson<RemovedEvent>(event.data);
       if (!removed?.id) return;
       if (!this.replaying && seq !== null && previous !== null && seq > previous + 1) this.resync.request();
       this.removedBuffer.push(removed.id);
-      this.flushTimer ??= setTimeout(() => this.flush(), FLUSH_MS);
+      this.recordApplied(seq);
+      this.batch.request();
     } else if (event.event === EVENT_READY) {
       this.replaying = false;
     } else if (event.event === EVENT_RESET) {
       const reset = parseJson<ResetEvent>(event.data);
       if (reset && Number.isInteger(reset.lastSeq)) this.stream.setLastSeq(reset.lastSeq);
+      // The lists are read again from scratch; views from before (maybe of a store since replaced) must not outrank them.
+      this.knownJobs.clear();
       this.resync.request(true);
     }
   }
 
+  private recordApplied(seq: number | null): void {
+    if (seq === null) return;
+    this.appliedSeqs.push(seq);
+    if (this.appliedSeqs.length > APPLIED_KEPT * 2) this.appliedSeqs = this.appliedSeqs.slice(-APPLIED_KEPT);
+  }
+
   private flush(): void {
-    this.flushTimer = null;
     const jobs = this.buffer;
     this.buffer = [];
     this.applyJobs(jobs);
@@ -211,6 +253,10 @@ export class LiveUpdates {
     const removed = this.removedBuffer;
     this.removedBuffer = [];
     this.applyRemovals(removed);
+    this.storeSeq.request();
+  }
+
+  private saveSeq(): void {
     const { lastSeq } = this.stream.snapshot;
     if (lastSeq !== null) storeSeq(lastSeq);
   }

@@ -40,7 +40,7 @@ describe('the jobs runtime', () => {
 
   it('gives every runtime its own known jobs and its own jobs, so nothing leaks between page loads or tests', () => {
     const first = start(new QueryClient());
-    first.knownJobs.remember(job(1, 'resolved'));
+    first.knownJobs.remember(job(1, 'resolved', 2));
     first.myJobs.add(job(1).id, 'token-of-job-1-000000');
     first.knownJobs.forget(job(5).id);
 
@@ -66,7 +66,7 @@ describe('the jobs runtime', () => {
     queryClient.setQueryData<JobsPages>(jobKeys.list('pending'), page(job(2)));
     const runtime = start(queryClient);
 
-    runtime.live.applyJobs([job(3, 'resolved'), job(2, 'running')]);
+    runtime.live.applyJobs([job(3, 'resolved'), job(2, 'running', 2)]);
 
     const ids = (status: JobStatus | null) =>
       queryClient.getQueryData<JobsPages>(jobKeys.list(status))?.pages[0]?.jobs.map((j) => j.status);
@@ -79,31 +79,37 @@ describe('the jobs runtime', () => {
 });
 
 describe('KnownJobs', () => {
-  it('keeps the furthest-along view of a job, whatever order views arrive in', () => {
+  it('keeps the view of the latest change of a job, whatever order views arrive in', () => {
     const known = new KnownJobs();
-    known.remember(job(1, 'resolved'));
-    expect(known.remember(job(1, 'running')).status).toBe('resolved');
+    known.remember(job(1, 'resolved', 3));
+    expect(known.remember(job(1, 'running', 2)).status).toBe('resolved');
     expect(known.get(job(1).id)?.status).toBe('resolved');
   });
 
-  it('lets a view learned while a snapshot was on its way win over it where the views alone cannot tell', () => {
+  it('lets a view learned while a snapshot was on its way win over it', () => {
     const known = new KnownJobs();
-    known.remember(job(1, 'pending'));
+    known.remember(job(1, 'pending', 1));
     const mark = known.mark();
     // The cancel's event lands while a list page read before it is on its way.
-    known.remember(job(1, 'cancelled'));
-    expect(known.rememberSnapshot(job(1, 'pending'), mark).status).toBe('cancelled');
+    known.remember(job(1, 'cancelled', 2));
+    expect(known.rememberSnapshot(job(1, 'pending', 1), mark).status).toBe('cancelled');
     // A snapshot requested after it, showing the job retried, is taken.
-    expect(known.rememberSnapshot(job(1, 'pending'), known.mark()).status).toBe('pending');
-    // A snapshot that is clearly later (a newer attempt) wins whenever it was requested.
-    expect(known.rememberSnapshot(job(1, 'resolved'), mark).status).toBe('resolved');
+    expect(known.rememberSnapshot(job(1, 'pending', 3), known.mark()).status).toBe('pending');
+    // A snapshot of a later change wins whenever it was requested.
+    expect(known.rememberSnapshot(job(1, 'resolved', 4), mark).status).toBe('resolved');
+  });
+
+  it('follows the server backwards: a claim given back makes a running job pending again', () => {
+    const known = new KnownJobs();
+    known.remember(job(1, 'running', 2));
+    expect(known.remember(job(1, 'pending', 3)).status).toBe('pending');
   });
 
   it('forgets the least recently advanced job past its limit', () => {
     const known = new KnownJobs(2);
     known.remember(job(1));
     known.remember(job(2));
-    known.remember(job(1, 'running'));
+    known.remember(job(1, 'running', 2));
     known.remember(job(3));
     expect(known.get(job(2).id)).toBeUndefined();
     expect(known.get(job(1).id)?.status).toBe('running');

@@ -1,11 +1,12 @@
 import type { Job } from '@simmer/contracts';
-import { furtherAlong } from '../job-progress';
+import { newerView } from '../api/job-cache';
 
 const LIMIT = 50_000;
 
 /**
- * The latest view seen of each job, from any source (pages, events, creates, actions).
- * Events and page answers can arrive in any order; consulting this keeps every view moving forward.
+ * The newest view seen of each job (the one of its latest change, by `seq`), from any source (pages,
+ * events, creates). Events and page answers can arrive in any order; consulting this keeps every view
+ * at the server's latest.
  * One per jobs runtime (see create-jobs-runtime.ts), so each page load and each test starts empty.
  */
 export class KnownJobs {
@@ -17,10 +18,10 @@ export class KnownJobs {
 
   constructor(private readonly limit = LIMIT) {}
 
-  /** Records `job` and returns the later of it and the view already known (job-progress.ts). */
+  /** Records `job` and returns the newer of it and the view already known (`newerView`). */
   remember(job: Job): Job {
     const seen = this.jobs.get(job.id)?.job;
-    return this.keep(seen ? furtherAlong(seen, job) : job, seen);
+    return this.keep(seen ? newerView(seen, job) : job, seen);
   }
 
   /** Taken before a request whose answer is a snapshot (a list page, a search, a job): pass it to rememberSnapshot. */
@@ -37,7 +38,7 @@ export class KnownJobs {
   rememberSnapshot(job: Job, mark: number): Job {
     const known = this.jobs.get(job.id);
     if (!known || known.tick <= mark) return this.remember(job);
-    return this.keep(furtherAlong(job, known.job), known.job);
+    return this.keep(newerView(job, known.job), known.job);
   }
 
   get(id: string): Job | undefined {
@@ -68,5 +69,13 @@ export class KnownJobs {
       if (oldest !== undefined) this.jobs.delete(oldest);
     }
     return best;
+  }
+
+  /**
+   * Forgets every view: after a `reset` the lists are read again from scratch, and views numbered by
+   * a store that was replaced must not outrank the new store's.
+   */
+  clear(): void {
+    this.jobs.clear();
   }
 }
