@@ -19,13 +19,13 @@ const BENCH_ENV = {
 /**
  * Starts the built server (fsync is always on) and makes sure the run's cleanup stops it.
  * @param {import('../run.js').BenchContext} context
- * @param {{ dataDir?: string, env?: Record<string, string> }} [options]
+ * @param {{ dataDir?: string, env?: Record<string, string>, startTimeoutMs?: number }} [options]
  */
 export async function startSimmer(context, options = {}) {
   const server = await startServerProcess({
     dataDir: options.dataDir,
     env: { ...BENCH_ENV, ...options.env },
-    startTimeoutMs: 60_000,
+    startTimeoutMs: options.startTimeoutMs ?? 60_000,
   });
   let stopping = false;
   const stop = server.stop.bind(server);

@@ -145,7 +145,8 @@ export async function run(context) {
     const { targets, seedMs } = await seed(store, jobs, (message) => context.log(`file store: ${message}`));
     const inStore = await storeLatency(store, targets);
     await store.close();
-    const server = await startSimmer(context, { dataDir, env: { JOB_DELAY_MIN_MS: '3600000', JOB_DELAY_MAX_MS: '3600000' } });
+    // Recovering a million jobs on a busy 2-core machine can take more than the usual minute.
+    const server = await startSimmer(context, { dataDir, startTimeoutMs: 300_000, env: { MAX_STORED_JOBS: String(2 * jobs) } });
     results.file = { seedMs, inStore, ...(await measure(server, targets, durationS)) };
     await server.stop();
   }
@@ -160,7 +161,10 @@ export async function run(context) {
     const { targets, seedMs } = await seed(store, jobs, (message) => context.log(`postgres: ${message}`));
     const inStore = await storeLatency(store, targets);
     await store.close();
-    const server = await startSimmer(context, { env: { STORE: 'postgres', DATABASE_URL: databaseUrl, ROLE: 'api' } });
+    const server = await startSimmer(context, {
+      startTimeoutMs: 300_000,
+      env: { STORE: 'postgres', DATABASE_URL: databaseUrl, ROLE: 'api', MAX_STORED_JOBS: String(2 * jobs) },
+    });
     results.postgres = { seedMs, inStore, ...(await measure(server, targets, durationS)) };
     await server.stop();
     await postgres.stop();

@@ -136,7 +136,7 @@ describe.skipIf(!CAN_MOUNT)('a full disk (DATA_DIR on a small tmpfs)', () => {
       await expect.poll(async () => (await fetch(`${url}/readyz`)).status, { timeout: 10_000 }).toBe(200);
       await expect
         .poll(async () => ((await (await fetch(`${url}/stats`)).json()) as Stats).counts, { timeout: 60_000, interval: 250 })
-        .toEqual({ pending: 0, running: 0, resolved: acknowledged.length, failed: 0 });
+        .toEqual({ pending: 0, running: 0, resolved: acknowledged.length, failed: 0, cancelled: 0 });
     } finally {
       await degraded.stop();
     }

@@ -84,7 +84,9 @@ async function listAllJobs(server: ServerProcess): Promise<{ jobs: Job[]; bodies
 
 /** Waits until every job the server holds is settled, `expected` of them in all. */
 async function settled(server: ServerProcess, expected: { resolved: number; failed: number }, timeout = 30_000): Promise<void> {
-  await expect.poll(async () => (await stats(server)).counts, { timeout, interval: 100 }).toEqual({ pending: 0, running: 0, ...expected });
+  await expect
+    .poll(async () => (await stats(server)).counts, { timeout, interval: 100 })
+    .toEqual({ pending: 0, running: 0, cancelled: 0, ...expected });
 }
 
 const randomCalls = (fake: FakeUnsplash) => fake.calls.filter((call) => call.path.startsWith('/photos/random'));
