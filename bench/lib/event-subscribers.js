@@ -1,7 +1,7 @@
 // Many `/events` subscribers in one process, for the events suite: `fork(event-subscribers.js)`,
 // then the parent sends { type: 'open', url, count }. Each subscriber is its own HTTP connection.
-// The process tells its parent when every stream is ready, reports how many timed deliveries have
-// arrived (every 200 ms), and on { type: 'report' } answers with a latency histogram, what each
+// The process tells its parent when every stream is ready, reports how many settled jobs its streams
+// have received (every 200 ms), and on { type: 'report' } answers with a latency histogram, what each
 // stream received, and its own CPU time. It parses no more than it must: a change's JSON is read
 // once per process (the first subscriber to get it), every other delivery is an id and an event name.
 
@@ -13,9 +13,14 @@ const BUCKETS = 600_000;
 const histogram = new Uint32Array(BUCKETS);
 let maxMs = 0;
 let timed = 0;
+/** Deliveries of a job's settled change (resolved or failed), over all streams. */
+let settled = 0;
 
-/** Every change id (a string) seen: the change's own timestamp in ms, or null for changes without one (running, removed). */
-const stamps = new Map();
+/**
+ * Every change id (a string) seen, with its own timestamp in ms (null for changes without one:
+ * running, removed) and whether it settles its job.
+ */
+const changes = new Map();
 
 /** @type {{ count: number, lastSeq: number, outOfOrder: number, ready: boolean, closed: boolean, request?: http.ClientRequest }[]} */
 const streams = [];
@@ -27,11 +32,12 @@ const send = (message) => process.connected && process.send(message);
 
 const wallNow = () => performance.timeOrigin + performance.now();
 
-/** The change's own timestamp: createdAt for a new job, resolvedAt for a settled one. */
-function stampOf(data) {
+/** The change's own timestamp (createdAt for a new job, resolvedAt for a settled one), and whether it settles the job. */
+function changeOf(data) {
   const job = JSON.parse(data);
-  const at = job.status === 'pending' ? job.createdAt : job.status === 'resolved' || job.status === 'failed' ? job.resolvedAt : null;
-  return at ? Date.parse(at) : null;
+  const settles = job.status === 'resolved' || job.status === 'failed';
+  const at = job.status === 'pending' ? job.createdAt : settles ? job.resolvedAt : null;
+  return { at: at ? Date.parse(at) : null, settles };
 }
 
 function onFrame(stream, frame, now) {
@@ -57,24 +63,28 @@ function onFrame(stream, frame, now) {
   stream.lastSeq = seq;
   stream.count += 1;
   if (event !== 'job') {
-    if (!stamps.has(id)) stamps.set(id, null);
+    if (!changes.has(id)) changes.set(id, { at: null, settles: false });
     return;
   }
-  let at = stamps.get(id);
-  if (at === undefined) {
+  let change = changes.get(id);
+  if (change === undefined) {
     // Frames are `id`, `event`, `data` lines in that order (the server's own format).
-    at = stampOf(frame.slice(eventEnd + 7));
-    stamps.set(id, at);
+    change = changeOf(frame.slice(eventEnd + 7));
+    changes.set(id, change);
   }
-  if (at === null) return;
-  const latency = now - at;
+  if (change.settles) {
+    stream.settled += 1;
+    settled += 1;
+  }
+  if (change.at === null) return;
+  const latency = now - change.at;
   timed += 1;
   if (latency > maxMs) maxMs = latency;
   histogram[Math.min(BUCKETS - 1, Math.max(0, Math.floor(latency / BUCKET_MS)))] += 1;
 }
 
 function open(url, index) {
-  const stream = { count: 0, lastSeq: 0, outOfOrder: 0, ready: false, closed: false, reset: false };
+  const stream = { count: 0, settled: 0, lastSeq: 0, outOfOrder: 0, ready: false, closed: false, reset: false };
   streams.push(stream);
   let pending = '';
   return new Promise((resolve, reject) => {
@@ -130,7 +140,10 @@ process.on('message', async (message) => {
       buckets,
       maxMs,
       timed,
-      changes: stamps.size,
+      settled,
+      changes: changes.size,
+      timedChanges: [...changes.values()].filter((change) => change.at !== null).length,
+      minSettled: Math.min(...streams.map((stream) => stream.settled)),
       minCount: Math.min(...counts),
       maxCount: Math.max(...counts),
       outOfOrder: streams.reduce((sum, stream) => sum + stream.outOfOrder, 0),
@@ -145,7 +158,7 @@ process.on('message', async (message) => {
   }
 });
 
-const progress = setInterval(() => send({ type: 'progress', timed }), 200);
+const progress = setInterval(() => send({ type: 'progress', settled }), 200);
 process.on('disconnect', () => {
   clearInterval(progress);
   stopping = true;
