@@ -45,15 +45,8 @@ const FRAME_CACHE_BYTES = 4 * 1024 * 1024;
 /** A replay goes out in writes of about this size, the next one serialised once the last is taken. */
 const REPLAY_WRITE_BYTES = 64 * 1024;
 
-/** A fan-out pass yields to the event loop after this many streams (~5 ms of writes). */
+/** A fan-out pass yields to the event loop after this many streams (a few ms of writes). */
 const FAN_OUT_SLICE = 500;
-/**
- * At most this share of the process's CPU goes to fan-out passes: after a pass that took t ms of
- * CPU, the next starts no sooner than t ms later (an idle hub sends at once). With thousands of
- * streams a pass takes tens of milliseconds, and the changes of the pause go out together in the
- * next one, one write per stream; requests and the scheduler keep the rest.
- */
-const FAN_OUT_SHARE = 0.5;
 
 const HEARTBEAT = new Payload([HEARTBEAT_FRAME]);
 const RETRY = new Payload([RETRY_FRAME]);
@@ -65,8 +58,8 @@ const RETRY = new Payload([RETRY_FRAME]);
  * read of the feed becomes one payload whose bytes every up-to-date stream shares, in one write
  * per stream (stream-writer.ts), written straight to the socket. A write costs the same few
  * microseconds of kernel time whether it carries one change or a hundred, so under load the hub
- * sends less often rather than less: passes take at most FAN_OUT_SHARE of the event loop, and
- * whatever is committed meanwhile goes out together in the next one.
+ * sends less often rather than less: one pass at a time, and whatever is committed during a pass
+ * goes out together in the next.
  *
  * Bounds, so that no reader can make the server hold more for it than it takes:
  * - live: a client whose unsent backlog passes `maxBufferedBytes` is dropped (it resumes);
@@ -84,9 +77,6 @@ export class EventHub {
   private pumpAgain = false;
   private heartbeat: NodeJS.Timeout | null = null;
   private retryTimer: NodeJS.Timeout | null = null;
-  private paceTimer: NodeJS.Timeout | null = null;
-  /** When the next fan-out pass may start (performance.now()): see FAN_OUT_SHARE. */
-  private nextPassAt = 0;
   private closed = false;
   /** Set while the hub follows the store's commits: only while it has streams (see `follow`). */
   private unsubscribe: (() => void) | null = null;
@@ -115,6 +105,10 @@ export class EventHub {
   async subscribe(res: ServerResponse, after: number | null): Promise<void> {
     const socket = await socketOf(res);
     if (!socket || res.destroyed) return;
+    if (this.closed) {
+      res.end();
+      return;
+    }
     const writer = new StreamWriter(socket, {
       chunked: res.chunkedEncoding,
       maxBufferedBytes: this.options.maxBufferedBytes,
@@ -155,7 +149,6 @@ export class EventHub {
     this.unsubscribe?.();
     if (this.heartbeat) clearInterval(this.heartbeat);
     if (this.retryTimer) clearTimeout(this.retryTimer);
-    if (this.paceTimer) clearTimeout(this.paceTimer);
     for (const subscriber of this.subscribers) {
       subscriber.writer.end();
       subscriber.res.end();
@@ -253,10 +246,6 @@ export class EventHub {
     try {
       do {
         this.pumpAgain = false;
-        // Under load, changes committed meanwhile gather and go out together in the next pass.
-        const wait = this.nextPassAt - performance.now();
-        if (wait > 0) await new Promise((resolve) => (this.paceTimer = setTimeout(resolve, wait).unref()));
-        if (this.closed) return;
         const changes = await this.options.store.changesSince(this.hubSeq, PUMP_READ_LIMIT);
         if (changes.reset) {
           // Too much at once to stream: every client reloads its list instead.
@@ -277,21 +266,14 @@ export class EventHub {
         this.hubSeq = Math.max(this.hubSeq, seqs.at(-1)!);
         // One payload for every subscriber that is up to date: a read costs its bytes once, not per client.
         const payload = new Payload(frames);
-        // CPU time, not wall time: on a busy machine a pass waits for a core, which is no reason to pause longer.
-        let busyUs = 0;
-        let sliceStart = process.cpuUsage();
+        // While this pass runs, what is committed gathers for the next: under load, passes carry more
+        // changes each, not more writes.
         let sent = 0;
         for (const subscriber of this.subscribers) {
           this.deliver(subscriber, seqs, frames, payload);
-          // Let requests and timers in between: thousands of writes would hold the event loop for long.
-          if (++sent % FAN_OUT_SLICE === 0) {
-            busyUs += cpuSince(sliceStart);
-            await new Promise((resolve) => setImmediate(resolve));
-            sliceStart = process.cpuUsage();
-          }
+          // Requests and timers run in between: thousands of writes would hold the event loop for long.
+          if (++sent % FAN_OUT_SLICE === 0) await new Promise((resolve) => setImmediate(resolve));
         }
-        busyUs += cpuSince(sliceStart);
-        this.nextPassAt = performance.now() + (busyUs / 1000) * ((1 - FAN_OUT_SHARE) / FAN_OUT_SHARE);
       } while (this.pumpAgain);
     } catch (error) {
       // A store that is back may stay quiet for a while: do not wait for the next commit.
@@ -328,12 +310,6 @@ export class EventHub {
     );
     res.destroy();
   }
-}
-
-/** This process's CPU time since `start` (process.cpuUsage()), in µs. */
-function cpuSince(start: NodeJS.CpuUsage): number {
-  const used = process.cpuUsage(start);
-  return used.user + used.system;
 }
 
 /**
