@@ -220,7 +220,9 @@ describe('EventHub', () => {
     // A replay far larger than the kernel's socket buffers (about 15 MB against a few), and a short stall timeout.
     for (let i = 0; i < 60; i++) await Promise.all(Array.from({ length: 1_000 }, () => store.createJob(newJob())));
     const metrics = createMetrics();
-    hub = makeHub({ store, metrics, replayLimit: 100_000, stallTimeoutMs: 500, maxBufferedBytes: 256 * 1024 });
+    // Heartbeats every 100 ms keep the reading client's socket busy through a long pause of the
+    // event loop (reading 60,000 changes for the replay is one), so only the stalled one times out.
+    hub = makeHub({ store, metrics, replayLimit: 100_000, stallTimeoutMs: 500, heartbeatMs: 100, maxBufferedBytes: 256 * 1024 });
     hub.start();
     let url: string;
     ({ server, url } = await serveHub(hub));
