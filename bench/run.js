@@ -8,8 +8,8 @@
 // Settings (environment): BENCH_DURATION_S (10) per measurement, BENCH_WARMUP_S (1),
 // BENCH_CONNECTIONS (50), BENCH_JOBS (100000) in the large store, BENCH_SUITES (comma-separated
 // names, default all), BENCH_TIMEOUT_S (900) for the whole run; suites read their own settings
-// too (BENCH_EVENT_SUBSCRIBERS, BENCH_SCALE_OUT_JOBS, BENCH_SCALE_OUT_WORKERS). All traffic stays
-// on 127.0.0.1.
+// too (BENCH_EVENT_SUBSCRIBERS, BENCH_EVENT_PROCESSES, BENCH_SCALE_OUT_JOBS, BENCH_SCALE_OUT_WORKERS).
+// All traffic stays on 127.0.0.1.
 
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, writeFile } from 'node:fs/promises';

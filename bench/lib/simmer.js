@@ -19,11 +19,12 @@ const BENCH_ENV = {
 /**
  * Starts the built server (fsync is always on) and makes sure the run's cleanup stops it.
  * @param {import('../run.js').BenchContext} context
- * @param {{ dataDir?: string, env?: Record<string, string>, startTimeoutMs?: number }} [options]
+ * @param {{ dataDir?: string, env?: Record<string, string>, nodeArgs?: string[], startTimeoutMs?: number }} [options]
  */
 export async function startSimmer(context, options = {}) {
   const server = await startServerProcess({
     dataDir: options.dataDir,
+    nodeArgs: options.nodeArgs,
     env: { ...BENCH_ENV, ...options.env },
     startTimeoutMs: options.startTimeoutMs ?? 60_000,
   });

@@ -11,7 +11,7 @@ import { demoImagesRoutes } from './http/demo-images-routes.js';
 import { docsRoutes } from './http/docs-routes.js';
 import { answerClientError } from './http/client-errors.js';
 import { registerErrorHandlers } from './http/error-handler.js';
-import { EventHub } from './http/event-hub.js';
+import { EVENT_BACKLOG_LIMIT_BYTES, EventHub } from './http/events/event-hub.js';
 import { eventsRoutes } from './http/events-routes.js';
 import { healthRoutes } from './http/health-routes.js';
 import { jobsRoutes } from './http/jobs-routes.js';
@@ -26,6 +26,7 @@ import { registerRateLimits } from './http/limits/rate-limits.js';
 import { ReadShare } from './http/limits/read-share.js';
 import { StoredCap } from './http/limits/stored-cap.js';
 import { Refusal } from './http/limits/refusal.js';
+import { StreamCaps } from './http/limits/stream-caps.js';
 import { sendProblem } from './http/problem.js';
 import { registerDecimalQueryIntegers } from './http/query-integers.js';
 import { SECURITY_HEADERS, securityHeaders } from './http/security-headers.js';
@@ -137,8 +138,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       replayLimit: config.eventsReplayLimit,
       heartbeatMs: config.eventsHeartbeatMs,
       stallTimeoutMs: config.eventsStallTimeoutMs,
+      maxBufferedBytes: EVENT_BACKLOG_LIMIT_BYTES,
+    });
+    const streamCaps = new StreamCaps({
       maxStreams: config.eventsMaxStreams,
       maxStreamsPerClient: config.eventsMaxStreamsPerClient,
+      metrics,
     });
     const pendingCap = new PendingCap(store, config.maxPendingJobs, metrics);
     const storedCap = new StoredCap(store, config.maxStoredJobs, deps.clock, metrics);
@@ -160,7 +165,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       keyTtlMs: config.idempotencyKeyTtlMs,
       operatorToken: config.operatorToken,
     });
-    await app.register(eventsRoutes, { hub });
+    await app.register(eventsRoutes, { hub, caps: streamCaps });
     await app.register(demoImagesRoutes);
     if (config.webRoot && existsSync(config.webRoot)) await app.register(webRoutes, { root: config.webRoot });
   }

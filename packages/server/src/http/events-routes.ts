@@ -1,8 +1,9 @@
 import type { OutgoingHttpHeaders } from 'node:http';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
-import type { EventHub } from './event-hub.js';
+import type { EventHub } from './events/event-hub.js';
 import { clientOf } from './limits/rate-limits.js';
+import type { StreamCaps } from './limits/stream-caps.js';
 import { sendProblem } from './problem.js';
 
 const SEQUENCE = /^\d{1,15}$/;
@@ -15,7 +16,7 @@ const STREAM_HEADERS = {
 };
 
 /** GET /events: every change as a server-sent event, resumable with Last-Event-ID or ?after=. */
-export const eventsRoutes: FastifyPluginAsyncTypebox<{ hub: EventHub }> = async (app, { hub }) => {
+export const eventsRoutes: FastifyPluginAsyncTypebox<{ hub: EventHub; caps: StreamCaps }> = async (app, { hub, caps }) => {
   const querystring = Type.Object({ after: Type.Optional(Type.String({ pattern: SEQUENCE.source })) }, { additionalProperties: false });
 
   // Fastify's automatic HEAD would run the GET handler: open a stream, replay, and hold the connection.
@@ -42,15 +43,16 @@ export const eventsRoutes: FastifyPluginAsyncTypebox<{ hub: EventHub }> = async 
       if (resumeFrom !== undefined && !SEQUENCE.test(resumeFrom)) {
         return sendProblem(reply, 400, 'Last-Event-ID must be a sequence number taken from an event id.');
       }
-      const client = clientOf(request);
-      hub.admit(client);
+      const release = caps.take(clientOf(request));
       reply.hijack();
       const res = reply.raw;
+      res.once('close', release);
       // reply.headers() is not sent once hijacked: carry the security headers over by hand.
       res.writeHead(200, { ...(reply.getHeaders() as OutgoingHttpHeaders), ...STREAM_HEADERS, Connection: 'keep-alive' });
-      res.write('retry: 2000\n\n');
+      // The head goes now; the hub writes the body to the socket itself.
+      res.flushHeaders();
       request.raw.socket.setNoDelay(true);
-      await hub.subscribe(res, resumeFrom === undefined ? null : Number(resumeFrom), client);
+      await hub.subscribe(res, resumeFrom === undefined ? null : Number(resumeFrom));
     },
   );
 };

@@ -5,7 +5,7 @@ import { EVENT_JOB, EVENT_READY } from '@simmer/contracts';
 import { connectSse, type SseEvent } from '@simmer/testkit/sse-client';
 import { v7 as uuidv7 } from 'uuid';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { EventHub } from '../../src/http/event-hub.js';
+import { EVENT_BACKLOG_LIMIT_BYTES, EventHub, type EventHubOptions } from '../../src/http/events/event-hub.js';
 import { createMetrics } from '../../src/metrics.js';
 import type { FileStore } from '../../src/store/file/file-store.js';
 import type { JobStore } from '../../src/store/job-store.js';
@@ -23,15 +23,65 @@ function stalledClient(server: http.Server, lastEventId?: number): { closed: Pro
   return { socket, closed: new Promise<void>((resolve) => socket.once('close', () => resolve())) };
 }
 
-/** The hub behind a bare node:http server, as the /events route mounts it. */
-async function serveHub(hub: EventHub): Promise<{ url: string; server: http.Server }> {
+/** A hub with the server's own settings, but for those a test sets. */
+const makeHub = (options: Pick<EventHubOptions, 'store'> & Partial<EventHubOptions>) =>
+  new EventHub({
+    logger,
+    metrics: createMetrics(),
+    heartbeatMs: 15_000,
+    replayLimit: 5_000,
+    maxBufferedBytes: EVENT_BACKLOG_LIMIT_BYTES,
+    stallTimeoutMs: 30_000,
+    ...options,
+  });
+
+/**
+ * The hub behind a bare node:http server, as the /events route mounts it: the head flushed, the
+ * body the hub's. `GET /held` answers only when `release` is called (a request to pipeline behind).
+ */
+async function serveHub(hub: EventHub): Promise<{ url: string; server: http.Server; release: () => void }> {
+  let release = () => {};
+  const held = new Promise<void>((resolve) => (release = resolve));
   const server = http.createServer((req, res) => {
+    if (req.url === '/held') {
+      void held.then(() => res.end('held answer'));
+      return;
+    }
     const after = req.headers['last-event-id'];
     res.writeHead(200, { 'Content-Type': 'text/event-stream' });
+    res.flushHeaders();
     void hub.subscribe(res, typeof after === 'string' ? Number(after) : null);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`, server };
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`, server, release };
+}
+
+/** A raw connection that sends `request` as given and collects everything the server sends back. */
+function rawExchange(server: http.Server, request: string): { received: () => string; socket: net.Socket } {
+  const socket = net.connect((server.address() as AddressInfo).port, '127.0.0.1');
+  let text = '';
+  socket.setEncoding('latin1');
+  socket.on('data', (chunk: string) => (text += chunk));
+  socket.on('error', () => {});
+  socket.write(request);
+  return { received: () => text, socket };
+}
+
+/** The body of a response in the chunked transfer coding, decoded; throws on a malformed chunk. */
+function decodeChunked(body: string): string {
+  let decoded = '';
+  let at = 0;
+  while (at < body.length) {
+    const lineEnd = body.indexOf('\r\n', at);
+    if (lineEnd === -1) break; // a chunk still on its way
+    const size = Number.parseInt(body.slice(at, lineEnd), 16);
+    if (!/^[0-9a-f]+$/.test(body.slice(at, lineEnd))) throw new Error(`not a chunk size: ${JSON.stringify(body.slice(at, lineEnd))}`);
+    if (body.length < lineEnd + 2 + size + 2) break;
+    decoded += body.slice(lineEnd + 2, lineEnd + 2 + size);
+    if (body.slice(lineEnd + 2 + size, lineEnd + 4 + size) !== '\r\n') throw new Error('a chunk not ended by CRLF');
+    at = lineEnd + 4 + size;
+  }
+  return decoded;
 }
 
 describe('EventHub', () => {
@@ -59,7 +109,7 @@ describe('EventHub', () => {
           failures-- > 0 ? Promise.reject(new Error('connection lost')) : store.changesSince(after, limit),
       },
     });
-    hub = new EventHub({ store: flaky, logger, metrics: createMetrics() });
+    hub = makeHub({ store: flaky });
     hub.start();
     let url: string;
     ({ server, url } = await serveHub(hub));
@@ -96,7 +146,7 @@ describe('EventHub', () => {
         },
       },
     });
-    hub = new EventHub({ store: counted, logger, metrics: createMetrics() });
+    hub = makeHub({ store: counted });
     hub.start();
     let url: string;
     ({ server, url } = await serveHub(hub));
@@ -127,7 +177,7 @@ describe('EventHub', () => {
   });
 
   it('drops a client that stops reading, and the client resumes with exactly what it missed', async () => {
-    hub = new EventHub({ store, logger, metrics: createMetrics(), maxBufferedBytes: 256 * 1024, replayLimit: 100_000, heartbeatMs: 200 });
+    hub = makeHub({ store, maxBufferedBytes: 256 * 1024, replayLimit: 100_000, heartbeatMs: 200 });
     // (A heartbeat is a write too, so a stalled client's backlog is judged at least that often.)
     hub.start();
     let url: string;
@@ -170,7 +220,9 @@ describe('EventHub', () => {
     // A replay far larger than the kernel's socket buffers (about 15 MB against a few), and a short stall timeout.
     for (let i = 0; i < 60; i++) await Promise.all(Array.from({ length: 1_000 }, () => store.createJob(newJob())));
     const metrics = createMetrics();
-    hub = new EventHub({ store, logger, metrics, replayLimit: 100_000, stallTimeoutMs: 500, maxBufferedBytes: 256 * 1024 });
+    // Heartbeats every 100 ms keep the reading client's socket busy through a long pause of the
+    // event loop (reading 60,000 changes for the replay is one), so only the stalled one times out.
+    hub = makeHub({ store, metrics, replayLimit: 100_000, stallTimeoutMs: 500, heartbeatMs: 100, maxBufferedBytes: 256 * 1024 });
     hub.start();
     let url: string;
     ({ server, url } = await serveHub(hub));
@@ -188,4 +240,42 @@ describe('EventHub', () => {
     await stalled.closed;
     reader.close();
   }, 60_000);
+
+  it('writes an HTTP/1.1 stream as well-formed chunks, also behind a pipelined request, and an HTTP/1.0 stream as plain frames', async () => {
+    hub = makeHub({ store });
+    hub.start();
+    let release: () => void;
+    ({ server, release } = await serveHub(hub));
+    // HTTP/1.1, pipelined behind a request that has not been answered yet: the stream waits for its turn.
+    const pipelined = rawExchange(server, 'GET /held HTTP/1.1\r\nHost: x\r\n\r\nGET /events HTTP/1.1\r\nHost: x\r\n\r\n');
+    const old = rawExchange(server, 'GET /events HTTP/1.0\r\n\r\n');
+    await expect.poll(() => old.received()).toContain(`event: ${EVENT_READY}`);
+    const { job: first } = await store.createJob(newJob());
+    await expect.poll(() => old.received()).toContain(`id: ${first.updatedSeq}\nevent: ${EVENT_JOB}\n`);
+    expect(pipelined.received()).toBe('');
+
+    release!();
+    await expect.poll(() => pipelined.received()).toContain(`event: ${EVENT_READY}`);
+    const { job: second } = await store.createJob(newJob());
+    await expect.poll(() => pipelined.received()).toContain(`id: ${second.updatedSeq}\nevent: ${EVENT_JOB}`);
+    await expect.poll(() => old.received()).toContain(`id: ${second.updatedSeq}\nevent: ${EVENT_JOB}\n`);
+
+    // The held answer first, whole; then the stream's head and its body in chunks, nothing else.
+    const [heldResponse, eventsResponse] = pipelined.received().split(/(?=HTTP\/1\.1 200)/);
+    expect(heldResponse).toMatch(/held answer$/);
+    const [eventsHead, eventsBody] = eventsResponse!.split('\r\n\r\n', 2) as [string, string];
+    expect(eventsHead.toLowerCase()).toContain('transfer-encoding: chunked');
+    const frames = decodeChunked(eventsBody).split('\n\n');
+    expect(frames.slice(0, 2)).toEqual([
+      'retry: 2000',
+      `id: ${first.updatedSeq}\nevent: ${EVENT_READY}\ndata: {"lastSeq":${first.updatedSeq}}`,
+    ]);
+    expect(frames[2]).toMatch(new RegExp(`^id: ${second.updatedSeq}\nevent: ${EVENT_JOB}\ndata: \\{"id":"${second.id}"`));
+
+    const [oldHead, oldBody] = old.received().split('\r\n\r\n', 2) as [string, string];
+    expect(oldHead.toLowerCase()).not.toContain('transfer-encoding');
+    expect(oldBody.split('\n\n').slice(0, 2)).toEqual(['retry: 2000', `id: 0\nevent: ${EVENT_READY}\ndata: {"lastSeq":0}`]);
+    pipelined.socket.destroy();
+    old.socket.destroy();
+  });
 });

@@ -1,35 +1,31 @@
 import type { ServerResponse } from 'node:http';
-import { EVENT_JOB, EVENT_READY, EVENT_REMOVED, EVENT_RESET } from '@simmer/contracts';
+import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
-import type { Metrics } from '../metrics.js';
-import type { Change, JobStore } from '../store/job-store.js';
-import { toJobView } from './job-view.js';
-import { Refusal } from './limits/refusal.js';
+import type { Metrics } from '../../metrics.js';
+import type { JobStore } from '../../store/job-store.js';
+import { FrameCache, HEARTBEAT_FRAME, readyFrame, resetFrame, RETRY_FRAME } from './sse-frames.js';
+import { Payload, StreamWriter } from './stream-writer.js';
 
 export interface EventHubOptions {
   store: JobStore;
   logger: Logger;
   metrics: Metrics;
-  heartbeatMs?: number;
+  /** A comment on every stream this often. */
+  heartbeatMs: number;
   /** A resume that would replay more changes than this gets a `reset` instead. */
-  replayLimit?: number;
+  replayLimit: number;
   /** A client that lets this much pile up unsent is dropped (it resumes with Last-Event-ID). */
-  maxBufferedBytes?: number;
+  maxBufferedBytes: number;
   /** A client that accepts no data for this long is dropped. */
-  stallTimeoutMs?: number;
-  /** Open streams in this process; past it, 503. */
-  maxStreams?: number;
-  /** Open streams per client address; past it, 429. */
-  maxStreamsPerClient?: number;
+  stallTimeoutMs: number;
 }
 
-interface Frame {
-  seq: number;
-  text: string;
-}
+/** The unsent bytes past which a live client is dropped (it resumes with Last-Event-ID). */
+export const EVENT_BACKLOG_LIMIT_BYTES = 1024 * 1024;
 
 interface Subscriber {
   res: ServerResponse;
+  writer: StreamWriter;
   /** The last sequence number this client has been sent (or is known to have). */
   cursor: number;
   /**
@@ -42,41 +38,40 @@ interface Subscriber {
 
 /** After a failed read of changes, try again this soon even if nothing new is committed. */
 const PUMP_RETRY_MS = 1_000;
-/** Retry-After for a refused stream: a slot frees when another stream ends. */
-const STREAM_CAP_RETRY_MS = 10_000;
+/** The most changes one read of the live feed takes; a burst past it is read in several. */
+const PUMP_READ_LIMIT = 10_000;
+/** The frames of the most recent changes are kept this far back, for replays soon after (~5,000 jobs). */
+const FRAME_CACHE_BYTES = 4 * 1024 * 1024;
+/** A replay goes out in writes of about this size, the next one serialised once the last is taken. */
+const REPLAY_WRITE_BYTES = 64 * 1024;
 
-const joinFrames = (frames: Frame[]): string => (frames.length === 1 ? frames[0]!.text : frames.map((frame) => frame.text).join(''));
+/** A fan-out pass yields to the event loop after this many streams (a few ms of writes). */
+const FAN_OUT_SLICE = 500;
 
-const changeFrame = (change: Change): Frame => ({
-  seq: change.seq,
-  text:
-    change.kind === 'job'
-      ? `id: ${change.seq}\nevent: ${EVENT_JOB}\ndata: ${JSON.stringify(toJobView(change.job))}\n\n`
-      : `id: ${change.seq}\nevent: ${EVENT_REMOVED}\ndata: ${JSON.stringify({ id: change.id })}\n\n`,
-});
+const HEARTBEAT = new Payload([HEARTBEAT_FRAME]);
+const RETRY = new Payload([RETRY_FRAME]);
 
 /**
  * Fans committed changes out to every `/events` stream. Changes are read from the store (not
  * kept in memory), so a client resuming from any sequence number, on any process, after any
- * restart, gets exactly what it missed; each change is serialised once for all clients.
+ * restart, gets exactly what it missed. Each change is serialised once (sse-frames.ts); every
+ * read of the feed becomes one payload whose bytes every up-to-date stream shares, in one write
+ * per stream (stream-writer.ts), written straight to the socket. A write costs the same few
+ * microseconds of kernel time whether it carries one change or a hundred, so under load the hub
+ * sends less often rather than less: one pass at a time, and whatever is committed during a pass
+ * goes out together in the next.
  *
  * Bounds, so that no reader can make the server hold more for it than it takes:
  * - live: a client whose unsent backlog passes `maxBufferedBytes` is dropped (it resumes);
- * - replaying and catching up: frames are serialised one at a time as the socket takes them
- *   (at most one frame past the socket's buffer), and live changes are not queued for it;
+ * - replaying and catching up: frames are serialised a write (~64 KB) at a time as the socket
+ *   takes them, and live changes are not queued for it;
  * - in every phase, a client that accepts no data for `stallTimeoutMs` is dropped;
- * - a resume replays at most `replayLimit` changes (further behind: `reset`, reload);
- * - at most `maxStreams` streams, and `maxStreamsPerClient` per client address.
+ * - a resume replays at most `replayLimit` changes (further behind: `reset`, reload).
+ * The caps on how many streams are open are the route's (limits/stream-caps.ts).
  */
 export class EventHub {
   private readonly subscribers = new Set<Subscriber>();
-  private readonly heartbeatMs: number;
-  private readonly replayLimit: number;
-  private readonly maxBufferedBytes: number;
-  private readonly stallTimeoutMs: number;
-  private readonly maxStreams: number;
-  private readonly maxStreamsPerClient: number;
-  private readonly streamsPerClient = new Map<string, number>();
+  private readonly frames = new FrameCache(FRAME_CACHE_BYTES);
   private hubSeq = 0;
   private pumping = false;
   private pumpAgain = false;
@@ -89,14 +84,7 @@ export class EventHub {
   private levelling: Promise<void> | null = null;
   private heardWhileLevelling = false;
 
-  constructor(private readonly options: EventHubOptions) {
-    this.heartbeatMs = options.heartbeatMs ?? 15_000;
-    this.replayLimit = options.replayLimit ?? 5_000;
-    this.maxBufferedBytes = options.maxBufferedBytes ?? 1024 * 1024;
-    this.stallTimeoutMs = options.stallTimeoutMs ?? 30_000;
-    this.maxStreams = options.maxStreams ?? 10_000;
-    this.maxStreamsPerClient = options.maxStreamsPerClient ?? 20;
-  }
+  constructor(private readonly options: EventHubOptions) {}
 
   get size(): number {
     return this.subscribers.size;
@@ -104,43 +92,40 @@ export class EventHub {
 
   start(): void {
     this.heartbeat = setInterval(() => {
-      for (const subscriber of this.subscribers) this.send(subscriber, ': keep-alive\n\n');
-    }, this.heartbeatMs);
+      for (const subscriber of this.subscribers) subscriber.writer.send(HEARTBEAT);
+    }, this.options.heartbeatMs);
     this.heartbeat.unref();
-  }
-
-  /** Throws a Refusal (503 for the process, 429 for the client) when a new stream would pass a cap. */
-  admit(client: string): void {
-    const { metrics } = this.options;
-    if (this.subscribers.size >= this.maxStreams) {
-      metrics.requestsRefused.inc({ reason: 'streams_per_process' });
-      throw new Refusal(503, 'This server holds as many live streams as it can; try again shortly.', STREAM_CAP_RETRY_MS);
-    }
-    if ((this.streamsPerClient.get(client) ?? 0) >= this.maxStreamsPerClient) {
-      metrics.requestsRefused.inc({ reason: 'streams_per_client' });
-      throw new Refusal(429, `At most ${this.maxStreamsPerClient} live streams per client; close one first.`, STREAM_CAP_RETRY_MS);
-    }
   }
 
   /**
    * Streams to `res` every change after `after` (null: from now on), then live changes. The
-   * caller has checked `admit(client)` just before, with no await in between.
+   * response's head must be written already (with no body): from here on the hub writes the body
+   * to the socket itself.
    */
-  async subscribe(res: ServerResponse, after: number | null, client = ''): Promise<void> {
-    // Counted at once (the caps), but sent nothing until the hub knows where "now" is.
-    const subscriber: Subscriber = { res, cursor: 0, catchingUp: true };
+  async subscribe(res: ServerResponse, after: number | null): Promise<void> {
+    const socket = await socketOf(res);
+    if (!socket || res.destroyed) return;
+    if (this.closed) {
+      res.end();
+      return;
+    }
+    const writer = new StreamWriter(socket, {
+      chunked: res.chunkedEncoding,
+      maxBufferedBytes: this.options.maxBufferedBytes,
+      onOverflow: () => this.drop(subscriber, 'backlog'),
+    });
+    // Sent nothing but the retry hint until the hub knows where "now" is.
+    const subscriber: Subscriber = { res, writer, cursor: 0, catchingUp: true };
     this.subscribers.add(subscriber);
-    this.streamsPerClient.set(client, (this.streamsPerClient.get(client) ?? 0) + 1);
     this.options.metrics.eventStreams.inc();
+    writer.send(RETRY);
     // The socket's idle timer restarts only when the kernel takes data (or the client sends some):
     // heartbeats keep a reading client's stream busy, a client that reads nothing times out.
-    res.setTimeout(this.stallTimeoutMs, () => this.drop(subscriber, 'stalled'));
+    res.setTimeout(this.options.stallTimeoutMs, () => this.drop(subscriber, 'stalled'));
     res.on('close', () => {
+      writer.end();
       if (!this.subscribers.delete(subscriber)) return;
       this.options.metrics.eventStreams.dec();
-      const open = (this.streamsPerClient.get(client) ?? 1) - 1;
-      if (open === 0) this.streamsPerClient.delete(client);
-      else this.streamsPerClient.set(client, open);
       if (this.subscribers.size === 0) this.unfollow();
     });
     try {
@@ -155,7 +140,7 @@ export class EventHub {
     subscriber.catchingUp = after !== null;
     if (after !== null) await this.catchUp(subscriber, after);
     if (res.destroyed) return;
-    this.send(subscriber, `id: ${subscriber.cursor}\nevent: ${EVENT_READY}\ndata: ${JSON.stringify({ lastSeq: subscriber.cursor })}\n\n`);
+    writer.send(new Payload([readyFrame(subscriber.cursor)]));
   }
 
   /** Ends every stream (clients reconnect and resume elsewhere or after a restart). */
@@ -164,7 +149,10 @@ export class EventHub {
     this.unsubscribe?.();
     if (this.heartbeat) clearInterval(this.heartbeat);
     if (this.retryTimer) clearTimeout(this.retryTimer);
-    for (const subscriber of this.subscribers) subscriber.res.end();
+    for (const subscriber of this.subscribers) {
+      subscriber.writer.end();
+      subscriber.res.end();
+    }
     this.subscribers.clear();
   }
 
@@ -205,14 +193,14 @@ export class EventHub {
 
   /**
    * Sends what the subscriber missed, read from the store, until it is level with the hub; only
-   * then do live frames go to it. Each frame is serialised when the socket has room for it.
+   * then do live frames go to it. Frames are serialised a write at a time, as the socket takes them.
    */
   private async catchUp(subscriber: Subscriber, after: number): Promise<void> {
-    const { res } = subscriber;
+    const { res, writer } = subscriber;
     try {
       while (!res.destroyed) {
         const levelAtRead = this.hubSeq;
-        const changes = await this.options.store.changesSince(subscriber.cursor, this.replayLimit);
+        const changes = await this.options.store.changesSince(subscriber.cursor, this.options.replayLimit);
         if (res.destroyed) return;
         // Read after the hub reached `levelAtRead`, so it saw every change up to there: with none
         // found, the numbers in between carry no change, and waiting for one would never end.
@@ -221,13 +209,22 @@ export class EventHub {
         if (changes.reset) {
           const reason = after > this.hubSeq ? 'unknown-sequence' : 'too-many-changes';
           subscriber.cursor = this.hubSeq;
-          this.send(subscriber, `event: ${EVENT_RESET}\ndata: ${JSON.stringify({ lastSeq: this.hubSeq, reason })}\n\n`);
+          writer.send(new Payload([resetFrame(this.hubSeq, reason)]));
           break;
         }
-        for (const change of changes.changes) {
-          if (!res.write(changeFrame(change).text)) await waitForDrain(res);
-          if (res.destroyed) return;
+        let frames: Buffer[] = [];
+        let bytes = 0;
+        for (const [index, change] of changes.changes.entries()) {
+          const frame = this.frames.replayFrame(change);
+          frames.push(frame);
+          bytes += frame.length;
+          if (bytes < REPLAY_WRITE_BYTES && index < changes.changes.length - 1) continue;
+          writer.send(new Payload(frames));
           subscriber.cursor = change.seq;
+          frames = [];
+          bytes = 0;
+          await writer.whenIdle();
+          if (res.destroyed) return;
         }
         if (subscriber.cursor >= this.hubSeq) break;
       }
@@ -249,26 +246,34 @@ export class EventHub {
     try {
       do {
         this.pumpAgain = false;
-        const changes = await this.options.store.changesSince(this.hubSeq, 10_000);
+        const changes = await this.options.store.changesSince(this.hubSeq, PUMP_READ_LIMIT);
         if (changes.reset) {
           // Too much at once to stream: every client reloads its list instead.
           this.hubSeq = await this.options.store.lastSeq();
-          const text = `event: ${EVENT_RESET}\ndata: ${JSON.stringify({ lastSeq: this.hubSeq, reason: 'too-many-changes' })}\n\n`;
+          const reset = new Payload([resetFrame(this.hubSeq, 'too-many-changes')]);
           for (const subscriber of this.subscribers) {
             // One still catching up meets the same reset in the store.
             if (subscriber.catchingUp) continue;
             subscriber.cursor = this.hubSeq;
-            this.send(subscriber, text);
+            subscriber.writer.send(reset);
           }
           continue;
         }
         if (changes.changes.length === 0) continue;
-        const frames = changes.changes.map(changeFrame);
+        const seqs = changes.changes.map((change) => change.seq);
+        const frames = changes.changes.map((change) => this.frames.liveFrame(change));
         // Never back: a stream opened meanwhile may have levelled the hub past this read.
-        this.hubSeq = Math.max(this.hubSeq, frames.at(-1)!.seq);
-        // One string for every subscriber that is up to date: a burst costs its size once, not per client.
-        const text = joinFrames(frames);
-        for (const subscriber of this.subscribers) this.deliver(subscriber, frames, text);
+        this.hubSeq = Math.max(this.hubSeq, seqs.at(-1)!);
+        // One payload for every subscriber that is up to date: a read costs its bytes once, not per client.
+        const payload = new Payload(frames);
+        // While this pass runs, what is committed gathers for the next: under load, passes carry more
+        // changes each, not more writes.
+        let sent = 0;
+        for (const subscriber of this.subscribers) {
+          this.deliver(subscriber, seqs, frames, payload);
+          // Requests and timers run in between: thousands of writes would hold the event loop for long.
+          if (++sent % FAN_OUT_SLICE === 0) await new Promise((resolve) => setImmediate(resolve));
+        }
       } while (this.pumpAgain);
     } catch (error) {
       // A store that is back may stay quiet for a while: do not wait for the next commit.
@@ -283,49 +288,46 @@ export class EventHub {
     }
   }
 
-  /** Sends the frames this subscriber has not had; `text` is all of them joined, when already made. */
-  private deliver(subscriber: Subscriber, frames: Frame[], text?: string): void {
+  /** Sends the frames this subscriber has not had: the shared payload when it has none of them. */
+  private deliver(subscriber: Subscriber, seqs: number[], frames: Buffer[], payload: Payload): void {
     if (subscriber.catchingUp) return;
-    const upToDate = frames[0] !== undefined && frames[0].seq > subscriber.cursor;
-    const fresh = upToDate ? frames : frames.filter((frame) => frame.seq > subscriber.cursor);
-    if (fresh.length === 0) return;
-    subscriber.cursor = fresh.at(-1)!.seq;
-    this.send(subscriber, upToDate && text !== undefined ? text : joinFrames(fresh));
-  }
-
-  private send(subscriber: Subscriber, text: string): void {
-    const { res } = subscriber;
-    if (res.destroyed) return;
-    // Judged on what is still unsent from before, so one large burst does not drop a client that
-    // keeps up; a client's backlog stays below the limit plus one burst (a string shared by all).
-    if (res.writableLength > this.maxBufferedBytes) {
-      this.drop(subscriber, 'backlog');
-      return;
-    }
-    res.write(text);
+    const last = seqs.at(-1)!;
+    if (last <= subscriber.cursor) return;
+    const upToDate = seqs[0]! > subscriber.cursor;
+    const fresh = upToDate ? payload : new Payload(frames.filter((_, i) => seqs[i]! > subscriber.cursor));
+    subscriber.cursor = last;
+    subscriber.writer.send(fresh);
   }
 
   /** Ends a stream whose client does not keep up; it resumes with Last-Event-ID and misses nothing. */
   private drop(subscriber: Subscriber, reason: 'backlog' | 'stalled'): void {
-    const { res } = subscriber;
+    const { res, writer } = subscriber;
     if (res.destroyed) return;
     this.options.metrics.eventStreamsDropped.inc({ reason });
     this.options.logger.info(
-      { reason, buffered: res.writableLength, cursor: subscriber.cursor },
+      { reason, buffered: writer.backlog, cursor: subscriber.cursor },
       'dropping a slow event stream; the client will resume',
     );
     res.destroy();
   }
 }
 
-function waitForDrain(res: ServerResponse): Promise<void> {
+/**
+ * The response's socket; a response pipelined behind another on its connection gets it only when
+ * that one is done (null: the client went away first).
+ */
+function socketOf(res: ServerResponse): Promise<Socket | null> {
+  if (res.socket) return Promise.resolve(res.socket);
   return new Promise((resolve) => {
-    const done = () => {
-      res.off('drain', done);
-      res.off('close', done);
-      resolve();
+    const onSocket = (socket: Socket) => {
+      res.off('close', onClose);
+      resolve(socket);
     };
-    res.on('drain', done);
-    res.on('close', done);
+    const onClose = () => {
+      res.off('socket', onSocket);
+      resolve(null);
+    };
+    res.once('socket', onSocket);
+    res.once('close', onClose);
   });
 }
