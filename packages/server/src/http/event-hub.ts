@@ -150,11 +150,11 @@ export class EventHub {
       res.destroy();
       return;
     }
-    if (res.destroyed) return;
+    if (isGone(res)) return;
     subscriber.cursor = after ?? this.hubSeq;
     subscriber.catchingUp = after !== null;
     if (after !== null) await this.catchUp(subscriber, after);
-    if (res.destroyed) return;
+    if (isGone(res)) return;
     this.send(subscriber, `id: ${subscriber.cursor}\nevent: ${EVENT_READY}\ndata: ${JSON.stringify({ lastSeq: subscriber.cursor })}\n\n`);
   }
 
@@ -164,7 +164,7 @@ export class EventHub {
     this.unsubscribe?.();
     if (this.heartbeat) clearInterval(this.heartbeat);
     if (this.retryTimer) clearTimeout(this.retryTimer);
-    for (const subscriber of this.subscribers) subscriber.res.end();
+    for (const subscriber of this.subscribers) endStream(subscriber.res);
     this.subscribers.clear();
   }
 
@@ -210,10 +210,10 @@ export class EventHub {
   private async catchUp(subscriber: Subscriber, after: number): Promise<void> {
     const { res } = subscriber;
     try {
-      while (!res.destroyed) {
+      while (!isGone(res)) {
         const levelAtRead = this.hubSeq;
         const changes = await this.options.store.changesSince(subscriber.cursor, this.replayLimit);
-        if (res.destroyed) return;
+        if (isGone(res)) return;
         // Read after the hub reached `levelAtRead`, so it saw every change up to there: with none
         // found, the numbers in between carry no change, and waiting for one would never end.
         if (!changes.reset && changes.changes.length === 0 && this.hubSeq === levelAtRead)
@@ -226,7 +226,7 @@ export class EventHub {
         }
         for (const change of changes.changes) {
           if (!res.write(changeFrame(change).text)) await waitForDrain(res);
-          if (res.destroyed) return;
+          if (isGone(res)) return;
           subscriber.cursor = change.seq;
         }
         if (subscriber.cursor >= this.hubSeq) break;
@@ -295,7 +295,7 @@ export class EventHub {
 
   private send(subscriber: Subscriber, text: string): void {
     const { res } = subscriber;
-    if (res.destroyed) return;
+    if (isGone(res)) return;
     // Judged on what is still unsent from before, so one large burst does not drop a client that
     // keeps up; a client's backlog stays below the limit plus one burst (a string shared by all).
     if (res.writableLength > this.maxBufferedBytes) {
@@ -308,7 +308,7 @@ export class EventHub {
   /** Ends a stream whose client does not keep up; it resumes with Last-Event-ID and misses nothing. */
   private drop(subscriber: Subscriber, reason: 'backlog' | 'stalled'): void {
     const { res } = subscriber;
-    if (res.destroyed) return;
+    if (isGone(res)) return;
     this.options.metrics.eventStreamsDropped.inc({ reason });
     this.options.logger.info(
       { reason, buffered: res.writableLength, cursor: subscriber.cursor },
@@ -316,6 +316,24 @@ export class EventHub {
     );
     res.destroy();
   }
+}
+
+/**
+ * Whether the client's stream has ended. Over HTTP/2 the response is Node's compatibility object,
+ * which has no `destroyed` of its own: its stream has.
+ */
+function isGone(res: ServerResponse): boolean {
+  return res.destroyed || ((res as unknown as { stream?: { destroyed: boolean } }).stream?.destroyed ?? false);
+}
+
+/**
+ * Ends a client's stream. Over HTTP/2 the stream is closed too once the end is sent: a client that
+ * has not ended its side of it would otherwise hold its connection, and so a graceful stop, open
+ * until the connection's idle timeout.
+ */
+function endStream(res: ServerResponse): void {
+  const stream = (res as unknown as { stream?: { close(): void } }).stream;
+  res.end(() => stream?.close());
 }
 
 function waitForDrain(res: ServerResponse): Promise<void> {

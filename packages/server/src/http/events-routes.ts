@@ -46,8 +46,14 @@ export const eventsRoutes: FastifyPluginAsyncTypebox<{ hub: EventHub }> = async 
       hub.admit(client);
       reply.hijack();
       const res = reply.raw;
-      // reply.headers() is not sent once hijacked: carry the security headers over by hand.
-      res.writeHead(200, { ...(reply.getHeaders() as OutgoingHttpHeaders), ...STREAM_HEADERS, Connection: 'keep-alive' });
+      // reply.headers() is not sent once hijacked: carry the security headers over by hand. HTTP/2
+      // has no Connection header (a stream is one of many on its connection).
+      const http1 = request.raw.httpVersionMajor === 1;
+      res.writeHead(200, {
+        ...(reply.getHeaders() as OutgoingHttpHeaders),
+        ...STREAM_HEADERS,
+        ...(http1 ? { Connection: 'keep-alive' } : {}),
+      });
       res.write('retry: 2000\n\n');
       request.raw.socket.setNoDelay(true);
       await hub.subscribe(res, resumeFrom === undefined ? null : Number(resumeFrom), client);
