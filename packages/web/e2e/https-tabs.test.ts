@@ -65,7 +65,7 @@ describe('the page over HTTPS with HTTP/2', () => {
     if (dir) await removeTempDir(dir);
   });
 
-  it(`keeps ${TABS} tabs of one browser live on one HTTP/2 connection, and still answers HTTP/1.1 clients`, async () => {
+  it(`keeps ${TABS} tabs of one browser live over HTTP/2, and still answers HTTP/1.1 clients`, async () => {
     expect(server.url).toMatch(/^https:/);
     // The certificate is self-signed: the browser is told to take it.
     const context = await newContext(browser, { ignoreHTTPSErrors: true });
