@@ -1,6 +1,7 @@
 # Stand-in for the official postgres image, built by scripts/ensure-docker.sh only when that image
 # is absent: Debian's PostgreSQL, with an entrypoint that honours the official image's
 # POSTGRES_USER, POSTGRES_PASSWORD, POSTGRES_DB and PGDATA, and its pg_isready health check.
+# Debian bookworm's PostgreSQL is 15, whatever version the tag names (Simmer needs 13 or newer).
 FROM simmer-standin/bookworm:12
 RUN apt-get update -qq \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql-15 >/dev/null \
