@@ -86,6 +86,19 @@ export default defineConfig({
       {
         extends: true,
         test: {
+          // The image, its containers and both Compose files, on a real Docker engine: setup.ts
+          // installs Docker and builds the image (minutes the first time on a machine).
+          name: 'container',
+          include: ['packages/server/test/container/**/*.test.ts'],
+          globalSetup: ['packages/server/test/container/setup.ts'],
+          testTimeout: 300_000,
+          hookTimeout: 300_000,
+          fileParallelism: false,
+        },
+      },
+      {
+        extends: true,
+        test: {
           name: 'browser',
           include: ['packages/web/e2e/**/*.test.ts'],
           testTimeout: 240_000,

@@ -1,5 +1,13 @@
 import { existsSync } from 'node:fs';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
+import type { Http2SecureServer } from 'node:http2';
+import Fastify, {
+  LogController,
+  type FastifyBaseLogger,
+  type FastifyError,
+  type FastifyHttp2SecureOptions,
+  type FastifyInstance,
+  type FastifyReply,
+} from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Logger } from 'pino';
 import type { Clock } from './clock.js';
@@ -14,6 +22,7 @@ import { registerErrorHandlers } from './http/error-handler.js';
 import { EVENT_BACKLOG_LIMIT_BYTES, EventHub } from './http/events/event-hub.js';
 import { eventsRoutes } from './http/events-routes.js';
 import { healthRoutes } from './http/health-routes.js';
+import { closeHttp2SessionsOnClose } from './http/http2-sessions.js';
 import { jobsRoutes } from './http/jobs-routes.js';
 import { registerAllowedOrigins, registerCrossSiteGuard } from './http/limits/cross-site.js';
 import { connectionLimits, guardConnections } from './http/limits/connections.js';
@@ -30,6 +39,7 @@ import { StreamCaps } from './http/limits/stream-caps.js';
 import { sendProblem } from './http/problem.js';
 import { registerDecimalQueryIntegers } from './http/query-integers.js';
 import { SECURITY_HEADERS, securityHeaders } from './http/security-headers.js';
+import type { TlsCredentials } from './http/tls.js';
 import { webRoutes } from './http/web-routes.js';
 
 export interface AppDeps {
@@ -39,12 +49,28 @@ export interface AppDeps {
   clock: Clock;
   logger: Logger;
   metrics: Metrics;
+  /** With a certificate, HTTPS with HTTP/2 (HTTP/1.1 for clients that do not offer h2); null: plain HTTP/1.1. */
+  tls: TlsCredentials | null;
   /** When to shed load; tests lower them. */
   overload?: OverloadLimits;
 }
 
 /** While shutting down: another process (or this one, restarted) takes the request in a moment. */
 const CLOSING_RETRY_AFTER_MS = 2_000;
+
+/**
+ * Plain HTTP/1.1, or with a certificate HTTPS where ALPN picks HTTP/2 (a browser then multiplexes
+ * every tab's requests and streams over one connection) and HTTP/1.1 stays for the rest.
+ */
+function serverOptions(tls: TlsCredentials | null): Partial<FastifyHttp2SecureOptions<Http2SecureServer>> {
+  if (tls === null) return {};
+  return {
+    http2: true,
+    https: { allowHTTP1: true, cert: tls.cert, key: tls.key },
+    // An idle HTTP/2 connection is closed after this (a live /events stream is never idle: heartbeats).
+    http2SessionTimeout: 72_000,
+  };
+}
 
 /** Bodies are empty or `{}`; anything bigger is abuse. */
 const BODY_LIMIT_BYTES = 16 * 1024;
@@ -59,6 +85,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   let closing = false;
 
   const app = Fastify({
+    // The HTTP/2 server differs to the routes only in its raw request and response, which only
+    // /events touches (events-routes.ts): the app keeps the HTTP/1.1 server's typings.
+    ...(serverOptions(deps.tls) as object),
     // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- widens pino's Logger so the app is a plain FastifyInstance
     loggerInstance: logger as FastifyBaseLogger,
     // Per-request logs would cost more than the requests; errors are logged by the error handler.
@@ -129,6 +158,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.addHook('preClose', async () => {
     closing = true;
   });
+  if (deps.tls) closeHttp2SessionsOnClose(app);
 
   if (config.role !== 'worker') {
     const hub = new EventHub({

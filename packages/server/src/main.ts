@@ -7,6 +7,7 @@ import { createImageSource } from './images/create-image-source.js';
 import { loadDemoArtwork } from './images/demo/artwork.js';
 import { RetentionSweeper } from './jobs/retention-sweeper.js';
 import { createScheduler } from './jobs/create-scheduler.js';
+import { readTlsCredentials, TlsReloader, type SecureContextTarget } from './http/tls.js';
 import { createLogger } from './logger.js';
 import { createMetrics } from './metrics.js';
 import { openStore } from './store/open-store.js';
@@ -29,6 +30,16 @@ async function main(): Promise<void> {
   }
 
   const logger = createLogger(config);
+  const tlsFiles = config.tlsCertFile && config.tlsKeyFile ? { certFile: config.tlsCertFile, keyFile: config.tlsKeyFile } : null;
+  let tls = null;
+  if (tlsFiles) {
+    try {
+      tls = await readTlsCredentials(tlsFiles);
+    } catch (error) {
+      console.error((error as Error).message);
+      process.exit(EXIT_CONFIG);
+    }
+  }
   const metrics = createMetrics();
   const clock = systemClock;
   const store = await openStore(config, logger, (error) => {
@@ -64,9 +75,10 @@ async function main(): Promise<void> {
       ? loadDemoArtwork().catch((error: unknown) => logger.warn({ err: error }, 'could not load the demo artwork'))
       : null;
   const appReady = Promise.all([(httpFirst ?? Promise.resolve()).then(() => import('./app.js')), artwork]).then(([{ buildApp }]) =>
-    buildApp({ config, store, imageSource, clock, logger, metrics }),
+    buildApp({ config, store, imageSource, clock, logger, metrics, tls }),
   );
 
+  let tlsReloader: TlsReloader | null = null;
   let stopping = false;
   const shutdown = async (signal: NodeJS.Signals) => {
     if (stopping) {
@@ -75,6 +87,7 @@ async function main(): Promise<void> {
     }
     stopping = true;
     logger.info({ signal }, 'shutting down: no new requests, finishing writes');
+    tlsReloader?.close();
     try {
       // HTTP, jobs and the retention sweep stop side by side: the scheduler claims nothing more
       // from the signal on, and the store closes only once every outcome it could write is written.
@@ -96,11 +109,21 @@ async function main(): Promise<void> {
   const app = await appReady;
   if (stopping) return; // a signal came while the HTTP side loaded: shutdown has it
   await app.listen({ port: config.port, host: config.host });
+  if (tlsFiles && tls) {
+    // A renewed certificate (a changed file, or SIGHUP) applies to new connections; open ones carry on.
+    tlsReloader = new TlsReloader(tlsFiles, tls, app.server as unknown as SecureContextTarget, logger);
+    const reloader = tlsReloader;
+    process.on('SIGHUP', () => void reloader.reload('SIGHUP'));
+    reloader.watch();
+  }
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   await logLimits(logger, config);
-  logger.info({ url: `http://${host}:${port}`, port, role: config.role, store: config.store, imageSource: imageSource.name }, 'listening');
+  logger.info(
+    { url: `${tls ? 'https' : 'http'}://${host}:${port}`, port, role: config.role, store: config.store, imageSource: imageSource.name },
+    'listening',
+  );
 }
 
 /** What bounds this process, said once at start; and the risks an operator chose. */

@@ -5,6 +5,8 @@
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
+import { get as httpGet, type IncomingMessage } from 'node:http';
+import { get as httpsGet } from 'node:https';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -39,6 +41,8 @@ export interface ServerProcessOptions {
   startTimeoutMs?: number;
   /** At most this many log lines are kept (the newest); default 20,000. */
   maxLogLines?: number;
+  /** For a server with TLS_CERT_FILE: the certificate that signed its own (a self-signed one itself), trusted for /readyz. */
+  tlsCa?: string | Buffer;
   /** Copies the child's output to this process's stderr, for debugging a test. */
   echo?: boolean;
 }
@@ -52,7 +56,7 @@ export interface ExitStatus {
 export type LogEntry = Record<string, unknown>;
 
 export interface ServerProcess {
-  /** `http://127.0.0.1:<port>`, as the server logged it. */
+  /** `http://127.0.0.1:<port>` (`https:` with TLS), as the server logged it. */
   readonly url: string;
   readonly port: number;
   readonly pid: number;
@@ -94,6 +98,23 @@ function installExitHook(): void {
   exitHookInstalled = true;
   process.once('exit', () => {
     for (const child of liveChildren) child.kill('SIGKILL');
+  });
+}
+
+/** GET /readyz's status, 0 when it does not answer within 2 s; over HTTPS trusting `ca`. */
+function readyzStatus(url: string, ca: string | Buffer | undefined): Promise<number> {
+  return new Promise((resolve) => {
+    const target = `${url}/readyz`;
+    const done = (res: IncomingMessage) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+      res.on('error', () => resolve(0));
+    };
+    const req = url.startsWith('https:')
+      ? httpsGet(target, { ca, timeout: 2_000, agent: false }, done)
+      : httpGet(target, { timeout: 2_000, agent: false }, done);
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(0));
   });
 }
 
@@ -249,13 +270,7 @@ export async function startServerProcess(options: ServerProcessOptions = {}): Pr
     port = Number(new URL(url).port);
     for (;;) {
       if (current.hasExited) throw new Error(`server exited before /readyz answered 200:\n${tail(logs)}`);
-      const status = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(2_000) }).then(
-        async (res) => {
-          await res.arrayBuffer();
-          return res.status;
-        },
-        () => 0,
-      );
+      const status = await readyzStatus(url, options.tlsCa);
       if (status === 200) break;
       if (Date.now() > deadline) {
         current.child.kill('SIGKILL');

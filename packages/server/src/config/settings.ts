@@ -43,6 +43,12 @@ export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', '
 export const SETTINGS = {
   port: setting(integer(0, 65535), 3000, 'HTTP port (`0`: any free port)'),
   host: setting(text, '127.0.0.1', 'address to listen on'),
+  tlsCertFile: setting(
+    optional(text),
+    null,
+    'PEM certificate chain: with `TLS_KEY_FILE`, the server speaks HTTPS with HTTP/2 (HTTP/1.1 for clients without it); both are read again on `SIGHUP` or when they change',
+  ),
+  tlsKeyFile: setting(optional(text), null, 'PEM private key of `TLS_CERT_FILE`'),
   dataDir: setting(
     text,
     './data',
@@ -171,6 +177,10 @@ export const CROSS_CHECKS: readonly ((config: Config) => string | null)[] = [
   (c) =>
     c.eventsStallTimeoutMs <= c.eventsHeartbeatMs
       ? `EVENTS_STALL_TIMEOUT_MS (${c.eventsStallTimeoutMs}) must exceed EVENTS_HEARTBEAT_MS (${c.eventsHeartbeatMs})`
+      : null,
+  (c) =>
+    (c.tlsCertFile === null) !== (c.tlsKeyFile === null)
+      ? 'TLS_CERT_FILE and TLS_KEY_FILE go together: set both for HTTPS, or neither'
       : null,
   (c) => (c.store === 'postgres' && !c.databaseUrl ? 'STORE=postgres needs DATABASE_URL' : null),
   (c) =>

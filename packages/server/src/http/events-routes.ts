@@ -47,8 +47,14 @@ export const eventsRoutes: FastifyPluginAsyncTypebox<{ hub: EventHub; caps: Stre
       reply.hijack();
       const res = reply.raw;
       res.once('close', release);
-      // reply.headers() is not sent once hijacked: carry the security headers over by hand.
-      res.writeHead(200, { ...(reply.getHeaders() as OutgoingHttpHeaders), ...STREAM_HEADERS, Connection: 'keep-alive' });
+      // reply.headers() is not sent once hijacked: carry the security headers over by hand. HTTP/2
+      // has no Connection header (a stream is one of many on its connection).
+      const http1 = request.raw.httpVersionMajor === 1;
+      res.writeHead(200, {
+        ...(reply.getHeaders() as OutgoingHttpHeaders),
+        ...STREAM_HEADERS,
+        ...(http1 ? { Connection: 'keep-alive' } : {}),
+      });
       // The head goes now; the hub writes the body to the socket itself.
       res.flushHeaders();
       request.raw.socket.setNoDelay(true);

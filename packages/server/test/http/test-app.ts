@@ -71,7 +71,7 @@ export async function buildTestApp(options: TestAppOptions = {}): Promise<TestAp
   // The app shares its event loop with the test runner, whose own pauses (imports, other files)
   // must not read as overload: shedding is tested on a real process, not here.
   const overload = options.overload ?? { ...DEFAULT_OVERLOAD_LIMITS, maxEventLoopDelayMs: 60_000 };
-  const app = await buildApp({ config, store, imageSource, clock, logger, metrics, overload });
+  const app = await buildApp({ config, store, imageSource, clock, logger, metrics, overload, tls: null });
   const scheduler = options.runJobs ? createScheduler(config, { store, imageSource, clock, logger, metrics, owner: 'test' }) : null;
   void scheduler?.start();
 

@@ -16,6 +16,8 @@ const job = (id: string, seq: number): StoredJob => ({
   claimToken: null,
   leaseUntil: null,
   attempts: 0,
+  claimedAt: null,
+  endedAttempts: [],
 });
 const jobChange = (seq: number): Change => ({
   kind: 'job',

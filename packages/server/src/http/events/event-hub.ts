@@ -1,10 +1,11 @@
 import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import type { ServerHttp2Stream } from 'node:http2';
 import type { Logger } from 'pino';
 import type { Metrics } from '../../metrics.js';
 import type { JobStore } from '../../store/job-store.js';
 import { FrameCache, HEARTBEAT_FRAME, readyFrame, resetFrame, RETRY_FRAME } from './sse-frames.js';
-import { Payload, StreamWriter } from './stream-writer.js';
+import { Payload, StreamWriter, type Sink } from './stream-writer.js';
 
 export interface EventHubOptions {
   store: JobStore;
@@ -103,14 +104,15 @@ export class EventHub {
    * to the socket itself.
    */
   async subscribe(res: ServerResponse, after: number | null): Promise<void> {
-    const socket = await socketOf(res);
-    if (!socket || res.destroyed) return;
+    const sink = await sinkOf(res);
+    if (!sink || isGone(res)) return;
     if (this.closed) {
       res.end();
       return;
     }
-    const writer = new StreamWriter(socket, {
-      chunked: res.chunkedEncoding,
+    const writer = new StreamWriter(sink, {
+      // HTTP/2 frames the body itself; HTTP/1.1 takes it as chunks, HTTP/1.0 as it is.
+      chunked: !isHttp2(res) && res.chunkedEncoding,
       maxBufferedBytes: this.options.maxBufferedBytes,
       onOverflow: () => this.drop(subscriber, 'backlog'),
     });
@@ -135,11 +137,11 @@ export class EventHub {
       res.destroy();
       return;
     }
-    if (res.destroyed) return;
+    if (isGone(res)) return;
     subscriber.cursor = after ?? this.hubSeq;
     subscriber.catchingUp = after !== null;
     if (after !== null) await this.catchUp(subscriber, after);
-    if (res.destroyed) return;
+    if (isGone(res)) return;
     writer.send(new Payload([readyFrame(subscriber.cursor)]));
   }
 
@@ -151,7 +153,7 @@ export class EventHub {
     if (this.retryTimer) clearTimeout(this.retryTimer);
     for (const subscriber of this.subscribers) {
       subscriber.writer.end();
-      subscriber.res.end();
+      endStream(subscriber.res);
     }
     this.subscribers.clear();
   }
@@ -198,10 +200,10 @@ export class EventHub {
   private async catchUp(subscriber: Subscriber, after: number): Promise<void> {
     const { res, writer } = subscriber;
     try {
-      while (!res.destroyed) {
+      while (!isGone(res)) {
         const levelAtRead = this.hubSeq;
         const changes = await this.options.store.changesSince(subscriber.cursor, this.options.replayLimit);
-        if (res.destroyed) return;
+        if (isGone(res)) return;
         // Read after the hub reached `levelAtRead`, so it saw every change up to there: with none
         // found, the numbers in between carry no change, and waiting for one would never end.
         if (!changes.reset && changes.changes.length === 0 && this.hubSeq === levelAtRead)
@@ -224,7 +226,7 @@ export class EventHub {
           frames = [];
           bytes = 0;
           await writer.whenIdle();
-          if (res.destroyed) return;
+          if (isGone(res)) return;
         }
         if (subscriber.cursor >= this.hubSeq) break;
       }
@@ -302,7 +304,7 @@ export class EventHub {
   /** Ends a stream whose client does not keep up; it resumes with Last-Event-ID and misses nothing. */
   private drop(subscriber: Subscriber, reason: 'backlog' | 'stalled'): void {
     const { res, writer } = subscriber;
-    if (res.destroyed) return;
+    if (isGone(res)) return;
     this.options.metrics.eventStreamsDropped.inc({ reason });
     this.options.logger.info(
       { reason, buffered: writer.backlog, cursor: subscriber.cursor },
@@ -313,10 +315,13 @@ export class EventHub {
 }
 
 /**
- * The response's socket; a response pipelined behind another on its connection gets it only when
- * that one is done (null: the client went away first).
+ * Where the hub writes a response's body: over HTTP/2 its stream (which frames what it is given),
+ * over HTTP/1.x its socket. A response pipelined behind another on its connection gets its socket
+ * only when that one is done (null: the client went away first).
  */
-function socketOf(res: ServerResponse): Promise<Socket | null> {
+function sinkOf(res: ServerResponse): Promise<Sink | null> {
+  const stream = http2Stream(res);
+  if (stream) return Promise.resolve(stream);
   if (res.socket) return Promise.resolve(res.socket);
   return new Promise((resolve) => {
     const onSocket = (socket: Socket) => {
@@ -330,4 +335,28 @@ function socketOf(res: ServerResponse): Promise<Socket | null> {
     res.once('socket', onSocket);
     res.once('close', onClose);
   });
+}
+
+/** Over HTTP/2 the response is Node's compatibility object (Http2ServerResponse) on a stream of its own. */
+function http2Stream(res: ServerResponse): ServerHttp2Stream | undefined {
+  return (res as unknown as { stream?: ServerHttp2Stream }).stream;
+}
+
+function isHttp2(res: ServerResponse): boolean {
+  return http2Stream(res) !== undefined;
+}
+
+/** Whether the client's stream has ended (an HTTP/2 response has no `destroyed` of its own: its stream has). */
+function isGone(res: ServerResponse): boolean {
+  return res.destroyed || (http2Stream(res)?.destroyed ?? false);
+}
+
+/**
+ * Ends a client's stream. Over HTTP/2 the stream is closed too once the end is sent: a client that
+ * has not ended its side of it would otherwise hold its connection, and so a graceful stop, open
+ * until the connection's idle timeout.
+ */
+function endStream(res: ServerResponse): void {
+  const stream = http2Stream(res);
+  res.end(() => stream?.close());
 }
