@@ -37,6 +37,8 @@ describe('SSE frames', () => {
         resolvedAt: null,
         result: null,
         error: null,
+        attempts: [],
+        seq: 7,
       })}\n\n`,
     );
     expect(String(changeFrame({ kind: 'removed', seq: 8, id: 'abc' }))).toBe(`id: 8\nevent: ${EVENT_REMOVED}\ndata: {"id":"abc"}\n\n`);
