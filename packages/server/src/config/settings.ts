@@ -142,7 +142,9 @@ export const SETTINGS = {
   ),
   maxConnectionsPerClient: setting(
     integer(1, MANY),
-    128,
+    // Headroom for many browsers behind one NAT, and for HTTP clients that open up to twice their
+    // concurrent requests in connections (undici, measured).
+    256,
     'open connections per client address (trusted proxies excepted); past it a new one is closed at once',
   ),
   listRowsPerSecond: setting(

@@ -356,9 +356,11 @@ export function describeJobStoreContract(name: string, open: () => Promise<Store
         store = await harness.reopen();
         expect(await store.getJob(job.id)).toEqual(released);
         expect(await store.lastSeq()).toBe(head);
-        expect(await store.claimDueJobs({ now: T0 + 5_000, limit: 1, leaseMs: 60_000, owner: 'w' })).toMatchObject([
-          { id: job.id, attempts: 1 },
-        ]);
+        // Claimed once, under one claim (a reopened file store once held two heap entries for it, and
+        // handed the job out twice in one batch).
+        const claims = await store.claimDueJobs({ now: T0 + 5_000, limit: 10, leaseMs: 60_000, owner: 'w' });
+        expect(claims).toHaveLength(1);
+        expect(claims).toMatchObject([{ id: job.id, attempts: 1 }]);
       });
     });
 
@@ -745,7 +747,6 @@ export function describeJobStoreContract(name: string, open: () => Promise<Store
       });
 
       it('records a claim given back', async () => {
-        if (!store.releaseClaims) return; // a store without give-backs leaves claims to their lease
         const claim = await runningJob();
         await store.releaseClaims([{ id: claim.id, claimToken: claim.claimToken! }], T0 + 5_500);
         const back = (await store.getJob(claim.id))!;

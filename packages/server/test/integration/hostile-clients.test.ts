@@ -64,7 +64,7 @@ describe('an idle-socket flood from one address, past the open-file limit (ulimi
 
   it('logs its limits, caps the flood per client, answers another client at once, and closes the idle ones', async () => {
     const limits = await server.waitForLog((entry) => entry.msg === 'limits');
-    expect(limits).toMatchObject({ openFiles: { soft: 512, hard: 512 }, maxConnections: 384, maxConnectionsPerClient: 128 });
+    expect(limits).toMatchObject({ openFiles: { soft: 512, hard: 512 }, maxConnections: 384, maxConnectionsPerClient: 256 });
 
     sockets.push(...(await idleSockets(server.port, '127.0.0.2', 700)));
     // Other clients during the flood: fresh connections, answered within a second (the median of
@@ -77,14 +77,14 @@ describe('an idle-socket flood from one address, past the open-file limit (ulimi
     }
     expect(others.sort((a, b) => a - b)[2]).toBeLessThan(1_000);
     expect((await requestFrom('127.0.0.4', `${server.url}/jobs`, { method: 'POST' })).status).toBe(202);
-    expect(await metric(server, 'simmer_connections_refused_total', 'reason="per_client"')).toBeGreaterThanOrEqual(700 - 128);
+    expect(await metric(server, 'simmer_connections_refused_total', 'reason="per_client"')).toBeGreaterThanOrEqual(700 - 256);
     expect(server.child.exitCode).toBeNull();
 
     // The ones it kept sent nothing: closed after the first-byte timeout (10 s), unanswered.
     await Promise.all(
       sockets.map((socket) => (socket.destroyed ? Promise.resolve() : new Promise((resolve) => socket.once('close', resolve)))),
     );
-    expect(await metric(server, 'simmer_connections_refused_total', 'reason="idle"')).toBe(128);
+    expect(await metric(server, 'simmer_connections_refused_total', 'reason="idle"')).toBe(256);
     expect(server.child.exitCode).toBeNull();
   });
 });

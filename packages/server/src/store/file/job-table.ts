@@ -302,15 +302,21 @@ export class JobTable {
     matches: (job: TableJob, entry: TimedEntry) => boolean,
   ): TableJob[] {
     const taken: TableJob[] = [];
+    const takenIds = new Set<string>();
     const putBack: TimedEntry[] = [];
     while (taken.length < limit) {
       const top = heap.peek();
       if (top === undefined || top.at > until) break;
       heap.pop();
       const job = this.jobs.get(top.id);
-      if (!job || !matches(job, top)) continue;
+      // A job can have two entries that both still match: recovery replays a create, its claim and a
+      // give-back (due at the same time again) without taking the first entry off. Taken once.
+      if (!job || !matches(job, top) || takenIds.has(job.id)) continue;
       if (busy.has(job.id)) putBack.push(top);
-      else taken.push(job);
+      else {
+        taken.push(job);
+        takenIds.add(job.id);
+      }
     }
     for (const entry of putBack) heap.push(entry);
     return taken;
