@@ -125,6 +125,8 @@ describe('acting on jobs from the page', () => {
       const scripted = await createElsewhere(server.url);
       const theirPage = await someoneElse.newPage();
       await theirPage.goto(server.url);
+      // Their list shows the scripted job first, so the press's card is the one new card after it.
+      await card(theirPage, scripted.id).waitFor();
       const theirs = await pressNewJob(theirPage);
       // Its card can come over the stream a moment before the create's answer brings the token.
       await expect.poll(() => actionsOf(card(theirPage, theirs)).count()).toBe(3);
