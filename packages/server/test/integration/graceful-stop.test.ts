@@ -117,6 +117,17 @@ describe('graceful stop (SIGTERM under load)', () => {
       .poll(() => counts(server), { timeout: 60_000, interval: 250 })
       .toEqual({ pending: 0, running: 0, resolved: acknowledged.size, failed: 0, cancelled: 0 });
 
+    // A job's count moves when its outcome is committed; its log line follows on the child's stdout.
+    await expect
+      .poll(() => {
+        const settled = new Set(
+          logEntries(server)
+            .filter((entry) => entry.msg === 'job settled')
+            .map((entry) => entry.jobId),
+        );
+        return [...acknowledged].every((id) => settled.has(id));
+      })
+      .toBe(true);
     const all = logEntries(server);
     const closedStore = all.filter((entry) => /store is closed|StoreClosedError/.test(JSON.stringify(entry)));
     expect(closedStore).toEqual([]);
