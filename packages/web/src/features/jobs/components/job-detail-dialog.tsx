@@ -10,6 +10,7 @@ import { useJobRights, type JobRights } from '../runtime/job-rights';
 import { JobActions } from './job-actions';
 import { PhotoCredit } from './photo-credit';
 import './status-tone.css';
+import './modal.css';
 import './job-detail-dialog.css';
 
 /**
@@ -34,7 +35,7 @@ export function JobDetailDialog() {
   return (
     <dialog
       ref={ref}
-      className="detail"
+      className="modal detail"
       aria-labelledby="job-detail-title"
       onClose={close}
       onClick={(event) => event.target === ref.current && close()}

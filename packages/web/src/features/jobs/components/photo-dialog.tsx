@@ -4,6 +4,7 @@ import { ApiError } from '../../../lib/api-client';
 import { withReferral } from '../../../lib/format';
 import { useDownloadPhoto } from '../api/download-photo';
 import { PhotoCredit } from './photo-credit';
+import './modal.css';
 import './photo-dialog.css';
 
 /** The larger view of a resolved job's photo: a modal <dialog> (focus trapped, Escape closes) with Download. */
@@ -57,7 +58,7 @@ export function PhotoDialog({ job, onClose }: { job: Job | null; onClose: () => 
   return (
     <dialog
       ref={ref}
-      className="dialog"
+      className="modal dialog"
       aria-labelledby="photo-dialog-title"
       onClose={onClose}
       onClick={(e) => e.target === ref.current && onClose()}
