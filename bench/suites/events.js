@@ -1,12 +1,15 @@
 import { fork } from 'node:child_process';
 import { mkdir, readFile } from 'node:fs/promises';
 import { loadavg } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { startServerProcess } from '../../packages/testkit/dist/server-process.js';
 import { monotonicUs, profileOf, summarizeProfile } from '../lib/cpu-profile.js';
 import { readCpuMs } from '../lib/rss.js';
 import { startSimmer } from '../lib/simmer.js';
 
 export const name = 'events';
-export const description = 'GET /events: delivery latency from a change to 1,000 and 10,000 subscribers in processes of their own';
+export const description =
+  'GET /events: delivery latency from a change to 1,000 and 10,000 subscribers in processes of their own, against a bare node:http fan-out';
 
 /** BENCH_EVENT_SUBSCRIBERS: the subscriber counts measured, one server each (comma-separated). */
 const COUNTS = (process.env.BENCH_EVENT_SUBSCRIBERS ?? '1000,10000').split(',').map((raw) => {
@@ -76,28 +79,38 @@ function startSubscribers(context, url, count) {
   return handle;
 }
 
+/** The baseline: bare-fanout.js, `res.write` of each change to every stream (see there). */
+async function startBareFanOut(context) {
+  const server = await startServerProcess({ entry: fileURLToPath(new URL('../lib/bare-fanout.js', import.meta.url)) });
+  context.defer(() => server.stop());
+  return server;
+}
+
 /**
- * One server, `subscribers` streams held by processes of their own, 200 jobs at 20 a second.
+ * One server (Simmer, or the bare fan-out when `bare`), `subscribers` streams held by processes of
+ * their own, 200 jobs at 20 a second.
  * @param {import('../run.js').BenchContext} context
  */
-async function measure(context, subscribers) {
+async function measure(context, subscribers, bare) {
   const processes = Number(process.env.BENCH_EVENT_PROCESSES ?? Math.ceil(subscribers / PER_PROCESS));
-  const profileDir = process.env.BENCH_PROFILE_DIR;
+  const profileDir = bare ? undefined : process.env.BENCH_PROFILE_DIR;
   if (profileDir) await mkdir(profileDir, { recursive: true });
-  const server = await startSimmer(context, {
-    env: {
-      JOB_DELAY_MIN_MS: '1000',
-      JOB_DELAY_MAX_MS: '3000',
-      JOB_DELAY_STEP_MS: '1000',
-      // Every subscriber comes from 127.0.0.1: the stream and connection caps are raised to fit them.
-      EVENTS_MAX_STREAMS: String(subscribers + 100),
-      EVENTS_MAX_STREAMS_PER_CLIENT: String(subscribers + 100),
-      MAX_CONNECTIONS: String(subscribers + 200),
-      MAX_CONNECTIONS_PER_CLIENT: String(subscribers + 200),
-    },
-    // BENCH_PROFILE_DIR: the server writes a CPU profile there when it stops (node --cpu-prof).
-    nodeArgs: profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [],
-  });
+  const server = bare
+    ? await startBareFanOut(context)
+    : await startSimmer(context, {
+        env: {
+          JOB_DELAY_MIN_MS: '1000',
+          JOB_DELAY_MAX_MS: '3000',
+          JOB_DELAY_STEP_MS: '1000',
+          // Every subscriber comes from 127.0.0.1: the stream and connection caps are raised to fit them.
+          EVENTS_MAX_STREAMS: String(subscribers + 100),
+          EVENTS_MAX_STREAMS_PER_CLIENT: String(subscribers + 100),
+          MAX_CONNECTIONS: String(subscribers + 200),
+          MAX_CONNECTIONS_PER_CLIENT: String(subscribers + 200),
+        },
+        // BENCH_PROFILE_DIR: the server writes a CPU profile there when it stops (node --cpu-prof).
+        nodeArgs: profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [],
+      });
 
   const shares = Array.from({ length: processes }, (_, i) => Math.floor(subscribers / processes) + (i < subscribers % processes ? 1 : 0));
   const connectStarted = performance.now();
@@ -111,7 +124,7 @@ async function measure(context, subscribers) {
 
   const jobs = JOBS_PER_SECOND * SECONDS;
   context.log(
-    `${subscribers.toLocaleString('en')} subscribers in ${processes} process(es), ready in ${Math.round(connectMs)} ms; creating ${jobs} jobs at ${JOBS_PER_SECOND}/s`,
+    `${bare ? 'bare fan-out' : 'Simmer'}: ${subscribers.toLocaleString('en')} subscribers in ${processes} process(es), ready in ${Math.round(connectMs)} ms; creating ${jobs} jobs at ${JOBS_PER_SECOND}/s`,
   );
   const load = loadavg()[0];
   const cpuBefore = await readCpuMs(server.pid);
@@ -183,50 +196,14 @@ async function measure(context, subscribers) {
     }
   }
 
-  const label = subscribers.toLocaleString('en');
-  const target = P99_TARGET_MS[subscribers];
   const serverCpuMs = cpuBefore === null || cpuAfter === null ? null : cpuAfter - cpuBefore;
   return {
-    figures: [
-      {
-        key: `p50Ms_${subscribers}`,
-        label: `event delivery p50, change → client, ${label} subscribers`,
-        value: histogramPercentile(sorted, bucketMs, total, 50),
-        unit: 'ms',
-      },
-      {
-        key: `p99Ms_${subscribers}`,
-        label: `event delivery p99, change → client, ${label} subscribers`,
-        value: histogramPercentile(sorted, bucketMs, total, 99),
-        unit: 'ms',
-        ...(target === undefined ? {} : { target: { op: '<=', value: target } }),
-      },
-      {
-        key: `maxMs_${subscribers}`,
-        label: `event delivery max, ${label} subscribers`,
-        value: Math.max(...reports.map((report) => report.maxMs)),
-        unit: 'ms',
-      },
-      {
-        key: `delivered_${subscribers}`,
-        label: `every change delivered to every stream, in order, no create refused, ${label} subscribers (1 = yes)`,
-        value: allDelivered && refused === 0 ? 1 : 0,
-        unit: '',
-        target: { op: '>=', value: 1 },
-      },
-      {
-        key: `serverCpuPer1000_${subscribers}`,
-        label: `server CPU per 1,000 deliveries, ${label} subscribers`,
-        value: serverCpuMs === null ? null : (1000 * serverCpuMs) / deliveries,
-        unit: 'ms',
-      },
-      {
-        key: `serverCores_${subscribers}`,
-        label: `server CPU, cores busy while measured, ${label} subscribers`,
-        value: serverCpuMs === null ? null : serverCpuMs / 1000 / elapsedS,
-        unit: 'cores',
-      },
-    ],
+    p50Ms: histogramPercentile(sorted, bucketMs, total, 50),
+    p99Ms: histogramPercentile(sorted, bucketMs, total, 99),
+    maxMs: Math.max(...reports.map((report) => report.maxMs)),
+    delivered: allDelivered && refused === 0,
+    cpuPer1000: serverCpuMs === null ? null : (1000 * serverCpuMs) / deliveries,
+    cores: serverCpuMs === null ? null : serverCpuMs / 1000 / elapsedS,
     extra: {
       subscribers,
       processes,
@@ -251,6 +228,63 @@ async function measure(context, subscribers) {
   };
 }
 
+/** The figures of one subscriber count: Simmer's, the bare fan-out's, and Simmer's over the bare one's. */
+function figuresOf(subscribers, simmer, bare) {
+  const label = subscribers.toLocaleString('en');
+  const target = P99_TARGET_MS[subscribers];
+  const ratio = (a, b) => (a === null || b === null || !(b > 0) ? null : a / b);
+  return [
+    { key: `p50Ms_${subscribers}`, label: `event delivery p50, change → client, ${label} subscribers`, value: simmer.p50Ms, unit: 'ms' },
+    {
+      key: `p99Ms_${subscribers}`,
+      label: `event delivery p99, change → client, ${label} subscribers`,
+      value: simmer.p99Ms,
+      unit: 'ms',
+      ...(target === undefined ? {} : { target: { op: '<=', value: target } }),
+    },
+    { key: `maxMs_${subscribers}`, label: `event delivery max, ${label} subscribers`, value: simmer.maxMs, unit: 'ms' },
+    {
+      key: `delivered_${subscribers}`,
+      label: `every change delivered to every stream, in order, no create refused, ${label} subscribers (1 = yes)`,
+      value: simmer.delivered ? 1 : 0,
+      unit: '',
+      target: { op: '>=', value: 1 },
+    },
+    {
+      key: `serverCpuPer1000_${subscribers}`,
+      label: `server CPU per 1,000 deliveries, ${label} subscribers`,
+      value: simmer.cpuPer1000,
+      unit: 'ms',
+    },
+    {
+      key: `serverCores_${subscribers}`,
+      label: `server CPU, cores busy while measured, ${label} subscribers`,
+      value: simmer.cores,
+      unit: 'cores',
+    },
+    { key: `bareP50Ms_${subscribers}`, label: `bare fan-out p50, ${label} subscribers`, value: bare.p50Ms, unit: 'ms' },
+    { key: `bareP99Ms_${subscribers}`, label: `bare fan-out p99, ${label} subscribers`, value: bare.p99Ms, unit: 'ms' },
+    {
+      key: `bareCpuPer1000_${subscribers}`,
+      label: `bare fan-out CPU per 1,000 deliveries, ${label} subscribers`,
+      value: bare.cpuPer1000,
+      unit: 'ms',
+    },
+    {
+      key: `p99VsBare_${subscribers}`,
+      label: `p99 ÷ bare fan-out's p99, ${label} subscribers`,
+      value: ratio(simmer.p99Ms, bare.p99Ms),
+      unit: '×',
+    },
+    {
+      key: `cpuVsBare_${subscribers}`,
+      label: `CPU per delivery ÷ bare fan-out's, ${label} subscribers`,
+      value: ratio(simmer.cpuPer1000, bare.cpuPer1000),
+      unit: '×',
+    },
+  ];
+}
+
 /**
  * For every created and settled change, the latency from the change's own timestamp (createdAt,
  * resolvedAt: taken just before its record is written, to the millisecond) to the moment a
@@ -268,9 +302,13 @@ export async function run(context) {
   const figures = [];
   const extra = {};
   for (const subscribers of COUNTS) {
-    const result = await measure(context, subscribers);
-    figures.push(...result.figures);
-    extra[subscribers] = result.extra;
+    // The baseline first, then Simmer, on the same machine a minute apart: compare the ratios.
+    const simmerFirst = process.env.BENCH_SIMMER_FIRST === '1';
+    const first = await measure(context, subscribers, !simmerFirst);
+    const second = await measure(context, subscribers, simmerFirst);
+    const [simmer, bare] = simmerFirst ? [first, second] : [second, first];
+    figures.push(...figuresOf(subscribers, simmer, bare));
+    extra[subscribers] = { simmer: simmer.extra, bare: bare.extra };
   }
   return { figures, extra };
 }
