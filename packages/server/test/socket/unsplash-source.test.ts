@@ -45,6 +45,7 @@ function makeSource(overrides: Partial<UnsplashSourceOptions> = {}) {
     metrics,
     retry: { baseMs: 5, maxMs: 20 },
     quotaWaitMs: 50,
+    clientSharePercent: 10,
     ...overrides,
   });
   sources.push(source);
