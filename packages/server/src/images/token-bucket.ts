@@ -8,23 +8,27 @@ export class TokenBucket {
   private refilledAt: number;
 
   constructor(
-    readonly burst: number,
-    readonly refillMs: number,
+    private burstSize: number,
+    private refillEveryMs: number,
     private readonly now: () => number,
   ) {
-    this.tokens = burst;
+    this.tokens = burstSize;
     this.refilledAt = now();
+  }
+
+  get burst(): number {
+    return this.burstSize;
   }
 
   /** How long until a token is there: 0 when one is. */
   waitMs(): number {
     const t = this.now();
-    const earned = Math.floor((t - this.refilledAt) / this.refillMs);
+    const earned = Math.floor((t - this.refilledAt) / this.refillEveryMs);
     if (earned > 0) {
-      this.tokens = Math.min(this.burst, this.tokens + earned);
-      this.refilledAt = this.tokens === this.burst ? t : this.refilledAt + earned * this.refillMs;
+      this.tokens = Math.min(this.burstSize, this.tokens + earned);
+      this.refilledAt = this.tokens === this.burstSize ? t : this.refilledAt + earned * this.refillEveryMs;
     }
-    return this.tokens > 0 ? 0 : this.refilledAt + this.refillMs - t;
+    return this.tokens > 0 ? 0 : this.refilledAt + this.refillEveryMs - t;
   }
 
   /** Spends a token; call only when `waitMs()` has just said one is there. */
@@ -34,6 +38,15 @@ export class TokenBucket {
 
   /** Returns a token taken for something that did not happen after all. */
   giveBack(): void {
-    this.tokens = Math.min(this.burst, this.tokens + 1);
+    this.tokens = Math.min(this.burstSize, this.tokens + 1);
+  }
+
+  /** A new size and rate; the tokens spent (and not yet back) stay spent. */
+  resize(burst: number, refillMs: number): void {
+    this.waitMs();
+    const spent = this.burstSize - this.tokens;
+    this.burstSize = burst;
+    this.refillEveryMs = refillMs;
+    this.tokens = Math.max(0, burst - spent);
   }
 }

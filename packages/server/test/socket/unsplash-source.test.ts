@@ -381,3 +381,48 @@ describe('Unsplash source: malformed answers', () => {
     await expect(source.takePhoto(soon(), null)).rejects.toMatchObject({ name: 'PermanentImageError', code: 'unsplash_not_found' });
   });
 });
+
+describe('Unsplash source: per-client shares of the photo supply', () => {
+  /** The stand-in with an hourly limit of 10 calls (300 photos): 10 % of it is 30 photos per client. */
+  async function smallQuota(): Promise<void> {
+    await fake.close();
+    fake = await startFakeUnsplash({ accessKey: KEY, seed: 7, quota: 10 });
+  }
+
+  /** Photos `client` gets, one job after another, before its first refusal (at most `count`), and that refusal. */
+  async function takeUntilRefused(source: ImageSource, client: string | null, count: number) {
+    for (let taken = 0; taken < count; taken++) {
+      const outcome = await source.takePhoto(soon(), client).catch((error: unknown) => error);
+      if (outcome instanceof Error) return { taken, refusal: outcome };
+    }
+    return { taken: count, refusal: null };
+  }
+
+  it('while the quota is short, fails a greedy client past its share with photo_share_spent and serves the others', async () => {
+    await smallQuota();
+    fake.setQuota(4); // under half of the limit from the first answer on
+    const { source, metrics } = makeSource();
+    const greedy = await takeUntilRefused(source, 'greedy-client-00', 100);
+    expect(greedy.taken).toBe(30);
+    expect(greedy.refusal).toBeInstanceOf(PermanentImageError);
+    expect(greedy.refusal).toMatchObject({ code: 'photo_share_spent' });
+    expect((await metrics.photoShareRefusals.get()).values[0]?.value).toBe(1);
+    // Refused at once, without a call: the next job of that client too.
+    const calls = fake.calls.length;
+    await expect(source.takePhoto(soon(), 'greedy-client-00')).rejects.toMatchObject({ code: 'photo_share_spent' });
+    expect(fake.calls.length).toBe(calls);
+
+    expect((await takeUntilRefused(source, 'other-client-000', 5)).taken).toBe(5);
+    // Jobs from before clients were kept are never refused.
+    expect((await takeUntilRefused(source, null, 5)).taken).toBe(5);
+  });
+
+  it('refuses no one while the quota is plenty, however many photos one client takes', async () => {
+    await smallQuota();
+    const { source, metrics } = makeSource();
+    const greedy = await takeUntilRefused(source, 'greedy-client-00', 45);
+    expect(greedy).toEqual({ taken: 45, refusal: null });
+    expect(fake.calls.length).toBeLessThanOrEqual(3);
+    expect((await metrics.photoShareRefusals.get()).values[0]?.value ?? 0).toBe(0);
+  });
+});

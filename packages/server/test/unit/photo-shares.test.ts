@@ -44,6 +44,15 @@ describe('photo shares', () => {
     expect(makeShares({ sharePercent: 1 }).shares.share()).toBe(15);
   });
 
+  it('keeps what a client took when the limit changes: taken under the assumed 50 calls, counted against the real limit', () => {
+    const { shares } = makeShares();
+    expect(takeMany(shares, 'a', 20)).toBe(20);
+    shares.sawQuota(4, 10); // 30 photos an hour now, and short
+    expect(takeMany(shares, 'a', 100)).toBe(10);
+    shares.sawQuota(4, 20); // 60 an hour
+    expect(takeMany(shares, 'a', 100)).toBe(30);
+  });
+
   it('refuses no one while the supply is plenty, even a client far past its share', () => {
     const { shares, refusals } = makeShares();
     shares.sawQuota(25, 50);

@@ -69,11 +69,14 @@ export function createPhotoShares(options: PhotoSharesOptions): PhotoShares {
     options.pausedForQuota() || (remaining !== null && now() - remaining.at < HOUR_MS && remaining.value < limit / 2);
 
   const bucketOf = (client: string): TokenBucket => {
+    const photos = share();
     let bucket = buckets.get(client);
     if (bucket === undefined) {
-      const photos = share();
       bucket = new TokenBucket(photos, HOUR_MS / photos, now);
       buckets.set(client, bucket);
+    } else if (bucket.burst !== photos) {
+      // The limit changed since (the first answer told it, or the application was approved): what was taken stays taken.
+      bucket.resize(photos, HOUR_MS / photos);
     }
     return bucket;
   };
@@ -81,11 +84,7 @@ export function createPhotoShares(options: PhotoSharesOptions): PhotoShares {
   return {
     sawQuota(value, newLimit) {
       remaining = { value, at: now() };
-      if (newLimit !== null && newLimit > 0 && newLimit !== limit) {
-        limit = newLimit;
-        // The buckets are sized for the old limit; a new limit (an application approved) is rare.
-        buckets.clear();
-      }
+      if (newLimit !== null && newLimit > 0) limit = newLimit;
     },
 
     take(client) {
