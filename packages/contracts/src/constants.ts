@@ -60,6 +60,8 @@ export function isActionAllowed(action: JobAction, status: JobStatus): boolean {
  * - `unsplash_rejected`: another 4xx answer that retrying will not change.
  * - `unsplash_bad_response`: an answer that is not a usable photo.
  * - `retry_limit_exceeded`: transient trouble (network, 5xx, rate limit) outlasted the job's time.
+ * - `photo_share_spent`: Unsplash's photo supply is short and the client that created the job has
+ *   taken its share of it (UNSPLASH_CLIENT_SHARE_PERCENT); a retry later gets a photo.
  * - `internal_error`: anything else that went wrong on the server.
  */
 export const JOB_ERROR_CODES = [
@@ -69,6 +71,7 @@ export const JOB_ERROR_CODES = [
   'unsplash_rejected',
   'unsplash_bad_response',
   'retry_limit_exceeded',
+  'photo_share_spent',
   'internal_error',
 ] as const;
 export type JobErrorCode = (typeof JOB_ERROR_CODES)[number];

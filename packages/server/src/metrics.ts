@@ -24,6 +24,8 @@ export interface Metrics {
   eventStreamsDropped: Counter<'reason'>;
   /** Download-tracking calls answered from the per-client cache instead of calling Unsplash again. */
   downloadsFromCache: Counter;
+  /** Jobs refused a photo because their client had taken its share of a short Unsplash supply (images/unsplash/photo-shares.ts). */
+  photoShareRefusals: Counter;
   /** Requests whose X-Forwarded-For held something other than an IP address where a client was looked for (limits/forwarded-for.ts). */
   forwardedForIgnored: Counter;
   /** Connections closed by a connection limit (limits/connections.ts): total, per_client, idle (no byte sent), accept_failed (no descriptor left). */
@@ -84,6 +86,11 @@ export function createMetrics(): Metrics {
     downloadsFromCache: new Counter({
       name: 'simmer_downloads_from_cache_total',
       help: 'Downloads answered from the per-client tracking cache, without a call to Unsplash',
+      registers,
+    }),
+    photoShareRefusals: new Counter({
+      name: 'simmer_photo_share_refusals_total',
+      help: "Jobs failed with photo_share_spent: their client had taken its share of Unsplash's photos while the supply was short",
       registers,
     }),
     connectionsRefused: new Counter({

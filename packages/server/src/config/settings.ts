@@ -68,6 +68,11 @@ export const SETTINGS = {
   unsplashRetryBaseMs: setting(integer(1, 600_000), 1_000, 'first retry backoff of a failed Unsplash call (exponential, full jitter)'),
   unsplashRetryMaxMs: setting(integer(1, 3600_000), 60_000, 'longest retry backoff of a failed Unsplash call'),
   unsplashQuotaWaitMs: setting(integer(1, 3600_000), 60_000, 'pause when the hourly quota is spent'),
+  unsplashClientSharePercent: setting(
+    integer(1, 100),
+    10,
+    "one client's share of the hour's Unsplash photos (limit × 30), in percent: while the quota is short (under half left, or spent), a client past its share gets its jobs failed with `photo_share_spent`; per worker process",
+  ),
   jobDelayMinMs: setting(integer(0, WEEK_MS), 5_000, "a new job's shortest delay"),
   jobDelayMaxMs: setting(integer(0, WEEK_MS), 300_000, "a new job's longest delay"),
   jobDelayStepMs: setting(integer(1, WEEK_MS), 5_000, 'delays are whole steps of this between the shortest and the longest'),

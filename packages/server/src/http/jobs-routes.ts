@@ -17,6 +17,7 @@ import Type from 'typebox';
 import type { Clock } from '../clock.js';
 import { ClientShareSpentError, ImageSourceBusyError, type ImageSource } from '../images/image-source.js';
 import type { DelaySettings } from '../jobs/delay.js';
+import { clientKeyOf } from '../jobs/client-keys.js';
 import { controlTokenOf } from '../jobs/control-tokens.js';
 import { createJob } from '../jobs/create-job.js';
 import type { Metrics } from '../metrics.js';
@@ -75,7 +76,9 @@ export const jobsRoutes: FastifyPluginAsyncTypebox<JobsRoutesDeps> = async (app,
     async (request, reply) => {
       const started = performance.now();
       const { job, created } = await deps.storedCap.admit(() =>
-        deps.pendingCap.admit(() => createJob(deps, request.headers['idempotency-key'] ?? null)),
+        deps.pendingCap.admit(() =>
+          createJob(deps, request.headers['idempotency-key'] ?? null, clientKeyOf(store.tokenKey, clientOf(request))),
+        ),
       );
       if (created) metrics.createLatency.observe((performance.now() - started) / 1000);
       else reply.header('Idempotent-Replayed', 'true');

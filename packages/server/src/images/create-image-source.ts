@@ -9,10 +9,16 @@ import { createUnsplashSource } from './unsplash/unsplash-source.js';
 export function createImageSource(
   config: Pick<
     Config,
-    'unsplashAccessKey' | 'unsplashApiUrl' | 'unsplashTimeoutMs' | 'unsplashRetryBaseMs' | 'unsplashRetryMaxMs' | 'unsplashQuotaWaitMs'
+    | 'unsplashAccessKey'
+    | 'unsplashApiUrl'
+    | 'unsplashTimeoutMs'
+    | 'unsplashRetryBaseMs'
+    | 'unsplashRetryMaxMs'
+    | 'unsplashQuotaWaitMs'
+    | 'unsplashClientSharePercent'
   >,
   logger: Logger,
-  metrics: Pick<Metrics, 'unsplashCalls' | 'unsplashQuotaRemaining' | 'downloadsFromCache'>,
+  metrics: Pick<Metrics, 'unsplashCalls' | 'unsplashQuotaRemaining' | 'downloadsFromCache' | 'photoShareRefusals'>,
 ): ImageSource {
   if (config.unsplashAccessKey === null) {
     logger.info('No UNSPLASH_ACCESS_KEY: using the built-in demo images');
@@ -25,6 +31,7 @@ export function createImageSource(
     timeoutMs: config.unsplashTimeoutMs,
     retry: { baseMs: config.unsplashRetryBaseMs, maxMs: config.unsplashRetryMaxMs },
     quotaWaitMs: config.unsplashQuotaWaitMs,
+    clientSharePercent: config.unsplashClientSharePercent,
     logger,
     metrics,
   });

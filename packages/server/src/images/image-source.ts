@@ -8,8 +8,13 @@ import type { ImageSourceName, Photo } from '@simmer/contracts';
 export interface ImageSource {
   readonly name: ImageSourceName;
 
-  /** A photo for one job; consecutive calls give different photos. Rejects when `signal` aborts. */
-  takePhoto(signal: AbortSignal): Promise<Photo>;
+  /**
+   * A photo for one job; consecutive calls give different photos. Rejects when `signal` aborts.
+   * `client` is the key of the client that created the job (StoredJob.client; null for jobs from
+   * before it was kept): a source whose supply is short may hold each client to its share of it,
+   * and refuse one that has spent it with PermanentImageError('photo_share_spent').
+   */
+  takePhoto(signal: AbortSignal, client: string | null): Promise<Photo>;
 
   /**
    * Records a user's download as the source's guidelines ask, and returns the file's address.

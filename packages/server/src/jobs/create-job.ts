@@ -13,16 +13,18 @@ export interface CreateJobDeps {
 }
 
 /**
- * Creates a pending job due after a random delay; with a key used within the last `keyTtlMs`,
- * returns that key's job instead.
+ * Creates a pending job due after a random delay, recording `client` (the creating client's key,
+ * jobs/client-keys.ts) with it; with a key used within the last `keyTtlMs`, returns that key's job
+ * instead, as it was created (its client included).
  */
-export function createJob(deps: CreateJobDeps, idempotencyKey: string | null): Promise<CreateOutcome> {
+export function createJob(deps: CreateJobDeps, idempotencyKey: string | null, client: string | null): Promise<CreateOutcome> {
   const now = deps.clock.now();
   return deps.store.createJob({
     id: newJobId(now),
     createdAt: now,
     runAt: now + pickDelayMs(deps.delay, deps.random),
     idempotencyKey,
+    client,
     keysExpireBefore: now - deps.keyTtlMs,
   });
 }

@@ -21,7 +21,7 @@ export async function runJob(job: StoredJob, deps: RunJobDeps, stop: AbortSignal
   let photo: Photo;
   const attempt = withDeadline(stop, deps.retryLimitMs, deps.clock);
   try {
-    photo = await deps.imageSource.takePhoto(attempt.signal);
+    photo = await deps.imageSource.takePhoto(attempt.signal, job.client);
   } catch (error) {
     if (stop.aborted) return undefined;
     const outcome: Outcome = { status: 'failed', resolvedAt: deps.clock.now(), error: describeFailure(error, attempt.timedOut()) };
@@ -70,6 +70,7 @@ const PUBLIC_MESSAGES: Record<JobErrorCode, string> = {
   unsplash_rejected: 'Unsplash rejected the request for a photo.',
   unsplash_bad_response: 'Unsplash answered with something that is not a usable photo.',
   retry_limit_exceeded: 'No photo could be had in time: Unsplash kept failing, so the job gave up.',
+  photo_share_spent: 'This client has used its share of Unsplash photos for now; retry the job later.',
   internal_error: 'Something went wrong on the server while taking the photo.',
 };
 

@@ -13,6 +13,12 @@ export interface StoredJob {
   result: JobResult | null;
   error: JobError | null;
   idempotencyKey: string | null;
+  /**
+   * Who created the job, pseudonymously (jobs/client-keys.ts): a key that tells clients apart
+   * without naming them, so per-client budgets can follow a job to whichever worker runs it. Never
+   * shown in the API. null for jobs created before it was kept.
+   */
+  client: string | null;
   /** The store sequence number of this job's latest change. */
   updatedSeq: number;
   /** Identifies the current claim of a running job; null otherwise. */
@@ -32,6 +38,8 @@ export interface NewJob {
   createdAt: number;
   runAt: number;
   idempotencyKey: string | null;
+  /** The creating client's key (see StoredJob.client); absent: null. */
+  client?: string | null;
   /**
    * Keys of jobs created before this time (epoch ms) have expired (IDEMPOTENCY_KEY_TTL_MS): such a
    * key no longer returns its job, and creates a new one. Absent: keys never expire.

@@ -433,6 +433,50 @@ export function describeJobStoreContract(name: string, open: () => Promise<Store
       expect(fresh.updatedSeq).toBeGreaterThan(seq);
     });
 
+    describe("the creating client's key", () => {
+      const A = 'ck-AAAAAAAAAAAAAA';
+      const B = 'ck-BBBBBBBBBBBBBB';
+
+      it('keeps it through create, get, list, claim, settle and the change feed; a job created with none has null', async () => {
+        const a = (await store.createJob(newJob({ client: A }))).job;
+        const b = (await store.createJob(newJob({ client: B, runAt: T0 + 1 }))).job;
+        const none = (await store.createJob(newJob({ client: null, runAt: T0 + 2 }))).job;
+        const absent = (await store.createJob(newJob({ runAt: T0 + 3 }))).job;
+        expect([a.client, b.client, none.client, absent.client]).toEqual([A, B, null, null]);
+        expect((await store.getJob(a.id))?.client).toBe(A);
+        expect((await store.getJob(none.id))?.client).toBeNull();
+        const clientsOf = (jobs: StoredJob[]) => Object.fromEntries(jobs.map((job) => [job.id, job.client]));
+        const expected = { [a.id]: A, [b.id]: B, [none.id]: null, [absent.id]: null };
+        expect(clientsOf(await store.listJobs({ limit: 10 }))).toEqual(expected);
+
+        const claimed = await store.claimDueJobs({ now: T0 + 10_000, limit: 10, leaseMs: 60_000, owner: 'a' });
+        expect(clientsOf(claimed)).toEqual(expected);
+        const settled = await store.settleJob(a.id, claimed.find((job) => job.id === a.id)!.claimToken!, resolved());
+        expect(settled?.client).toBe(A);
+        expect(clientsOf(jobsOf(await store.changesSince(0, 100)))).toEqual(expected);
+      });
+
+      it('leaves it unchanged on an idempotent replay from another client', async () => {
+        const first = (await store.createJob(newJob({ idempotencyKey: 'client-key-replay', client: A }))).job;
+        const replay = await store.createJob(newJob({ idempotencyKey: 'client-key-replay', client: B }));
+        expect(replay.created).toBe(false);
+        expect(replay.job).toEqual(first);
+        expect((await store.getJob(first.id))?.client).toBe(A);
+      });
+
+      it('keeps it across a reopen', async () => {
+        const a = (await store.createJob(newJob({ client: A }))).job;
+        const none = (await store.createJob(newJob({ client: null }))).job;
+        const [claimed] = await store.claimDueJobs({ now: T0 + 10_000, limit: 1, leaseMs: 60_000, owner: 'a' });
+        await store.close();
+
+        store = await harness.reopen();
+        expect((await store.getJob(a.id))?.client).toBe(A);
+        expect((await store.getJob(none.id))?.client).toBeNull();
+        expect((await store.getJob(claimed!.id))?.client).toBe(claimed!.client);
+      });
+    });
+
     describe('retention', () => {
       /** Creates a job, claims it and settles it at `resolvedAt` (failed for odd `n`). */
       async function settledJob(resolvedAt: number, n = 0, key: string | null = null): Promise<StoredJob> {

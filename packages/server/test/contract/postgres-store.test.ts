@@ -176,6 +176,8 @@ describe('PostgreSQL store across processes', () => {
     };
     try {
       expect(await a!.countJobs()).toEqual({ pending: 7, running: 0, resolved: 3, failed: 0, cancelled: 0 });
+      // Jobs from before migration 5 have no client key.
+      expect((await a!.listJobs({ limit: 100 })).map((job) => job.client)).toEqual(Array(10).fill(null));
       // Each kind of write, from two stores, must leave the counts equal to the table.
       await Promise.all(
         Array.from({ length: 40 }, (_, i) =>

@@ -5,6 +5,8 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { DataDirLockedError } from '../../src/store/file/data-dir-lock.js';
 import type { FileStore, FileStoreOptions } from '../../src/store/file/file-store.js';
 import { encodeRecord } from '../../src/store/file/record-codec.js';
+import { readSnapshot, writeSnapshot } from '../../src/store/file/snapshot.js';
+import type { TableJob } from '../../src/store/file/job-table.js';
 import { openFileStore, useTempFileStores } from '../temp-file-store.js';
 
 const T0 = Date.UTC(2026, 10, 23, 10);
@@ -126,6 +128,43 @@ describe('file store recovery', () => {
     const [again] = await reopened.claimDueJobs({ now: T0, limit: 1, leaseMs: 1000, owner: 't' });
     expect(again).toMatchObject({ id: claimed!.id, attempts: 2 });
     await reopened.close();
+  });
+
+  it('reads journals and snapshots written before jobs kept their client: such jobs have client null', async () => {
+    const store = await open({ snapshotEvery: 4 });
+    for (let i = 0; i < 6; i++)
+      await store.createJob({ id: uuidv7(), createdAt: T0, runAt: T0, idempotencyKey: null, client: 'ck-snapshotted00' });
+    const isSnapshot = (name: string) => name.startsWith('snapshot-') && name.endsWith('.smr');
+    await expect.poll(async () => (await readdir(dataDir)).some(isSnapshot)).toBe(true);
+    await store.close();
+    // The snapshot as an older release wrote it: its jobs without the field.
+    const snapshotName = (await readdir(dataDir)).find(isSnapshot)!;
+    const jobs: TableJob[] = [];
+    const removals: [string, number][] = [];
+    const meta = await readSnapshot(
+      join(dataDir, snapshotName),
+      (job) => jobs.push(job),
+      (id, seq) => removals.push([id, seq]),
+    );
+    expect(jobs.length).toBeGreaterThanOrEqual(4);
+    expect(new Set(jobs.map((job) => job.client))).toEqual(new Set(['ck-snapshotted00']));
+    for (const job of jobs) delete (job as Partial<TableJob>).client;
+    await writeSnapshot({ dir: dataDir, ...meta, jobs, removals, sync: (handle) => handle.sync() });
+    // And a create record as an older release journalled it: no client field.
+    const oldId = uuidv7();
+    const lastSeq = (await open().then(async (peek) => [await peek.lastSeq(), await peek.close()] as const))[0];
+    await appendFile(await journalPath(), encodeRecord({ t: 'create', seq: lastSeq + 1, id: oldId, createdAt: T0, runAt: T0, key: null }));
+
+    const reopened = await open();
+    for (const job of jobs) expect((await reopened.getJob(job.id))?.client).toBeNull();
+    expect((await reopened.getJob(oldId))?.client).toBeNull();
+    const fresh = (await reopened.createJob({ id: uuidv7(), createdAt: T0, runAt: T0, idempotencyKey: null, client: 'ck-new0000000000' }))
+      .job;
+    await reopened.close();
+    const again = await open();
+    expect((await again.getJob(fresh.id))?.client).toBe('ck-new0000000000');
+    expect((await again.getJob(oldId))?.client).toBeNull();
+    await again.close();
   });
 
   it('recovers when a crash left a snapshot half-written', async () => {

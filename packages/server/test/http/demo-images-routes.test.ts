@@ -17,7 +17,7 @@ afterAll(async () => {
 
 describe('GET /demo-images/:file', () => {
   it('serves every url of a demo photo as an SVG image', async () => {
-    const photo = await createDemoSource().takePhoto(AbortSignal.timeout(1_000));
+    const photo = await createDemoSource().takePhoto(AbortSignal.timeout(1_000), null);
     for (const url of Object.values(photo.urls)) {
       const response = await app.inject({ method: 'GET', url });
       expect(response.statusCode).toBe(200);

@@ -1,11 +1,13 @@
 import type { ImageSourceName, Photo } from '@simmer/contracts';
 import type { ImageSource } from '../../src/images/image-source.js';
 
-/** An image source that answers at once with numbered photos and records downloads; `failDownloads` makes tracking fail. */
+/** An image source that answers at once with numbered photos and records whom for, and downloads; `failDownloads` makes tracking fail. */
 export interface FakeImageSource extends ImageSource {
   /** Writable, so a test can play a process configured for another source. */
   name: ImageSourceName;
   readonly downloads: Photo[];
+  /** The client key of each takePhoto call, in order. */
+  readonly takenFor: (string | null)[];
   failDownloads: Error | null;
 }
 
@@ -14,9 +16,11 @@ export function fakeImageSource(name: ImageSourceName = 'unsplash'): FakeImageSo
   const source: FakeImageSource = {
     name,
     downloads: [],
+    takenFor: [],
     failDownloads: null,
-    async takePhoto(signal) {
+    async takePhoto(signal, client) {
       signal.throwIfAborted();
+      source.takenFor.push(client);
       return fakePhoto(++taken);
     },
     async trackDownload(photo, _client, signal) {

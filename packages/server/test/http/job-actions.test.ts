@@ -318,9 +318,9 @@ describe('acting on a running job (in-process, with the scheduler)', () => {
     const { PermanentImageError } = await import('../../src/images/image-source.js');
     const source: ImageSource = {
       ...base,
-      takePhoto: async (signal) => {
+      takePhoto: async (signal, client) => {
         if (failing) throw new PermanentImageError('unsplash_not_found', 'nothing there');
-        return base.takePhoto(signal);
+        return base.takePhoto(signal, client);
       },
     };
     t = await buildTestApp({ imageSource: source, runJobs: true });

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { CreatedJob, Job, Stats } from '@simmer/contracts';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createDemoSource } from '../../src/images/demo/demo-source.js';
+import { clientKeyOf } from '../../src/jobs/client-keys.js';
 import { fakeImageSource, type FakeImageSource } from './fake-image-source.js';
 import { buildTestApp, type TestApp } from './test-app.js';
 
@@ -154,6 +155,34 @@ describe('running jobs (in-process, manual clock)', () => {
     expect(response.statusCode).toBe(200);
     expect(response.json()).toEqual({ url: `${settled.result!.photo.urls.full}&dl=1` });
     expect(source.downloads.map((photo) => photo.id)).toEqual([settled.result!.photo.id]);
+  });
+
+  it('keeps who created a job as a key, not an address, shows it in no answer, and hands it to the image source', async () => {
+    const source = fakeImageSource('unsplash');
+    t = await buildTestApp({ runJobs: true, imageSource: source });
+    const create = (remoteAddress: string, headers: Record<string, string> = {}) =>
+      t.app.inject({ method: 'POST', url: '/jobs', remoteAddress, headers });
+    const keyOf = async (response: { json: <T>() => T }) => (await t.store.getJob(response.json<Job>().id))!.client;
+
+    const first = await create('198.51.100.7', { 'idempotency-key': 'client-key-press' });
+    const key = await keyOf(first);
+    expect(key).toBe(clientKeyOf(t.store.tokenKey, '198.51.100.7'));
+    expect(key).toMatch(/^[A-Za-z0-9_-]{16}$/);
+    expect(first.body).not.toContain(key);
+    // One IPv6 /64 is one client; another address is another.
+    const v6a = await keyOf(await create('2001:db8:1:2::5'));
+    expect(await keyOf(await create('2001:db8:1:2:ffff::6'))).toBe(v6a);
+    expect(new Set([key, v6a, await keyOf(await create('198.51.100.8'))]).size).toBe(3);
+    // A replay from elsewhere is the original job, its client unchanged.
+    const replay = await create('198.51.100.9', { 'idempotency-key': 'client-key-press' });
+    expect(replay.headers['idempotent-replayed']).toBe('true');
+    expect(replay.json<Job>().id).toBe(first.json<Job>().id);
+    expect(await keyOf(replay)).toBe(key);
+
+    t.advance(3_000);
+    await t.settled(first.json<Job>().id);
+    expect(source.takenFor).toContain(key);
+    for (const url of ['/jobs?limit=1000', `/jobs/${first.json<Job>().id}`]) expect((await t.app.inject({ url })).body).not.toContain(key);
   });
 
   it('answers 502 when the source does not confirm a download, and 503 for a photo of another source', async () => {

@@ -23,10 +23,10 @@ describe('a worker whose slots are all busy', () => {
     let started = 0;
     const source: ImageSource = {
       ...demo,
-      takePhoto: async (signal) => {
+      takePhoto: async (signal, client) => {
         if (++started === 1)
           await Promise.race([held, new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason as Error)))]);
-        return demo.takePhoto(signal);
+        return demo.takePhoto(signal, client);
       },
     };
     // The real store, counting the jobs each claim takes and the renewal rounds (the scheduler

@@ -45,6 +45,7 @@ function makeSource(overrides: Partial<UnsplashSourceOptions> = {}) {
     metrics,
     retry: { baseMs: 5, maxMs: 20 },
     quotaWaitMs: 50,
+    clientSharePercent: 10,
     ...overrides,
   });
   sources.push(source);
@@ -61,7 +62,7 @@ async function callsByOutcome(metrics: ReturnType<typeof createMetrics>): Promis
 describe('Unsplash source: requests and mapping', () => {
   it('asks for 30 food photos with the documented headers', async () => {
     const { source } = makeSource();
-    await source.takePhoto(soon());
+    await source.takePhoto(soon(), null);
     expect(fake.calls).toHaveLength(1);
     const call = fake.calls[0];
     expect(call?.path).toBe('/photos/random?query=food&count=30');
@@ -71,7 +72,7 @@ describe('Unsplash source: requests and mapping', () => {
 
   it('maps a photo with referral links, author and download location', async () => {
     const { source } = makeSource();
-    const photo = await source.takePhoto(soon());
+    const photo = await source.takePhoto(soon(), null);
     expect(photo.id).toMatch(/^[\w-]{11}$/);
     expect(photo.width).toBeGreaterThan(0);
     expect(photo.urls.small).toMatch(/w=400/);
@@ -86,21 +87,21 @@ describe('Unsplash source: requests and mapping', () => {
     const { source } = makeSource();
     await new Promise((resolve) => setImmediate(resolve));
     expect(fake.calls).toHaveLength(0);
-    await source.takePhoto(soon());
+    await source.takePhoto(soon(), null);
     await new Promise((resolve) => setImmediate(resolve));
     expect(fake.calls).toHaveLength(1);
   });
 
   it('shares one batch fetch among concurrent callers: 100 takes cost at most 4 calls', async () => {
     const { source } = makeSource();
-    const photos = await Promise.all(Array.from({ length: 100 }, () => source.takePhoto(soon())));
+    const photos = await Promise.all(Array.from({ length: 100 }, () => source.takePhoto(soon(), null)));
     expect(new Set(photos.map((p) => p.id)).size).toBe(100);
     expect(fake.calls.length).toBeLessThanOrEqual(4);
   });
 
   it('refills ahead when the pool runs low, before a caller has to wait', async () => {
     const { source } = makeSource();
-    for (let i = 0; i < 28; i++) await source.takePhoto(soon());
+    for (let i = 0; i < 28; i++) await source.takePhoto(soon(), null);
     await fake.waitForCalls(2);
     expect(fake.calls).toHaveLength(2);
   });
@@ -119,7 +120,7 @@ describe('Unsplash source: faults', () => {
   it.each(FAKE_FAULT_KINDS)('retries after %s faults and recovers', async (kind) => {
     const { source, metrics } = makeSource();
     fake.setFaults({ rate: 1, kinds: [kind], count: 2 });
-    const photo = await source.takePhoto(soon());
+    const photo = await source.takePhoto(soon(), null);
     expect(photo.id).toBeTruthy();
     expect(fake.calls).toHaveLength(3);
     expect(await callsByOutcome(metrics)).toEqual({ [`random:${outcomeOf[kind]}`]: 2, 'random:ok': 1 });
@@ -128,13 +129,13 @@ describe('Unsplash source: faults', () => {
   it('recovers from a mix of random faults', async () => {
     const { source } = makeSource();
     fake.setFaults({ rate: 0.5, kinds: FAKE_FAULT_KINDS.filter((k) => k !== 'stall') });
-    const photos = await Promise.all(Array.from({ length: 90 }, () => source.takePhoto(soon())));
+    const photos = await Promise.all(Array.from({ length: 90 }, () => source.takePhoto(soon(), null)));
     expect(new Set(photos.map((p) => p.id)).size).toBe(90);
   });
 
   it('rejects with PermanentImageError unsplash_unauthorized on a bad key, without retrying', async () => {
     const { source } = makeSource({ accessKey: 'not-the-key' });
-    const error = await source.takePhoto(soon()).catch((e: unknown) => e);
+    const error = await source.takePhoto(soon(), null).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(PermanentImageError);
     expect((error as PermanentImageError).code).toBe('unsplash_unauthorized');
     expect((error as Error).message).toContain('OAuth error');
@@ -145,7 +146,7 @@ describe('Unsplash source: faults', () => {
     const { source } = makeSource();
     fake.setFaults({ rate: 1, kinds: ['500'] });
     const controller = new AbortController();
-    const taking = source.takePhoto(controller.signal).catch((e: unknown) => e);
+    const taking = source.takePhoto(controller.signal, null).catch((e: unknown) => e);
     await fake.waitForCalls(2);
     controller.abort(new Error('retry time is up'));
     const error = await taking;
@@ -157,7 +158,7 @@ describe('Unsplash source: faults', () => {
     const { source } = makeSource({ timeoutMs: 60_000 });
     fake.setFaults({ rate: 1, kinds: ['stall'] });
     const controller = new AbortController();
-    const taking = source.takePhoto(controller.signal).catch((e: unknown) => e);
+    const taking = source.takePhoto(controller.signal, null).catch((e: unknown) => e);
     await fake.waitForCalls(1);
     const reason = new Error('retry time is up');
     controller.abort(reason);
@@ -170,7 +171,7 @@ describe('Unsplash source: faults', () => {
   it('closes while a call is stalled without leaving anything behind', async () => {
     const { source } = makeSource({ timeoutMs: 60_000 });
     fake.setFaults({ rate: 1, kinds: ['stall'] });
-    const taking = source.takePhoto(soon()).catch((e: unknown) => e);
+    const taking = source.takePhoto(soon(), null).catch((e: unknown) => e);
     await fake.waitForCalls(1);
     await source.close();
     expect(await taking).toBeInstanceOf(TransientImageError);
@@ -181,15 +182,15 @@ describe('Unsplash source: quota', () => {
   it('records X-Ratelimit-Remaining in the quota gauge', async () => {
     const { source, metrics } = makeSource();
     fake.setQuota(41);
-    await source.takePhoto(soon());
+    await source.takePhoto(soon(), null);
     expect((await metrics.unsplashQuotaRemaining.get()).values[0]?.value).toBe(40);
   });
 
   it('makes no further call while X-Ratelimit-Remaining is 0 and the quota wait runs', async () => {
     const { source } = makeSource({ quotaWaitMs: 60_000 });
     fake.setQuota(1);
-    for (let i = 0; i < 30; i++) await source.takePhoto(soon());
-    const error = await source.takePhoto(AbortSignal.timeout(300)).catch((e: unknown) => e);
+    for (let i = 0; i < 30; i++) await source.takePhoto(soon(), null);
+    const error = await source.takePhoto(AbortSignal.timeout(300), null).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(TransientImageError);
     expect(fake.calls).toHaveLength(1);
   });
@@ -197,10 +198,10 @@ describe('Unsplash source: quota', () => {
   it('calls again once the quota wait has passed', async () => {
     const { source } = makeSource({ quotaWaitMs: 100 });
     fake.setQuota(1);
-    for (let i = 0; i < 30; i++) await source.takePhoto(soon());
+    for (let i = 0; i < 30; i++) await source.takePhoto(soon(), null);
     fake.setQuota(10);
     const started = Date.now();
-    await source.takePhoto(soon());
+    await source.takePhoto(soon(), null);
     expect(fake.calls).toHaveLength(2);
     expect(Date.now() - started).toBeGreaterThanOrEqual(50);
   });
@@ -208,7 +209,7 @@ describe('Unsplash source: quota', () => {
   it('waits for the quota after a 403 "Rate Limit Exceeded" instead of calling again', async () => {
     const { source, logLines } = makeSource({ quotaWaitMs: 60_000 });
     fake.setQuota(0);
-    const error = await source.takePhoto(AbortSignal.timeout(300)).catch((e: unknown) => e);
+    const error = await source.takePhoto(AbortSignal.timeout(300), null).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(TransientImageError);
     expect((error as TransientImageError).code).toBe('unsplash_rate_limited');
     expect(fake.calls).toHaveLength(1);
@@ -222,7 +223,7 @@ describe('Unsplash source: downloads', () => {
 
   it('triggers the download location with the key and its query string, and returns the file url', async () => {
     const { source } = makeSource();
-    const photo = await source.takePhoto(soon());
+    const photo = await source.takePhoto(soon(), null);
     const url = await source.trackDownload(photo, '127.0.0.2', soon());
     expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/images\/photo-/);
     const call = fake.calls.at(-1);
@@ -232,7 +233,7 @@ describe('Unsplash source: downloads', () => {
 
   it('tracks one download per photo per client: twenty presses cost one call, another client one more', async () => {
     const { source, metrics } = makeSource();
-    const photo = await source.takePhoto(soon());
+    const photo = await source.takePhoto(soon(), null);
     // Ten at once (sharing the call in flight), then ten after it.
     const first = await Promise.all(Array.from({ length: 10 }, () => source.trackDownload(photo, '127.0.0.2', soon())));
     const later = [];
@@ -247,7 +248,7 @@ describe('Unsplash source: downloads', () => {
 
   it('does not retry a failed download, and does not remember it: the next press calls again', async () => {
     const { source } = makeSource();
-    const photo = await source.takePhoto(soon());
+    const photo = await source.takePhoto(soon(), null);
     fake.setFaults({ rate: 1, kinds: ['500'], count: 1 });
     await expect(source.trackDownload(photo, '127.0.0.2', soon())).rejects.toBeInstanceOf(TransientImageError);
     expect(downloadCalls()).toHaveLength(1);
@@ -257,7 +258,7 @@ describe('Unsplash source: downloads', () => {
 
   it('refuses downloads past its own budget (busy, with a wait), without calling Unsplash', async () => {
     const { source } = makeSource();
-    const photo = await source.takePhoto(soon());
+    const photo = await source.takePhoto(soon(), null);
     for (let client = 0; client < 10; client++) await source.trackDownload(photo, `10.0.0.${client}`, soon());
     const error = await source.trackDownload(photo, '10.0.0.99', soon()).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ImageSourceBusyError);
@@ -268,7 +269,7 @@ describe('Unsplash source: downloads', () => {
   it('gives each client a share of the budget: a greedy client is refused (429) and leaves the others their tracking', async () => {
     const { source } = makeSource();
     const photos = [];
-    for (let i = 0; i < 14; i++) photos.push(await source.takePhoto(soon()));
+    for (let i = 0; i < 14; i++) photos.push(await source.takePhoto(soon(), null));
     const greedy = await Promise.all(photos.map((photo) => source.trackDownload(photo, '127.0.0.2', soon()).catch((e: unknown) => e)));
     expect(greedy.filter((outcome) => typeof outcome === 'string')).toHaveLength(3);
     const refused = greedy.filter((outcome) => typeof outcome !== 'string');
@@ -285,20 +286,20 @@ describe('Unsplash source: downloads', () => {
 
   it('on a rate-limited download pauses tracking only: photos for jobs keep coming', async () => {
     const { source } = makeSource({ quotaWaitMs: 60_000 });
-    const photo = await source.takePhoto(soon());
+    const photo = await source.takePhoto(soon(), null);
     fake.setFaults({ rate: 1, kinds: ['429'], count: 1 });
     await expect(source.trackDownload(photo, '127.0.0.2', soon())).rejects.toBeInstanceOf(ImageSourceBusyError);
     await expect(source.trackDownload(photo, '127.0.0.3', soon())).rejects.toBeInstanceOf(ImageSourceBusyError);
     expect(downloadCalls()).toHaveLength(1);
     // Past the pool of 30, taking photos needs new calls: they are made at once, not after the minute.
     const randomBefore = fake.calls.length - downloadCalls().length;
-    for (let i = 0; i < 40; i++) await source.takePhoto(soon());
+    for (let i = 0; i < 40; i++) await source.takePhoto(soon(), null);
     expect(fake.calls.length - downloadCalls().length).toBeGreaterThan(randomBefore);
   });
 
   it('refuses a photo without a download location as not_downloadable', async () => {
     const { source } = makeSource();
-    const photo = { ...(await source.takePhoto(soon())), downloadLocation: null };
+    const photo = { ...(await source.takePhoto(soon(), null)), downloadLocation: null };
     await expect(source.trackDownload(photo, '127.0.0.2', soon())).rejects.toMatchObject({
       name: 'PermanentImageError',
       code: 'not_downloadable',
@@ -307,7 +308,7 @@ describe('Unsplash source: downloads', () => {
 
   it('never sends the key to a download location on another host', async () => {
     const { source } = makeSource();
-    const photo = { ...(await source.takePhoto(soon())), downloadLocation: 'http://127.0.0.2:9/photos/x/download' };
+    const photo = { ...(await source.takePhoto(soon(), null)), downloadLocation: 'http://127.0.0.2:9/photos/x/download' };
     await expect(source.trackDownload(photo, '127.0.0.2', soon())).rejects.toMatchObject({ code: 'not_downloadable' });
     expect(fake.calls).toHaveLength(1);
   });
@@ -317,10 +318,10 @@ describe('Unsplash source: secrecy', () => {
   it('never writes the access key to the log or into an error, whatever goes wrong', async () => {
     const { source, logLines } = makeSource();
     fake.setFaults({ rate: 1, kinds: ['500', '429', '403-quota', 'reset', 'bad-json'], count: 6 });
-    const photo = await source.takePhoto(soon());
+    const photo = await source.takePhoto(soon(), null);
     await source.trackDownload(photo, '127.0.0.2', soon()).catch(() => undefined);
     const bad = makeSource({ accessKey: `${KEY}-wrong` });
-    const error = await bad.source.takePhoto(soon()).catch((e: unknown) => e);
+    const error = await bad.source.takePhoto(soon(), null).catch((e: unknown) => e);
     expect(logLines.length).toBeGreaterThan(3);
     expect([...logLines, ...bad.logLines].join('\n')).not.toContain(KEY);
     expect(String((error as Error).message)).not.toContain(KEY);
@@ -364,19 +365,64 @@ describe('Unsplash source: malformed answers', () => {
   it('skips malformed photos in a batch and keeps the good ones', async () => {
     const apiUrl = await serve(200, JSON.stringify([{ id: 'broken' }, null, 42, goodPhoto]));
     const { source } = makeSource({ apiUrl });
-    const photo = await source.takePhoto(soon());
+    const photo = await source.takePhoto(soon(), null);
     expect(photo).toMatchObject({ id: 'abc123', description: 'a bowl of soup', blurHash: goodPhoto.blur_hash });
   });
 
   it('rejects a well-formed answer of the wrong shape as unsplash_bad_response', async () => {
     const apiUrl = await serve(200, JSON.stringify({ photos: [goodPhoto] }));
     const { source } = makeSource({ apiUrl });
-    await expect(source.takePhoto(soon())).rejects.toMatchObject({ name: 'PermanentImageError', code: 'unsplash_bad_response' });
+    await expect(source.takePhoto(soon(), null)).rejects.toMatchObject({ name: 'PermanentImageError', code: 'unsplash_bad_response' });
   });
 
   it('rejects other 4xx answers as permanent, quoting a plain-text body without crashing', async () => {
     const apiUrl = await serve(404, '<html>not here</html>', 'text/html');
     const { source } = makeSource({ apiUrl });
-    await expect(source.takePhoto(soon())).rejects.toMatchObject({ name: 'PermanentImageError', code: 'unsplash_not_found' });
+    await expect(source.takePhoto(soon(), null)).rejects.toMatchObject({ name: 'PermanentImageError', code: 'unsplash_not_found' });
+  });
+});
+
+describe('Unsplash source: per-client shares of the photo supply', () => {
+  /** The stand-in with an hourly limit of 10 calls (300 photos): 10 % of it is 30 photos per client. */
+  async function smallQuota(): Promise<void> {
+    await fake.close();
+    fake = await startFakeUnsplash({ accessKey: KEY, seed: 7, quota: 10 });
+  }
+
+  /** Photos `client` gets, one job after another, before its first refusal (at most `count`), and that refusal. */
+  async function takeUntilRefused(source: ImageSource, client: string | null, count: number) {
+    for (let taken = 0; taken < count; taken++) {
+      const outcome = await source.takePhoto(soon(), client).catch((error: unknown) => error);
+      if (outcome instanceof Error) return { taken, refusal: outcome };
+    }
+    return { taken: count, refusal: null };
+  }
+
+  it('while the quota is short, fails a greedy client past its share with photo_share_spent and serves the others', async () => {
+    await smallQuota();
+    fake.setQuota(4); // under half of the limit from the first answer on
+    const { source, metrics } = makeSource();
+    const greedy = await takeUntilRefused(source, 'greedy-client-00', 100);
+    expect(greedy.taken).toBe(30);
+    expect(greedy.refusal).toBeInstanceOf(PermanentImageError);
+    expect(greedy.refusal).toMatchObject({ code: 'photo_share_spent' });
+    expect((await metrics.photoShareRefusals.get()).values[0]?.value).toBe(1);
+    // Refused at once, without a call: the next job of that client too.
+    const calls = fake.calls.length;
+    await expect(source.takePhoto(soon(), 'greedy-client-00')).rejects.toMatchObject({ code: 'photo_share_spent' });
+    expect(fake.calls.length).toBe(calls);
+
+    expect((await takeUntilRefused(source, 'other-client-000', 5)).taken).toBe(5);
+    // Jobs from before clients were kept are never refused.
+    expect((await takeUntilRefused(source, null, 5)).taken).toBe(5);
+  });
+
+  it('refuses no one while the quota is plenty, however many photos one client takes', async () => {
+    await smallQuota();
+    const { source, metrics } = makeSource();
+    const greedy = await takeUntilRefused(source, 'greedy-client-00', 45);
+    expect(greedy).toEqual({ taken: 45, refusal: null });
+    expect(fake.calls.length).toBeLessThanOrEqual(3);
+    expect((await metrics.photoShareRefusals.get()).values[0]?.value ?? 0).toBe(0);
   });
 });

@@ -32,16 +32,16 @@ describe('demo image source', () => {
   it('gives distinct photos to consecutive takes', async () => {
     const source = createDemoSource({ random: seeded(6) });
     const ids = new Set<string>();
-    for (let i = 0; i < 300; i++) ids.add((await source.takePhoto(AbortSignal.timeout(1_000))).id);
+    for (let i = 0; i < 300; i++) ids.add((await source.takePhoto(AbortSignal.timeout(1_000), null)).id);
     expect(ids.size).toBe(300);
   });
 
   it('gives consecutive photos a different food and palette, and mostly a different layout', async () => {
     const source = createDemoSource({ random: seeded(2) });
-    let previous = variantOf((await source.takePhoto(AbortSignal.timeout(1_000))).id);
+    let previous = variantOf((await source.takePhoto(AbortSignal.timeout(1_000), null)).id);
     let sameLayout = 0;
     for (let i = 0; i < 300; i++) {
-      const current = variantOf((await source.takePhoto(AbortSignal.timeout(1_000))).id);
+      const current = variantOf((await source.takePhoto(AbortSignal.timeout(1_000), null)).id);
       expect(current?.food).not.toBe(previous?.food);
       expect(current?.palette.name).not.toBe(previous?.palette.name);
       if (current?.layout.name === previous?.layout.name) sameLayout += 1;
@@ -51,15 +51,15 @@ describe('demo image source', () => {
   });
 
   it('starts at a different place for a different random start', async () => {
-    const a = await createDemoSource({ random: seeded(3) }).takePhoto(AbortSignal.timeout(1_000));
-    const b = await createDemoSource({ random: seeded(4) }).takePhoto(AbortSignal.timeout(1_000));
+    const a = await createDemoSource({ random: seeded(3) }).takePhoto(AbortSignal.timeout(1_000), null);
+    const b = await createDemoSource({ random: seeded(4) }).takePhoto(AbortSignal.timeout(1_000), null);
     expect(a.id).not.toBe(b.id);
   });
 
   it('gives each photo a BlurHash that decodes, a hex colour and same-origin urls', async () => {
     const source = createDemoSource({ random: seeded(5) });
     for (let i = 0; i < 20; i++) {
-      const photo = await source.takePhoto(AbortSignal.timeout(1_000));
+      const photo = await source.takePhoto(AbortSignal.timeout(1_000), null);
       expect(isBlurhashValid(photo.blurHash ?? '').result).toBe(true);
       expect(decode(photo.blurHash ?? '', 32, 32)).toHaveLength(32 * 32 * 4);
       expect(photo.color).toMatch(/^#[0-9a-f]{6}$/);
@@ -76,14 +76,14 @@ describe('demo image source', () => {
   it('works offline: takes photos and tracks downloads without any network call', async () => {
     const fetchSpy = vi.spyOn(globalThis, 'fetch');
     const source = createDemoSource();
-    const photo = await source.takePhoto(AbortSignal.timeout(1_000));
+    const photo = await source.takePhoto(AbortSignal.timeout(1_000), null);
     await expect(source.trackDownload(photo, '127.0.0.1', AbortSignal.timeout(1_000))).resolves.toBe(photo.urls.full);
     await source.close();
     expect(fetchSpy).not.toHaveBeenCalled();
   });
 
   it('rejects when the signal has already aborted', async () => {
-    await expect(createDemoSource().takePhoto(AbortSignal.abort(new Error('stop')))).rejects.toThrow('stop');
+    await expect(createDemoSource().takePhoto(AbortSignal.abort(new Error('stop')), null)).rejects.toThrow('stop');
   });
 });
 

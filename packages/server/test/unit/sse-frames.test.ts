@@ -12,6 +12,7 @@ const job = (id: string, seq: number): StoredJob => ({
   result: null,
   error: null,
   idempotencyKey: 'secret-key',
+  client: 'ck-secretclient0',
   updatedSeq: seq,
   claimToken: null,
   leaseUntil: null,

@@ -24,6 +24,7 @@ export function createDemoSource(options: DemoSourceOptions = {}): ImageSource {
   const nextVariant = createDemoSequence(options.random ?? Math.random);
   return {
     name: 'demo',
+    // The catalog never runs out: nothing to share out between clients.
     async takePhoto(signal) {
       signal.throwIfAborted();
       return demoPhoto(nextVariant());

@@ -1,6 +1,7 @@
 import type { Photo } from '@simmer/contracts';
 import { LRUCache } from 'lru-cache';
 import { ClientShareSpentError, ImageSourceBusyError } from '../image-source.js';
+import { TokenBucket } from '../token-bucket.js';
 
 export interface DownloadTrackerOptions {
   /** Makes the one upstream tracking call and returns the file's address. */
@@ -27,36 +28,6 @@ const HOUR_MS = 3600_000;
 
 export type TrackDownload = (photo: Photo, client: string, signal: AbortSignal) => Promise<string>;
 
-/** A token bucket: `burst` tokens, one back every `refillMs`. */
-class TokenBucket {
-  private tokens: number;
-  private refilledAt: number;
-
-  constructor(
-    private readonly burst: number,
-    private readonly refillMs: number,
-    private readonly now: () => number,
-  ) {
-    this.tokens = burst;
-    this.refilledAt = now();
-  }
-
-  /** How long until a token is there: 0 when one is. */
-  waitMs(): number {
-    const t = this.now();
-    const earned = Math.floor((t - this.refilledAt) / this.refillMs);
-    if (earned > 0) {
-      this.tokens = Math.min(this.burst, this.tokens + earned);
-      this.refilledAt = this.tokens === this.burst ? t : this.refilledAt + earned * this.refillMs;
-    }
-    return this.tokens > 0 ? 0 : this.refilledAt + this.refillMs - t;
-  }
-
-  take(): void {
-    this.tokens -= 1;
-  }
-}
-
 /**
  * At most one tracking call per photo per client per repeat window: repeats (and presses made
  * while the first call is still in flight) answer from the cache. Calls come out of a small
@@ -72,8 +43,11 @@ export function createDownloadTracker(options: DownloadTrackerOptions): TrackDow
   const clientRefillMs = options.clientRefillMs ?? 120_000;
   const shares = new LRUCache<string, TokenBucket>({
     max: options.clientsTracked ?? 10_000,
-    // A share untouched this long is full again: forgetting it changes nothing.
+    // A share untouched this long is full again: forgetting it changes nothing. Untouched: a share
+    // in use must not be forgotten (and so refilled) merely for being as old as that.
     ttl: clientBurst * clientRefillMs,
+    updateAgeOnGet: true,
+    ttlResolution: 0,
     perf: { now },
   });
   const cache = new LRUCache<string, Promise<string>>({

@@ -8,8 +8,11 @@ export interface UnsplashHttpOptions {
   accessKey: string;
   timeoutMs: number;
   metrics?: Pick<Metrics, 'unsplashCalls' | 'unsplashQuotaRemaining'>;
-  /** Told every X-Ratelimit-Remaining seen, on success and failure alike. */
-  onQuotaRemaining(remaining: number): void;
+  /**
+   * Told every X-Ratelimit-Remaining seen, on success and failure alike, with the X-Ratelimit-Limit
+   * beside it (null when that header is missing or not a whole number).
+   */
+  onQuotaRemaining(remaining: number, limit: number | null): void;
 }
 
 /** One authorised GET against the Unsplash API. */
@@ -62,10 +65,10 @@ export function createUnsplashGet(options: UnsplashHttpOptions): UnsplashGet {
       });
     }
 
-    const remaining = parseRemaining(headers.get('x-ratelimit-remaining'));
+    const remaining = parseCount(headers.get('x-ratelimit-remaining'));
     if (remaining !== null) {
       metrics?.unsplashQuotaRemaining.set(remaining);
-      options.onQuotaRemaining(remaining);
+      options.onQuotaRemaining(remaining, parseCount(headers.get('x-ratelimit-limit')));
     }
 
     if (status >= 200 && status < 300) {
@@ -104,7 +107,8 @@ export function createUnsplashGet(options: UnsplashHttpOptions): UnsplashGet {
   };
 }
 
-function parseRemaining(value: string | null): number | null {
+/** A rate-limit header's whole number, or null. */
+function parseCount(value: string | null): number | null {
   if (value === null || !/^\s*\d+\s*$/.test(value)) return null;
   return Number(value);
 }

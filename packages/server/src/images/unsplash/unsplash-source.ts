@@ -7,6 +7,7 @@ import { type ImageSource, PermanentImageError, TransientImageError } from '../i
 import { createUnsplashDownloadTracking } from './download.js';
 import { createUnsplashGet, RATE_LIMITED, type UnsplashEndpoint } from './http.js';
 import { mapUnsplashPhoto } from './photo.js';
+import { createPhotoShares } from './photo-shares.js';
 
 export interface UnsplashSourceOptions {
   /** Sent only in the Authorization header; never logged, never in an error. */
@@ -16,13 +17,15 @@ export interface UnsplashSourceOptions {
   /** Bound of one upstream call, connection to last byte. */
   timeoutMs: number;
   logger: Logger;
-  metrics?: Pick<Metrics, 'unsplashCalls' | 'unsplashQuotaRemaining'> & Partial<Pick<Metrics, 'downloadsFromCache'>>;
+  metrics?: Pick<Metrics, 'unsplashCalls' | 'unsplashQuotaRemaining'> & Partial<Pick<Metrics, 'downloadsFromCache' | 'photoShareRefusals'>>;
   /** Source of the backoff jitter; Math.random unless a test controls it. */
   random?: () => number;
   /** Backoff after a transient failure (UNSPLASH_RETRY_BASE_MS, UNSPLASH_RETRY_MAX_MS). */
   retry: BackoffOptions;
   /** How long to stop calling after a rate-limit answer or X-Ratelimit-Remaining: 0 (UNSPLASH_QUOTA_WAIT_MS). */
   quotaWaitMs: number;
+  /** One client's share of the hour's photos while the supply is short, in percent (UNSPLASH_CLIENT_SHARE_PERCENT; see photo-shares.ts). */
+  clientSharePercent: number;
 }
 
 /** Photos per API call: the most Unsplash allows, so 1,000 jobs cost about 34 calls. */
@@ -48,6 +51,9 @@ interface Batch {
  *   quota (or at X-Ratelimit-Remaining 0) no call is made for `quotaWaitMs`;
  * - a caller whose signal aborts is rejected at once with the last TransientImageError seen;
  *   401, other 4xx and malformed answers reject with PermanentImageError;
+ * - while the hour's supply is short, each client (the job's creator) takes at most its share of
+ *   it and is then refused with PermanentImageError('photo_share_spent'), others still served (see
+ *   photo-shares.ts); jobs of no known client are never refused;
  * - download tracking (see download-tracker.ts) makes at most one call per photo per client per
  *   hour, out of a small budget of its own, never retries, leaves the last few calls of the quota
  *   to photo fetching, and when Unsplash says the quota is spent pauses only itself: it can never
@@ -80,12 +86,20 @@ export function createUnsplashSource(options: UnsplashSourceOptions): ImageSourc
     log.warn({ waitMs: quotaWaitMs, reason }, 'Unsplash quota exhausted: pausing calls');
   };
 
+  const shares = createPhotoShares({
+    sharePercent: options.clientSharePercent,
+    photosPerCall: BATCH_SIZE,
+    pausedForQuota: () => Date.now() < quotaPausedUntil,
+    ...(options.metrics?.photoShareRefusals ? { onRefused: () => options.metrics?.photoShareRefusals?.inc() } : {}),
+  });
+
   const get = createUnsplashGet({
     accessKey: options.accessKey,
     timeoutMs: options.timeoutMs,
     ...(options.metrics ? { metrics: options.metrics } : {}),
-    onQuotaRemaining: (remaining) => {
+    onQuotaRemaining: (remaining, limit) => {
       quota = { remaining, at: Date.now() };
+      shares.sawQuota(remaining, limit);
       if (remaining === 0) pauseForQuota('X-Ratelimit-Remaining is 0');
     },
   });
@@ -93,7 +107,10 @@ export function createUnsplashSource(options: UnsplashSourceOptions): ImageSourc
     accessKey: options.accessKey,
     timeoutMs: options.timeoutMs,
     ...(options.metrics ? { metrics: options.metrics } : {}),
-    onQuotaRemaining: (remaining) => (quota = { remaining, at: Date.now() }),
+    onQuotaRemaining: (remaining, limit) => {
+      quota = { remaining, at: Date.now() };
+      shares.sawQuota(remaining, limit);
+    },
   });
 
   const trackDownload = createUnsplashDownloadTracking({
@@ -206,31 +223,44 @@ export function createUnsplashSource(options: UnsplashSourceOptions): ImageSourc
       cause: signal.reason,
     });
 
+  /** The next photo of the pool, fetching a batch (shared with other callers) when it is empty. */
+  async function nextPhoto(signal: AbortSignal): Promise<Photo> {
+    for (;;) {
+      if (closed) throw new TransientImageError('source_closed', 'The Unsplash image source is closed');
+      if (signal.aborted) throw gaveUp(signal, lastFailure);
+      const photo = pool.shift();
+      if (photo !== undefined) {
+        remember(photo.id);
+        refillAhead();
+        return photo;
+      }
+      const shared = batch ?? startBatch();
+      shared.waiters += 1;
+      try {
+        await untilAborted(shared.done, signal);
+      } catch (error) {
+        if (signal.aborted) throw gaveUp(signal, lastFailure);
+        if (error instanceof PermanentImageError) throw error;
+        // Otherwise a refill ahead gave up just before this caller joined it: start over.
+      } finally {
+        shared.waiters -= 1;
+        if (shared.waiters === 0 && !shared.settled) shared.controller.abort(new Error('No caller waits for this batch any more'));
+      }
+    }
+  }
+
   return {
     name: 'unsplash',
 
-    async takePhoto(signal) {
-      for (;;) {
-        if (closed) throw new TransientImageError('source_closed', 'The Unsplash image source is closed');
-        if (signal.aborted) throw gaveUp(signal, lastFailure);
-        const photo = pool.shift();
-        if (photo !== undefined) {
-          remember(photo.id);
-          refillAhead();
-          return photo;
-        }
-        const shared = batch ?? startBatch();
-        shared.waiters += 1;
-        try {
-          await untilAborted(shared.done, signal);
-        } catch (error) {
-          if (signal.aborted) throw gaveUp(signal, lastFailure);
-          if (error instanceof PermanentImageError) throw error;
-          // Otherwise a refill ahead gave up just before this caller joined it: start over.
-        } finally {
-          shared.waiters -= 1;
-          if (shared.waiters === 0 && !shared.settled) shared.controller.abort(new Error('No caller waits for this batch any more'));
-        }
+    async takePhoto(signal, client) {
+      if (closed) throw new TransientImageError('source_closed', 'The Unsplash image source is closed');
+      // Spent up front, so that many jobs of one client waiting on one batch cannot all pass.
+      const giveBack = shares.take(client);
+      try {
+        return await nextPhoto(signal);
+      } catch (error) {
+        giveBack();
+        throw error;
       }
     },
 

@@ -158,6 +158,7 @@ export class FileStore implements JobStore {
       createdAt: input.createdAt,
       runAt: input.runAt,
       key,
+      client: input.client ?? null,
     };
     const outcome = this.commit([record]).then(([job]) => {
       this.dueNotifier.report(job!.runAt);

@@ -29,6 +29,7 @@ export function withResult(job: TableJob, result: StoredJob['result']): StoredJo
     result,
     error: job.error,
     idempotencyKey: job.idempotencyKey,
+    client: job.client,
     updatedSeq: job.updatedSeq,
     claimToken: job.claimToken,
     leaseUntil: job.leaseUntil,
@@ -50,6 +51,7 @@ function storedBytesOf(job: TableJob): number {
     (job.resultJson?.length ?? 0) +
     (job.error === null ? 0 : 200) +
     (job.idempotencyKey?.length ?? 0) +
+    (job.client?.length ?? 0) +
     job.endedAttempts.length * 100
   );
 }

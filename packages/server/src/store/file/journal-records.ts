@@ -9,7 +9,8 @@ import type { JobTable, TableJob } from './job-table.js';
  * example, replaying a journal a snapshot already covers) is a no-op.
  */
 export type JournalRecord =
-  | { t: 'create'; seq: number; id: string; createdAt: number; runAt: number; key: string | null }
+  /** `client`: the creating client's key (journals written before it was kept have none). */
+  | { t: 'create'; seq: number; id: string; createdAt: number; runAt: number; key: string | null; client?: string | null }
   /** `at`: when the claim was taken (journals written before attempts were kept have none). */
   | { t: 'claim'; seq: number; id: string; token: string; leaseUntil: number; attempts: number; at?: number }
   | { t: 'renew'; id: string; token: string; leaseUntil: number }
@@ -57,6 +58,7 @@ export function applyRecord(table: JobTable, record: JournalRecord): TableJob | 
         resultJson: null,
         error: null,
         idempotencyKey: record.key,
+        client: record.client ?? null,
         updatedSeq: record.seq,
         claimToken: null,
         leaseUntil: null,

@@ -112,7 +112,7 @@ export async function readSnapshot(
         if (meta.t !== 'meta') throw new Error(`${path} does not start with its meta record`);
       } else if (jobs < meta.count) {
         jobs++;
-        onJob(withAttempts(version === 1 ? fromVersion1(value as StoredJob) : (value as TableJob)));
+        onJob(withLaterFields(version === 1 ? fromVersion1(value as StoredJob) : (value as TableJob)));
       } else {
         const [id, seq] = value as [string, number];
         removals++;
@@ -128,11 +128,16 @@ export async function readSnapshot(
   return { generation: meta.generation, lastSeq: meta.lastSeq, forgottenThrough: meta.forgottenThrough ?? 0, bytes: validLength };
 }
 
-/** Snapshots written before attempts were kept have no attempt fields: the job has no attempts on record. */
-function withAttempts(job: TableJob): TableJob {
+/**
+ * Fields added since a snapshot may have been written: one written before attempts were kept has
+ * no attempt fields (the job has no attempts on record), one written before clients were kept no
+ * client (null, as for such a job everywhere).
+ */
+function withLaterFields(job: TableJob): TableJob {
   // A fresh object from JSON.parse, not yet shared: filled in place.
   job.claimedAt ??= null;
   job.endedAttempts ??= NO_ATTEMPTS;
+  job.client ??= null;
   return job;
 }
 

@@ -31,6 +31,7 @@ export async function createJobs(
     sent.map((job) => job.createdAt),
     sent.map((job) => job.runAt),
     sent.map((job) => job.idempotencyKey),
+    sent.map((job) => job.client ?? null),
   ]);
   const created = new Map(rows.map((row) => [row.id, toStoredJob(row)]));
   const first = Math.min(...[...created.values()].map((job) => job.updatedSeq));
@@ -61,7 +62,7 @@ async function createKeyed(db: Database, job: NewJob, wrote: (seq: number) => vo
       }
       continue; // someone else moved it first: their job is the key's now
     }
-    const { rows } = await db.query<JobRow>(JOB_SQL.createBatch, [[job.id], [job.createdAt], [job.runAt], [key]]);
+    const { rows } = await db.query<JobRow>(JOB_SQL.createBatch, [[job.id], [job.createdAt], [job.runAt], [key], [job.client ?? null]]);
     if (rows[0]) {
       const stored = toStoredJob(rows[0]);
       wrote(stored.updatedSeq);
@@ -76,7 +77,13 @@ async function moveKey(db: Database, job: NewJob, expireBefore: number): Promise
   return db.transaction(async (client) => {
     const taken = await client.query(JOB_SQL.expireKey, [job.idempotencyKey, expireBefore]);
     if (taken.rowCount !== 1) return undefined;
-    const { rows } = await client.query<JobRow>(JOB_SQL.createOne, [job.id, job.createdAt, job.runAt, job.idempotencyKey]);
+    const { rows } = await client.query<JobRow>(JOB_SQL.createOne, [
+      job.id,
+      job.createdAt,
+      job.runAt,
+      job.idempotencyKey,
+      job.client ?? null,
+    ]);
     return toStoredJob(rows[0]!);
   });
 }

@@ -31,7 +31,7 @@ const HEAD = (horizon: string): string => `GREATEST(f.floor_seq, f.forgotten_thr
          OR (SELECT min(seq) FROM simmer_removals WHERE seq >= ${horizon}) IS NOT NULL THEN ${horizon} - 1 END)`;
 
 const NO_JOB = `NULL::uuid AS id, NULL::text AS status, NULL::int8 AS created_at, NULL::int8 AS run_at, NULL::int8 AS resolved_at,
-  NULL::jsonb AS result, NULL::jsonb AS error, NULL::text AS idempotency_key, NULL::int8 AS updated_seq, NULL::uuid AS claim_token,
+  NULL::jsonb AS result, NULL::jsonb AS error, NULL::text AS idempotency_key, NULL::text AS client_key, NULL::int8 AS updated_seq, NULL::uuid AS claim_token,
   NULL::int8 AS lease_until, NULL::int4 AS attempts, NULL::int8 AS claimed_at, NULL::jsonb AS attempt_log`;
 
 export const FEED_SQL = {

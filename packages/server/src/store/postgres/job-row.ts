@@ -24,6 +24,7 @@ export function jobColumns(alias = 'jobs'): string {
     `${c('result')} AS result`,
     `${c('error')} AS error`,
     `${c('idempotency_key')} AS idempotency_key`,
+    `${c('client_key')} AS client_key`,
     `${c('updated_seq')} AS updated_seq`,
     `${c('claim_token')} AS claim_token`,
     `${toMillis(c('lease_until'))} AS lease_until`,
@@ -48,6 +49,7 @@ export interface JobRow {
   result: JobResult | null;
   error: JobError | null;
   idempotency_key: string | null;
+  client_key: string | null;
   updated_seq: string;
   claim_token: string | null;
   lease_until: string | null;
@@ -78,6 +80,7 @@ function jobOf(row: Omit<JobRow, 'result' | 'error'>, result: JobResult | null, 
     result,
     error,
     idempotencyKey: row.idempotency_key,
+    client: row.client_key,
     updatedSeq: Number(row.updated_seq),
     claimToken: row.claim_token,
     leaseUntil: nullableNumber(row.lease_until),

@@ -41,7 +41,8 @@ export const JOB_SQL = {
   // are distinct within a batch; a key already taken inserts nothing (the caller looks it up).
   createBatch: `
     WITH input AS (
-      SELECT * FROM unnest($1::uuid[], $2::float8[], $3::float8[], $4::text[]) WITH ORDINALITY AS t(id, created_ms, run_ms, idempotency_key, n)
+      SELECT * FROM unnest($1::uuid[], $2::float8[], $3::float8[], $4::text[], $5::text[])
+        WITH ORDINALITY AS t(id, created_ms, run_ms, idempotency_key, client_key, n)
     ), fresh AS (
       SELECT input.*, row_number() OVER (ORDER BY n) - 1 AS pos FROM input
       WHERE idempotency_key IS NULL OR NOT EXISTS (SELECT 1 FROM jobs WHERE jobs.idempotency_key = input.idempotency_key)
@@ -50,8 +51,9 @@ export const JOB_SQL = {
     ), signal AS MATERIALIZED (
       SELECT ${notify('base', 'due')} FROM xact
     )
-    INSERT INTO jobs AS j (id, status, created_at, run_at, idempotency_key, updated_seq, attempts)
-    SELECT fresh.id, 'pending', ${toTimestamp('fresh.created_ms')}, ${toTimestamp('fresh.run_ms')}, fresh.idempotency_key, xact.base + fresh.pos, 0
+    INSERT INTO jobs AS j (id, status, created_at, run_at, idempotency_key, client_key, updated_seq, attempts)
+    SELECT fresh.id, 'pending', ${toTimestamp('fresh.created_ms')}, ${toTimestamp('fresh.run_ms')}, fresh.idempotency_key, fresh.client_key,
+      xact.base + fresh.pos, 0
     FROM fresh, xact, signal
     ON CONFLICT (idempotency_key) DO NOTHING
     RETURNING ${jobColumns('j')}`,
@@ -59,8 +61,8 @@ export const JOB_SQL = {
   // An expired key moves to a new job: run in one transaction after `expireKey` took it away.
   createOne: `
     WITH xact AS MATERIALIZED (SELECT simmer_xact_seq() AS base, ${notify('simmer_xact_seq()', '$3::float8')})
-    INSERT INTO jobs AS j (id, status, created_at, run_at, idempotency_key, updated_seq, attempts)
-    SELECT $1::uuid, 'pending', ${toTimestamp('$2')}, ${toTimestamp('$3')}, $4::text, xact.base, 0 FROM xact
+    INSERT INTO jobs AS j (id, status, created_at, run_at, idempotency_key, client_key, updated_seq, attempts)
+    SELECT $1::uuid, 'pending', ${toTimestamp('$2')}, ${toTimestamp('$3')}, $4::text, $5::text, xact.base, 0 FROM xact
     RETURNING ${jobColumns('j')}`,
 
   // Takes a key from its job when that job was created before the cutoff (the job itself stays).

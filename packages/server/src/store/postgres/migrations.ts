@@ -6,6 +6,7 @@ import { backoffDelay } from '@simmer/contracts/backoff';
 import { isConnectionError } from './connection-errors.js';
 import { MIGRATION_3_SQL } from './migration-3-change-feed.js';
 import { MIGRATION_4_SQL } from './migration-4-acting-on-jobs.js';
+import { MIGRATION_5_SQL } from './migration-5-client-keys.js';
 
 export interface Migration {
   version: number;
@@ -122,6 +123,11 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 4,
     name: 'cancelled jobs, attempts, short-id search, shared secrets',
     sql: MIGRATION_4_SQL,
+  },
+  {
+    version: 5,
+    name: "each job's client key",
+    sql: MIGRATION_5_SQL,
   },
 ];
 

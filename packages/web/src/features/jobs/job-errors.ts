@@ -12,6 +12,7 @@ const HINTS: Readonly<Record<JobErrorCode, string | null>> = {
   unsplash_rejected: "The server's log says what Unsplash answered.",
   unsplash_bad_response: 'Usually passing: Retry asks again.',
   retry_limit_exceeded: 'Unsplash was down, slow or out of quota for too long; Retry once it is back.',
+  photo_share_spent: 'Photos are scarce this hour and each client gets a share; Retry in a while, as your share refills.',
   internal_error: "The server's log says what went wrong.",
 };
 
