@@ -111,7 +111,7 @@ export const SETTINGS = {
     120,
     'cancel, run now, retry and delete (`POST /jobs/{id}/cancel` … `DELETE /jobs/{id}`) per client per minute, together (`0`: off); over it `429`',
   ),
-  maxPendingJobs: setting(integer(1, MANY), 1_000_000, 'jobs pending or running; past it creates get `503` + `Retry-After`'),
+  maxPendingJobs: setting(integer(1, MANY), 1_000_000, 'jobs pending or running; past it creates and retries get `503` + `Retry-After`'),
   eventsMaxStreams: setting(integer(1, 1_000_000), 10_000, 'open `/events` streams per process; past it `503`'),
   eventsMaxStreamsPerClient: setting(integer(1, 1_000_000), 20, 'open `/events` streams per client; past it `429`'),
   eventsStallTimeoutMs: setting(

@@ -6,6 +6,7 @@ import type { ActionResult, JobStore } from '../store/job-store.js';
 import type { Metrics } from '../metrics.js';
 import { toJobView } from './job-view.js';
 import { jobAccess } from './limits/job-access.js';
+import type { PendingCap } from './limits/pending-cap.js';
 import type { RateLimits } from './limits/rate-limits.js';
 import { sendProblem } from './problem.js';
 
@@ -16,6 +17,8 @@ export interface JobActionsRoutesDeps {
   rateLimits: RateLimits;
   /** OPERATOR_TOKEN: may act on every job; null: there is no operator. */
   operatorToken: string | null;
+  /** MAX_PENDING_JOBS: a retried job is pending again, so a retry is admitted as a create is. */
+  pendingCap: PendingCap;
 }
 
 const problems = (...codes: number[]) => Object.fromEntries(codes.map((code) => [code, ProblemSchema]));
@@ -47,7 +50,8 @@ const RIGHTS = " Needs `Authorization: Bearer <token>`: the job's `controlToken`
  * POST /jobs/{id}/cancel | run | retry and DELETE /jobs/{id}. Each answers only once its change is
  * durable. In order: another site's Origin 403 (cross-site.ts), the per-client action rate limit
  * 429, a malformed id 400, no credentials 401, a token that is not this job's nor the operator's
- * 403 (job-access.ts), no such job 404, a status the action does not apply to 409.
+ * 403 (job-access.ts), a retry past MAX_PENDING_JOBS 503, no such job 404, a status the action
+ * does not apply to 409.
  */
 export const jobActionsRoutes: FastifyPluginAsyncTypebox<JobActionsRoutesDeps> = async (app, deps) => {
   const { store, clock } = deps;
@@ -56,7 +60,13 @@ export const jobActionsRoutes: FastifyPluginAsyncTypebox<JobActionsRoutesDeps> =
   const perform: Record<JobAction, (id: string, at: number) => Promise<ActionResult>> = {
     cancel: (id, at) => store.cancelJob(id, at),
     run: (id, at) => store.runJobNow(id, at),
-    retry: (id, at) => store.retryJob(id, at),
+    retry: async (id, at) => {
+      const { result } = await deps.pendingCap.admit(async () => {
+        const result = await store.retryJob(id, at);
+        return { result, created: result.kind === 'done' };
+      });
+      return result;
+    },
   };
 
   for (const action of Object.keys(ACTIONS) as JobAction[]) {

@@ -8,6 +8,7 @@ const PROXY = '127.0.0.1';
 const client = (n: number) => `127.0.0.${n}`;
 const PARTNER = 'https://partner.example';
 const TOKEN = 'metrics-token-for-tests';
+const OPERATOR = 'operator-token-for-tests-0123456789';
 /** The Host every request names (in ALLOWED_HOSTS), so the page's own origin is known. */
 const HOST = 'simmer.test';
 const OWN_ORIGIN = `http://${HOST}`;
@@ -193,5 +194,47 @@ describe('limits: pending cap and metrics token', () => {
     expect(granted.statusCode).toBe(200);
     expect(granted.body).toMatch(/^simmer_requests_refused_total\{reason="pending_cap"\} 1$/m);
     expect(granted.body).toMatch(/^simmer_requests_refused_total\{reason="metrics_forbidden"\} 3$/m);
+  });
+});
+
+describe('limits: a retry is held to the pending cap', () => {
+  let t: TestApp;
+
+  beforeAll(async () => {
+    t = await buildTestApp({
+      env: {
+        JOB_DELAY_MIN_MS: '3600000',
+        JOB_DELAY_MAX_MS: '3600000',
+        MAX_PENDING_JOBS: '2',
+        ALLOWED_HOSTS: HOST,
+        OPERATOR_TOKEN: OPERATOR,
+      },
+    });
+  });
+
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it('refuses to retry a cancelled job with 503 and Retry-After while pending jobs fill MAX_PENDING_JOBS, and leaves it cancelled', async () => {
+    const operator = { authorization: `Bearer ${OPERATOR}` };
+    const created = (await send(t, { from: client(2) })).json<{ id: string }>();
+    expect((await send(t, { from: client(3) })).statusCode).toBe(202);
+    expect(
+      (await send(t, { url: `/jobs/${created.id}/cancel`, from: client(2), headers: operator })).json<{ status: string }>().status,
+    ).toBe('cancelled');
+    // The cap counts from the store at most a second late: let it see the cancel, then fill it again.
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    await send(t, { method: 'GET', url: '/healthz', from: client(2) });
+    await expect.poll(async () => (await send(t, { from: client(4) })).statusCode, { timeout: 2_000, interval: 50 }).toBe(202);
+    expect(await pendingJobs(t)).toBe(2);
+
+    const refused = await send(t, { url: `/jobs/${created.id}/retry`, from: client(2), headers: operator });
+    expectProblem(refused, 503);
+    expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
+    expect((await send(t, { method: 'GET', url: `/jobs/${created.id}`, from: client(2) })).json<{ status: string }>().status).toBe(
+      'cancelled',
+    );
+    expect(await pendingJobs(t)).toBe(2);
   });
 });
