@@ -1,35 +1,29 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, CDPSession, Page } from 'playwright-core';
 import type { Job } from '@simmer/contracts';
 import type { ServerProcess } from '@simmer/testkit/server-process';
-import { connectSse } from '@simmer/testkit/sse-client';
-import { launchBrowser, newContext, watchPageErrors } from './support/browser';
+import { launchBrowser, newContext } from './support/browser';
 import { eventually, getStats, listAllJobs, startSimmer } from './support/simmer';
+import { expectEachChangeOnce, live, openEventStreams, openTabs, recordChanges, roles } from './support/tabs';
 
-interface LiveDebug {
-  role: 'solo' | 'leader' | 'follower';
-  applied: number[];
-}
-
-const live = (page: Page) => page.evaluate(() => (window as unknown as { simmer: { live: () => LiveDebug } }).simmer.live());
 const newJobButton = (page: Page) => page.locator('header').getByRole('button', { name: 'New job' });
 
-/** Opens `count` more tabs of the board in `context`, each waiting until it shows it is live. */
-async function openTabs(context: BrowserContext, url: string, count: number, problems: string[]): Promise<Page[]> {
-  const pages: Page[] = [];
-  for (let i = 0; i < count; i++) {
-    const page = await context.newPage();
-    problems.push(...watchPageErrors(page));
-    // A page stuck behind the browser's 6 connections per host never gets here (goto times out).
-    await page.goto(url, { timeout: 20_000 });
-    await page.locator('.connection[data-state="live"]').waitFor({ timeout: 20_000 });
-    pages.push(page);
-  }
-  return pages;
+/**
+ * Freezes a tab as a browser freezes a background tab or a page kept for back/forward: it keeps its
+ * locks and connections and runs nothing; what is sent to it waits. Headless Chromium ignores
+ * `Page.setWebLifecycleState` for a page it shows (no `freeze` event, its timers run on: checked
+ * with Chromium 156), so the tab's script is also stopped with the debugger, to the same effect.
+ */
+async function freeze(cdp: CDPSession): Promise<void> {
+  await cdp.send('Page.setWebLifecycleState', { state: 'frozen' });
+  await cdp.send('Debugger.enable');
+  await cdp.send('Debugger.pause');
 }
 
-async function roles(pages: Page[]): Promise<string[]> {
-  return (await Promise.all(pages.map(live))).map((debug) => debug.role).sort();
+async function thaw(cdp: CDPSession): Promise<void> {
+  await cdp.send('Debugger.resume');
+  await cdp.send('Debugger.disable');
+  await cdp.send('Page.setWebLifecycleState', { state: 'active' });
 }
 
 /** Presses "New job" in `page` and returns the job it made (the server's newest: presses here go one at a time). */
@@ -97,13 +91,8 @@ describe('one event stream for all tabs of a browser', () => {
     const problems: string[] = [];
     const tabs = await openTabs(context, server.url, 4, problems);
     // From here on every change reaches the tabs as an event. The recorder hears what the server sent.
-    const from = (await getStats(server.url)).lastSeq;
-    const sent: { seq: number; id: string }[] = [];
-    const recorder = await connectSse(`${server.url}/events?after=${from}`, {
-      onEvent: (event) => {
-        if (event.event === 'job' && event.id) sent.push({ seq: Number(event.id), id: (JSON.parse(event.data) as Job).id });
-      },
-    });
+    const recorder = await recordChanges(server.url);
+    const { sent } = recorder;
     try {
       const leaderIndex = (await Promise.all(tabs.map(live))).findIndex((debug) => debug.role === 'leader');
       expect(leaderIndex).toBeGreaterThanOrEqual(0);
@@ -141,23 +130,106 @@ describe('one event stream for all tabs of a browser', () => {
       }
       expect((await roles(others)).filter((role) => role === 'leader')).toHaveLength(1);
 
-      // Each tab applied each change at most once, in order, and missed none: a change it did not
-      // apply was collapsed into a later change of the same job (a resumed stream replays each
-      // job's latest change only).
-      const jobOf = new Map(sent.map((change) => [change.seq, change.id]));
+      // Each tab applied each change at most once, in order, and missed none.
       for (const tab of others) {
-        const applied = (await live(tab)).applied.filter((seq) => seq > from);
-        for (let i = 1; i < applied.length; i++) expect(applied[i]).toBeGreaterThan(applied[i - 1]!);
-        for (const seq of applied) expect(jobOf.has(seq)).toBe(true);
-        const appliedSet = new Set(applied);
-        const latestApplied = new Map<string, number>();
-        for (const seq of applied) latestApplied.set(jobOf.get(seq)!, seq);
-        const missed = sent.filter((change) => !appliedSet.has(change.seq) && !((latestApplied.get(change.id) ?? -1) > change.seq));
-        expect(missed).toEqual([]);
+        const applied = expectEachChangeOnce((await live(tab)).applied, recorder);
         console.info(
-          `leader closed: a tab applied ${applied.length} of ${sent.length} changes (${sent.length - applied.length} collapsed in the takeover's replay)`,
+          `leader closed: a tab applied ${applied} of ${sent.length} changes (${sent.length - applied} collapsed in the takeover's replay)`,
         );
       }
+      expect(problems).toEqual([]);
+    } finally {
+      recorder.close();
+      await context.close();
+    }
+  });
+
+  it('hands the stream over when the leader tab is frozen, and takes the thawed leader back as a follower', async () => {
+    const context = await newContext(browser);
+    const problems: string[] = [];
+    const tabs = await openTabs(context, server.url, 3, problems);
+    const recorder = await recordChanges(server.url);
+    const { sent } = recorder;
+    try {
+      // The tabs' one stream and the recorder's.
+      await eventually(async () => (await openEventStreams(server.url)) === 2 || undefined, 10_000, 'one stream for the tabs');
+      const leaderIndex = (await Promise.all(tabs.map(live))).findIndex((debug) => debug.role === 'leader');
+      expect(leaderIndex).toBeGreaterThanOrEqual(0);
+      const leader = tabs[leaderIndex]!;
+      const others = tabs.filter((_, i) => i !== leaderIndex);
+
+      // A steady trickle of other people's jobs; the leader freezes (what a browser does to a
+      // background tab, or to a page kept for back/forward) a third of the way in: it keeps its
+      // lock and its stream, and runs nothing.
+      const created: Job[] = [];
+      const trickle = (async () => {
+        for (let i = 0; i < 60; i++) {
+          const res = await fetch(`${server.url}/jobs`, { method: 'POST' });
+          created.push((await res.json()) as Job);
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+      })();
+      await eventually(async () => created.length >= 20, 20_000, 'a third of the trickle');
+      // What the tab runs, on a clock of its own: the freeze must show as a gap in it.
+      await leader.evaluate(() => {
+        const w = window as unknown as { __ticks: number[] };
+        w.__ticks = [Date.now()];
+        setInterval(() => w.__ticks.push(Date.now()), 100);
+      });
+      const cdp = await context.newCDPSession(leader);
+      await freeze(cdp);
+      const frozenAt = Date.now();
+      const tookOverMs = await eventually(
+        async () => ((await roles(others)).includes('leader') ? Date.now() - frozenAt : undefined),
+        10_000,
+        'another tab to take over',
+        50,
+      );
+      await trickle;
+      await eventually(
+        async () => {
+          const { counts } = await getStats(server.url);
+          return counts.pending + counts.running === 0;
+        },
+        30_000,
+        'every job settled',
+      );
+      const settled = await getStats(server.url);
+      await eventually(async () => sent.at(-1)?.seq === settled.lastSeq, 10_000, 'the recorder to hear the last change');
+      for (const tab of others) {
+        await expect.poll(async () => (await live(tab)).applied.at(-1), { timeout: 20_000 }).toBe(settled.lastSeq);
+        expectEachChangeOnce((await live(tab)).applied, recorder);
+      }
+
+      // Thawed, the old leader finds its lock taken, steps down and closes its stream; it catches up
+      // on what it missed (its own stream's backlog and the new leader's relays), each change once.
+      await thaw(cdp);
+      await expect.poll(async () => (await live(leader)).role, { timeout: 10_000 }).toBe('follower');
+      await expect.poll(async () => (await live(leader)).applied.at(-1), { timeout: 20_000 }).toBe(settled.lastSeq);
+      const thawedApplied = expectEachChangeOnce((await live(leader)).applied, recorder);
+      const stoppedMs = await leader.evaluate(() => {
+        const ticks = (window as unknown as { __ticks: number[] }).__ticks;
+        return Math.max(0, ...ticks.slice(1).map((at, i) => at - ticks[i]!));
+      });
+      expect(stoppedMs).toBeGreaterThanOrEqual(tookOverMs);
+      await expect
+        .poll(() => leader.locator('.filter__option--resolved .filter__count').textContent(), { timeout: 20_000 })
+        .toBe(settled.counts.resolved.toLocaleString('en-GB'));
+      // One stream for the tabs again (and the recorder's), and it stays one.
+      await eventually(async () => (await openEventStreams(server.url)) === 2 || undefined, 10_000, 'the thawed tab to close its stream');
+      await new Promise((resolve) => setTimeout(resolve, 2_000));
+      expect(await openEventStreams(server.url)).toBe(2);
+      expect((await roles(tabs)).filter((role) => role === 'leader')).toHaveLength(1);
+
+      // A change after the thaw reaches every tab, the thawed one included, once.
+      const after = (await (await fetch(`${server.url}/jobs`, { method: 'POST' })).json()) as Job;
+      for (const tab of tabs) await tab.locator(`article[data-job-id="${after.id}"]`).waitFor({ timeout: 20_000 });
+      for (const tab of tabs) expectEachChangeOnce((await live(tab)).applied, recorder);
+      console.info(
+        `leader frozen: another tab took over ${tookOverMs} ms after the freeze (the tab ran nothing for ${stoppedMs} ms); the thawed tab applied ${thawedApplied} of ${sent.length} changes`,
+      );
+      // Silence twice (0.8 s each) on 0.5 s heartbeats: at most 2.3 s by design, plus this test's polling.
+      expect(tookOverMs).toBeLessThanOrEqual(3_000);
       expect(problems).toEqual([]);
     } finally {
       recorder.close();

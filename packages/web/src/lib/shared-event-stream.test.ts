@@ -235,6 +235,19 @@ describe('SharedEventStream', () => {
     expect(relayed()).toBeGreaterThan(before);
   });
 
+  it('tells the followers of the stream’s status when it changes, not with every event', async () => {
+    const browser = new SimulatedBrowser();
+    const server = new FakeEvents();
+    const tabs = [openTab(browser, server), openTab(browser, server)];
+    await until(() => tabs.every((t) => t.state?.status === 'live'));
+    const states = () => browser.posted.get('test.events.frames:state') ?? 0;
+    const before = states();
+    for (let i = 0; i < 20; i++) server.change();
+    await until(() => tabs.every((t) => t.applied.length === 20));
+    expect(states()).toBe(before);
+    expect(tabs.map((t) => t.state?.lastSeq)).toEqual([20, 20]);
+  });
+
   it('holds a stream per tab where the browser cannot share one', async () => {
     const browser = new SimulatedBrowser();
     const server = new FakeEvents();

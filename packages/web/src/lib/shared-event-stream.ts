@@ -174,6 +174,7 @@ export class SharedEventStream {
   /** Opens this tab's own stream from the newest sequence number it applied. Returns how to close it. */
   private lead(): () => void {
     if (this.o.tabs) this.role_ = 'leader';
+    let posted: { status: StreamStatus; failures: number } | null = null;
     const stream: EventStream = new EventStream(
       {
         ...this.o,
@@ -186,7 +187,12 @@ export class SharedEventStream {
         onStateChange: (state) => {
           if (this.own !== stream) return;
           this.setState({ status: state.status, failures: state.failures });
-          this.post({ kind: 'state', from: this.tabId, status: state.status, failures: state.failures });
+          // The stream's state moves with every event (its resume point); the followers hear only
+          // of what they show, its status (a message per event cost a copy and a trip each).
+          const said = posted;
+          if (said && said.status === state.status && said.failures === state.failures) return;
+          posted = { status: state.status, failures: state.failures };
+          this.post({ kind: 'state', from: this.tabId, ...posted });
         },
       },
       this.applied,

@@ -23,6 +23,10 @@ export interface JobGridProps {
 const MIN_CARD = 250;
 const GAP = 16;
 const BODY = 68;
+/** At most this many cards arriving at the top at once glide in; a flood of them just appears. */
+const MAX_ENTRANCES = 3;
+
+const itemKey = (item: GridItem) => (item.kind === 'queued' ? `queued:${item.entry.key}` : item.job.id);
 
 /**
  * A windowed grid: only the rows near the viewport are in the DOM, so 10,000 jobs cost as little as
@@ -71,37 +75,44 @@ export function JobGrid({ items, sendingKey, online, hasMore, loadingMore, onLoa
   }, [virtualizer, rowHeight, columns]);
 
   const rows = virtualizer.getVirtualItems();
+  const entrance = useCalmEntrances(items);
   const lastRow = rows.at(-1)?.index ?? -1;
   useEffect(() => {
     if (hasMore && !loadingMore && lastRow >= rowCount - 4) onLoadMore();
   }, [hasMore, loadingMore, lastRow, rowCount, onLoadMore]);
 
   const cells: ReactNode[] = [];
+  const rendered: string[] = [];
   for (const row of rows) {
     const top = row.start - virtualizer.options.scrollMargin;
     const first = row.index * columns;
     for (let column = 0; column < columns; column++) {
-      const item = items[first + column];
+      const index = first + column;
+      const item = items[index];
       if (!item) break;
-      const position = first + column + 1;
+      const key = itemKey(item);
+      rendered.push(key);
+      const position = index + 1;
       const style = {
         width: cardWidth,
         height: rowHeight - GAP,
         transform: `translate(${Math.round(column * (cardWidth + GAP))}px, ${top}px)`,
       };
+      const className = entrance.enters(key, index) ? 'grid__cell grid__cell--enter' : 'grid__cell';
       cells.push(
         item.kind === 'queued' ? (
-          <div key={`queued:${item.entry.key}`} className="grid__cell" style={style}>
+          <div key={key} className={className} style={style}>
             <QueuedCard entry={item.entry} sending={item.entry.key === sendingKey} online={online} position={position} setSize={total} />
           </div>
         ) : (
-          <div key={item.job.id} className="grid__cell" style={style}>
+          <div key={key} className={className} style={style}>
             <JobCard job={item.job} mine={myJobs.has(item.job.id)} width={cardWidth} position={position} setSize={total} onOpen={onOpen} />
           </div>
         ),
       );
     }
   }
+  entrance.keepOnly(rendered);
 
   return (
     <div
@@ -115,4 +126,48 @@ export function JobGrid({ items, sendingKey, online, hasMore, loadingMore, onLoa
       {cells}
     </div>
   );
+}
+
+/**
+ * Which cards play their entrance: the cards of the first render (the board loading), and cards
+ * that arrive at the top a few at a time (a press, a quiet board). In a storm, dozens arrive with
+ * every batch, and an entrance on each kept the browser animating without a pause; those, and cards
+ * scrolled into view, just appear. Decided once per card, when it is first rendered, so a card's
+ * entrance is neither cut short nor played again while it stays in the window.
+ */
+function useCalmEntrances(items: readonly GridItem[]) {
+  const state = useRef<{ firstKey: string | null | undefined; decided: Map<string, boolean> }>({
+    firstKey: undefined,
+    decided: new Map(),
+  });
+  const { firstKey, decided } = state.current;
+  // How many items now stand before the one that was first last time.
+  let arrived = Infinity;
+  if (firstKey === undefined) arrived = items.length;
+  else {
+    const limit = Math.min(items.length, MAX_ENTRANCES + 1);
+    for (let i = 0; i < limit; i++) {
+      if (itemKey(items[i]!) === firstKey) {
+        arrived = i;
+        break;
+      }
+    }
+  }
+  const calm = firstKey === undefined || arrived <= MAX_ENTRANCES;
+  state.current.firstKey = items[0] ? itemKey(items[0]) : null;
+  return {
+    enters(key: string, index: number): boolean {
+      let enters = decided.get(key);
+      if (enters === undefined) {
+        enters = calm && index < arrived;
+        decided.set(key, enters);
+      }
+      return enters;
+    },
+    keepOnly(keys: readonly string[]): void {
+      if (decided.size === keys.length) return;
+      const kept = new Set(keys);
+      for (const key of decided.keys()) if (!kept.has(key)) decided.delete(key);
+    },
+  };
 }
