@@ -1,7 +1,12 @@
-import { createHmac } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
+import { hmacUnderSecret } from './store-secret.js';
 
 /** Characters of a client key: 96 bits of the HMAC, enough that two clients never share one by chance. */
 const CLIENT_KEY_LENGTH = 16;
+/** Keys remembered per secret (~100 bytes each): a client that creates again is not hashed again. */
+const CLIENTS_REMEMBERED = 10_000;
+
+const known = new WeakMap<Buffer, LRUCache<string, string>>();
 
 /**
  * A client's key: HMAC-SHA-256 of its address (as limits/rate-limits.ts's `clientOf` gives it,
@@ -11,6 +16,16 @@ const CLIENT_KEY_LENGTH = 16;
  * tied back to one; every process sharing the store derives the same key for one client. Its own
  * prefix keeps it apart from every other use of the secret (control tokens).
  */
-export function clientKeyOf(key: Buffer, client: string): string {
-  return createHmac('sha256', key).update(`simmer client key v1\n${client}`).digest('base64url').slice(0, CLIENT_KEY_LENGTH);
+export function clientKeyOf(secret: Buffer, client: string): string {
+  let keys = known.get(secret);
+  if (keys === undefined) {
+    keys = new LRUCache({ max: CLIENTS_REMEMBERED });
+    known.set(secret, keys);
+  }
+  let key = keys.get(client);
+  if (key === undefined) {
+    key = hmacUnderSecret(secret, `simmer client key v1\n${client}`).slice(0, CLIENT_KEY_LENGTH);
+    keys.set(client, key);
+  }
+  return key;
 }

@@ -1,4 +1,5 @@
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { hmacUnderSecret } from './store-secret.js';
 
 /**
  * A job's control token: HMAC-SHA-256 of its id under the store's secret (JobStore.tokenKey),
@@ -7,7 +8,7 @@ import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
  * store derives the same one. Whoever holds it may act on that job and no other.
  */
 export function controlTokenOf(key: Buffer, jobId: string): string {
-  return createHmac('sha256', key).update(`simmer control token v1\n${jobId}`).digest('base64url');
+  return hmacUnderSecret(key, `simmer control token v1\n${jobId}`);
 }
 
 /** Whether `given` is `expected`, in time that does not depend on where they differ (nor on their lengths). */
