@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, CDPSession, Page } from 'playwright-core';
-import type { Job } from '@simmer/contracts';
+import type { Job, Stats } from '@simmer/contracts';
 import type { ServerProcess } from '@simmer/testkit/server-process';
 import { launchBrowser, newContext } from './support/browser';
 import { eventually, getStats, listAllJobs, startSimmer } from './support/simmer';
@@ -41,6 +41,21 @@ async function press(page: Page, server: ServerProcess): Promise<Job> {
 }
 
 /** The job's card, resolved with its photo loaded. */
+/** Waits until every job has settled and the recorder has heard the last change; the server's stats then. */
+async function settledAndHeard(server: ServerProcess, sent: readonly { seq: number }[]): Promise<Stats> {
+  await eventually(
+    async () => {
+      const { counts } = await getStats(server.url);
+      return counts.pending + counts.running === 0;
+    },
+    30_000,
+    'every job settled',
+  );
+  const stats = await getStats(server.url);
+  await eventually(async () => sent.at(-1)?.seq === stats.lastSeq, 10_000, 'the recorder to hear the last change');
+  return stats;
+}
+
 const photoOf = (page: Page, job: Job) => page.locator(`article[data-job-id="${job.id}"][data-status="resolved"] img.is-loaded`);
 
 describe('one event stream for all tabs of a browser', () => {
@@ -112,16 +127,7 @@ describe('one event stream for all tabs of a browser', () => {
       await trickle;
 
       // Every job settles; every remaining tab shows the newest one resolved, and the server's counts.
-      await eventually(
-        async () => {
-          const { counts } = await getStats(server.url);
-          return counts.pending + counts.running === 0;
-        },
-        30_000,
-        'every job settled',
-      );
-      const final = await getStats(server.url);
-      await eventually(async () => sent.at(-1)?.seq === final.lastSeq, 10_000, 'the recorder to hear the last change');
+      const final = await settledAndHeard(server, sent);
       for (const tab of others) {
         await photoOf(tab, created.at(-1)!).waitFor({ timeout: 20_000 });
         await expect
@@ -186,16 +192,7 @@ describe('one event stream for all tabs of a browser', () => {
         50,
       );
       await trickle;
-      await eventually(
-        async () => {
-          const { counts } = await getStats(server.url);
-          return counts.pending + counts.running === 0;
-        },
-        30_000,
-        'every job settled',
-      );
-      const settled = await getStats(server.url);
-      await eventually(async () => sent.at(-1)?.seq === settled.lastSeq, 10_000, 'the recorder to hear the last change');
+      const settled = await settledAndHeard(server, sent);
       for (const tab of others) {
         await expect.poll(async () => (await live(tab)).applied.at(-1), { timeout: 20_000 }).toBe(settled.lastSeq);
         expectEachChangeOnce((await live(tab)).applied, recorder);
