@@ -1,8 +1,7 @@
-import { request as httpsRequest, type RequestOptions } from 'node:https';
-import type { TLSSocket } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import type { Job } from '@simmer/contracts';
+import { http1Get } from '@simmer/testkit/https-client';
 import { makeSelfSignedCertificate, type SelfSignedCertificate } from '@simmer/testkit/self-signed';
 import { startServerProcess, type ServerProcess } from '@simmer/testkit/server-process';
 import { makeTempDir, removeTempDir } from '@simmer/testkit/temp-dir';
@@ -11,36 +10,6 @@ import { FAST_DELAYS } from './support/simmer';
 
 /** More tabs than a browser opens HTTP/1.1 connections to one host (6): over HTTP/1.1 the 7th stream would wait. */
 const TABS = 12;
-
-/** The jobs, read over HTTPS with HTTP/1.1. */
-function listOverHttp1(url: string, ca: Buffer): Promise<Job[]> {
-  return new Promise((resolve, reject) => {
-    const options: RequestOptions & { ALPNProtocols: string[] } = { ca, agent: false, ALPNProtocols: ['http/1.1'] };
-    const req = httpsRequest(url, options, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => (body += chunk));
-      res.on('end', () => resolve(JSON.parse(body) as Job[]));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
-
-/** GET over HTTPS offering only HTTP/1.1 in ALPN, as an older client does. */
-function http1Get(url: string, ca: Buffer): Promise<{ status: number; httpVersion: string; alpn: string | false | null }> {
-  return new Promise((resolve, reject) => {
-    const options: RequestOptions & { ALPNProtocols: string[] } = { ca, agent: false, ALPNProtocols: ['http/1.1'] };
-    const req = httpsRequest(url, options, (res) => {
-      res.resume();
-      res.on('end', () =>
-        resolve({ status: res.statusCode ?? 0, httpVersion: res.httpVersion, alpn: (res.socket as TLSSocket).alpnProtocol }),
-      );
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
 
 describe('the page over HTTPS with HTTP/2', () => {
   let dir: string;
@@ -90,7 +59,7 @@ describe('the page over HTTPS with HTTP/2', () => {
       for (const page of pages) {
         await page.locator('article[data-status="resolved"]').first().waitFor({ timeout: 30_000 });
       }
-      const jobs = await listOverHttp1(`${server.url}/jobs`, certificate.cert);
+      const jobs = JSON.parse((await http1Get(`${server.url}/jobs`, certificate.cert)).body) as Job[];
       expect(jobs.map((job) => job.status)).toEqual(['resolved']);
       for (const page of pages) {
         expect(

@@ -1,8 +1,8 @@
 import { copyFile, stat, utimes, writeFile } from 'node:fs/promises';
-import { request as httpsRequest, type RequestOptions } from 'node:https';
 import { connect as http2Connect, type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders } from 'node:http2';
 import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
+import { http1Get } from '@simmer/testkit/https-client';
 import { makeSelfSignedCertificate, type SelfSignedCertificate } from '@simmer/testkit/self-signed';
 import { startServerProcess, type ServerProcess } from '@simmer/testkit/server-process';
 import { makeTempDir, removeTempDir } from '@simmer/testkit/temp-dir';
@@ -96,29 +96,6 @@ function servedFingerprint(port: number): Promise<string> {
       socket.end();
     });
     socket.on('error', reject);
-  });
-}
-
-/** A request over HTTPS with ALPN offering only HTTP/1.1, as a client without HTTP/2 does. */
-function http1Get(url: string, ca: Buffer[]): Promise<Answer & { httpVersion: string; alpn: string | false | null }> {
-  return new Promise((resolve, reject) => {
-    const options: RequestOptions & { ALPNProtocols: string[] } = { ca, agent: false, ALPNProtocols: ['http/1.1'] };
-    const req = httpsRequest(url, options, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => (body += chunk));
-      res.on('end', () =>
-        resolve({
-          status: res.statusCode ?? 0,
-          headers: res.headers,
-          body,
-          httpVersion: res.httpVersion,
-          alpn: (res.socket as import('node:tls').TLSSocket).alpnProtocol,
-        }),
-      );
-    });
-    req.on('error', reject);
-    req.end();
   });
 }
 
