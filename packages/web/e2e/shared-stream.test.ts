@@ -41,6 +41,19 @@ async function press(page: Page, server: ServerProcess): Promise<Job> {
 }
 
 /** The job's card, resolved with its photo loaded. */
+/** Other people's jobs, 60 of them 50 ms apart: `created` fills as they are answered, `done` when all are. */
+function startTrickle(server: ServerProcess): { created: Job[]; done: Promise<void> } {
+  const created: Job[] = [];
+  const done = (async () => {
+    for (let i = 0; i < 60; i++) {
+      const res = await fetch(`${server.url}/jobs`, { method: 'POST' });
+      created.push((await res.json()) as Job);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  })();
+  return { created, done };
+}
+
 /** Waits until every job has settled and the recorder has heard the last change; the server's stats then. */
 async function settledAndHeard(server: ServerProcess, sent: readonly { seq: number }[]): Promise<Stats> {
   await eventually(
@@ -113,14 +126,7 @@ describe('one event stream for all tabs of a browser', () => {
       expect(leaderIndex).toBeGreaterThanOrEqual(0);
 
       // A steady trickle of other people's jobs; the leader goes away halfway through.
-      const created: Job[] = [];
-      const trickle = (async () => {
-        for (let i = 0; i < 60; i++) {
-          const res = await fetch(`${server.url}/jobs`, { method: 'POST' });
-          created.push((await res.json()) as Job);
-          await new Promise((resolve) => setTimeout(resolve, 50));
-        }
-      })();
+      const { created, done: trickle } = startTrickle(server);
       await eventually(async () => created.length >= 30, 20_000, 'half of the trickle');
       await tabs[leaderIndex]!.close();
       const others = tabs.filter((_, i) => i !== leaderIndex);
@@ -167,14 +173,7 @@ describe('one event stream for all tabs of a browser', () => {
       // A steady trickle of other people's jobs; the leader freezes (what a browser does to a
       // background tab, or to a page kept for back/forward) a third of the way in: it keeps its
       // lock and its stream, and runs nothing.
-      const created: Job[] = [];
-      const trickle = (async () => {
-        for (let i = 0; i < 60; i++) {
-          const res = await fetch(`${server.url}/jobs`, { method: 'POST' });
-          created.push((await res.json()) as Job);
-          await new Promise((resolve) => setTimeout(resolve, 50));
-        }
-      })();
+      const { created, done: trickle } = startTrickle(server);
       await eventually(async () => created.length >= 20, 20_000, 'a third of the trickle');
       // What the tab runs, on a clock of its own: the freeze must show as a gap in it.
       await leader.evaluate(() => {
