@@ -5,7 +5,7 @@ import { EVENT_JOB, EVENT_READY } from '@simmer/contracts';
 import { connectSse, type SseEvent } from '@simmer/testkit/sse-client';
 import { v7 as uuidv7 } from 'uuid';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { EVENT_BACKLOG_LIMIT_BYTES, EventHub, type EventHubOptions } from '../../src/http/events/event-hub.js';
+import { EVENT_BACKLOG_LIMIT_BYTES, EventHub, FAN_OUT_SLICE, type EventHubOptions } from '../../src/http/events/event-hub.js';
 import { createMetrics } from '../../src/metrics.js';
 import type { FileStore } from '../../src/store/file/file-store.js';
 import type { JobStore } from '../../src/store/job-store.js';
@@ -67,9 +67,9 @@ function rawExchange(server: http.Server, request: string): { received: () => st
   return { received: () => text, socket };
 }
 
-/** The body of a response in the chunked transfer coding, decoded; throws on a malformed chunk. */
-function decodeChunked(body: string): string {
-  let decoded = '';
+/** The chunks of a body in the chunked transfer coding, each one write of the server; throws on a malformed chunk. */
+function chunksOf(body: string): string[] {
+  const chunks: string[] = [];
   let at = 0;
   while (at < body.length) {
     const lineEnd = body.indexOf('\r\n', at);
@@ -77,12 +77,15 @@ function decodeChunked(body: string): string {
     const size = Number.parseInt(body.slice(at, lineEnd), 16);
     if (!/^[0-9a-f]+$/.test(body.slice(at, lineEnd))) throw new Error(`not a chunk size: ${JSON.stringify(body.slice(at, lineEnd))}`);
     if (body.length < lineEnd + 2 + size + 2) break;
-    decoded += body.slice(lineEnd + 2, lineEnd + 2 + size);
+    chunks.push(body.slice(lineEnd + 2, lineEnd + 2 + size));
     if (body.slice(lineEnd + 2 + size, lineEnd + 4 + size) !== '\r\n') throw new Error('a chunk not ended by CRLF');
     at = lineEnd + 4 + size;
   }
-  return decoded;
+  return chunks;
 }
+
+/** The body of a response in the chunked transfer coding, decoded. */
+const decodeChunked = (body: string): string => chunksOf(body).join('');
 
 describe('EventHub', () => {
   const dir = useTempFileStores('simmer-event-hub-');
@@ -240,6 +243,68 @@ describe('EventHub', () => {
     await stalled.closed;
     reader.close();
   }, 60_000);
+
+  it('gives a change read during a round to the streams still ahead in that round, and to the rest in the next, once each and in order', async () => {
+    // The real store, showing the hub its changes only up to `visibleThrough`, and telling it of
+    // commits only when the test says: change B becomes visible at the first yield of A's round.
+    let visibleThrough = await store.lastSeq();
+    const listeners: ((lastSeq: number) => void)[] = [];
+    let releaseAt = Infinity;
+    const staged: JobStore = Object.create(store, {
+      onCommit: {
+        value: (listener: (lastSeq: number) => void) => {
+          listeners.push(listener);
+          return () => listeners.splice(listeners.indexOf(listener), 1);
+        },
+      },
+      changesSince: {
+        value: async (after: number, limit: number) => {
+          const read = await store.changesSince(after, limit);
+          const visible = read.reset ? read : { ...read, changes: read.changes.filter((change) => change.seq <= visibleThrough) };
+          if (!read.reset && visible.changes.some((change) => change.seq === releaseAt)) {
+            releaseAt = Infinity;
+            // Queued before the round's first slice queues its own resume: runs at its first yield.
+            setImmediate(() => {
+              visibleThrough = Infinity;
+              for (const listener of [...listeners]) listener(visibleThrough);
+            });
+          }
+          return visible;
+        },
+      },
+    });
+    hub = makeHub({ store: staged });
+    hub.start();
+    ({ server } = await serveHub(hub));
+    const streams = Array.from({ length: 4 * FAN_OUT_SLICE }, () =>
+      rawExchange(server!, 'GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n'),
+    );
+    await expect.poll(() => streams.every((stream) => stream.received().includes(EVENT_READY)), { timeout: 10_000 }).toBe(true);
+
+    // Both committed while the hub sees neither; then A is shown, and B joins A's round.
+    const { job: a } = await store.createJob(newJob());
+    const { job: b } = await store.createJob(newJob());
+    visibleThrough = a.updatedSeq;
+    releaseAt = a.updatedSeq;
+    for (const listener of [...listeners]) listener(visibleThrough);
+
+    const framesOf = (chunk: string) => [...chunk.matchAll(/^id: (\d+)\nevent: job$/gm)].map((match) => Number(match[1]));
+    const bodyOf = (stream: (typeof streams)[number]) => stream.received().split('\r\n\r\n').slice(1).join('\r\n\r\n');
+    await expect
+      .poll(() => streams.every((stream) => decodeChunked(bodyOf(stream)).includes(`id: ${b.updatedSeq}\n`)), { timeout: 10_000 })
+      .toBe(true);
+    let together = 0;
+    for (const stream of streams) {
+      const writes = chunksOf(bodyOf(stream))
+        .map(framesOf)
+        .filter((seqs) => seqs.length > 0);
+      expect(writes.flat()).toEqual([a.updatedSeq, b.updatedSeq]);
+      if (writes.length === 1) together += 1;
+    }
+    // The first slice had A before B was read; every stream after it had both in one write.
+    expect(together).toBe(streams.length - FAN_OUT_SLICE);
+    for (const stream of streams) stream.socket.destroy();
+  });
 
   it('writes an HTTP/1.1 stream as well-formed chunks, also behind a pipelined request, and an HTTP/1.0 stream as plain frames', async () => {
     hub = makeHub({ store });

@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { Metrics } from '../../metrics.js';
 import type { JobStore } from '../../store/job-store.js';
 import { FrameCache, HEARTBEAT_FRAME, readyFrame, resetFrame, RETRY_FRAME } from './sse-frames.js';
+import { FreshChanges } from './fresh-changes.js';
 import { Payload, StreamWriter, type Sink } from './stream-writer.js';
 
 export interface EventHubOptions {
@@ -46,8 +47,13 @@ const FRAME_CACHE_BYTES = 4 * 1024 * 1024;
 /** A replay goes out in writes of about this size, the next one serialised once the last is taken. */
 const REPLAY_WRITE_BYTES = 64 * 1024;
 
-/** A fan-out pass yields to the event loop after this many streams (a few ms of writes). */
-const FAN_OUT_SLICE = 500;
+/**
+ * A fan-out round yields to the event loop after this many streams (about half a millisecond of
+ * writes). A commit needs a few turns of the loop (the journal's write, then its fsync), so short
+ * slices let a change committed during a round join it rather than wait for the next: at 1,000
+ * streams, 500 kept a settled job's change ~9 ms behind its running one, 50 ~6 ms (docs/benchmarks.md).
+ */
+export const FAN_OUT_SLICE = 50;
 
 const HEARTBEAT = new Payload([HEARTBEAT_FRAME]);
 const RETRY = new Payload([RETRY_FRAME]);
@@ -55,12 +61,12 @@ const RETRY = new Payload([RETRY_FRAME]);
 /**
  * Fans committed changes out to every `/events` stream. Changes are read from the store (not
  * kept in memory), so a client resuming from any sequence number, on any process, after any
- * restart, gets exactly what it missed. Each change is serialised once (sse-frames.ts); every
- * read of the feed becomes one payload whose bytes every up-to-date stream shares, in one write
- * per stream (stream-writer.ts), written straight to the socket. A write costs the same few
- * microseconds of kernel time whether it carries one change or a hundred, so under load the hub
- * sends less often rather than less: one pass at a time, and whatever is committed during a pass
- * goes out together in the next.
+ * restart, gets exactly what it missed. Each change is serialised once (sse-frames.ts). The
+ * fan-out goes round the streams giving each, in one write straight to its socket, every change
+ * it lacks (stream-writer.ts); streams at the same point share those bytes (fresh-changes.ts). A
+ * write costs the same few microseconds of kernel time whether it carries one change or a
+ * hundred, so under load the hub sends less often rather than less: a change read while a round
+ * is under way joins it for the streams still ahead (see `fanOut`).
  *
  * Bounds, so that no reader can make the server hold more for it than it takes:
  * - live: a client whose unsent backlog passes `maxBufferedBytes` is dropped (it resumes);
@@ -74,8 +80,11 @@ export class EventHub {
   private readonly subscribers = new Set<Subscriber>();
   private readonly frames = new FrameCache(FRAME_CACHE_BYTES);
   private hubSeq = 0;
-  private pumping = false;
-  private pumpAgain = false;
+  /** Changes read but not yet had by every live stream (see fanOut). */
+  private readonly fresh = new FreshChanges();
+  private reading = false;
+  private readAgain = false;
+  private fanningOut = false;
   private heartbeat: NodeJS.Timeout | null = null;
   private retryTimer: NodeJS.Timeout | null = null;
   private closed = false;
@@ -169,14 +178,14 @@ export class EventHub {
     // Listening first, then reading the head: a commit in between is heard and read below.
     this.unsubscribe = this.options.store.onCommit(() => {
       if (this.levelling) this.heardWhileLevelling = true;
-      else void this.pump();
+      else void this.read();
     });
     this.levelling = this.options.store.lastSeq().then(
       (head) => {
         this.hubSeq = Math.max(this.hubSeq, head);
         this.levelling = null;
         if (this.subscribers.size === 0) this.unfollow();
-        else if (this.heardWhileLevelling) void this.pump();
+        else if (this.heardWhileLevelling) void this.read();
       },
       (error: unknown) => {
         this.levelling = null;
@@ -238,20 +247,21 @@ export class EventHub {
     subscriber.catchingUp = false;
   }
 
-  /** Reads what was committed since the last pump and sends it on; one pump at a time. */
-  private async pump(): Promise<void> {
-    if (this.pumping) {
-      this.pumpAgain = true;
+  /** Reads what was committed since the last read and hands it to the fan-out; one read at a time. */
+  private async read(): Promise<void> {
+    if (this.reading) {
+      this.readAgain = true;
       return;
     }
-    this.pumping = true;
+    this.reading = true;
     try {
       do {
-        this.pumpAgain = false;
+        this.readAgain = false;
         const changes = await this.options.store.changesSince(this.hubSeq, PUMP_READ_LIMIT);
         if (changes.reset) {
           // Too much at once to stream: every client reloads its list instead.
           this.hubSeq = await this.options.store.lastSeq();
+          this.fresh.clear();
           const reset = new Payload([resetFrame(this.hubSeq, 'too-many-changes')]);
           for (const subscriber of this.subscribers) {
             // One still catching up meets the same reset in the store.
@@ -261,44 +271,63 @@ export class EventHub {
           }
           continue;
         }
-        if (changes.changes.length === 0) continue;
-        const seqs = changes.changes.map((change) => change.seq);
-        const frames = changes.changes.map((change) => this.frames.liveFrame(change));
         // Never back: a stream opened meanwhile may have levelled the hub past this read.
-        this.hubSeq = Math.max(this.hubSeq, seqs.at(-1)!);
-        // One payload for every subscriber that is up to date: a read costs its bytes once, not per client.
-        const payload = new Payload(frames);
-        // While this pass runs, what is committed gathers for the next: under load, passes carry more
-        // changes each, not more writes.
-        let sent = 0;
-        for (const subscriber of this.subscribers) {
-          this.deliver(subscriber, seqs, frames, payload);
-          // Requests and timers run in between: thousands of writes would hold the event loop for long.
-          if (++sent % FAN_OUT_SLICE === 0) await new Promise((resolve) => setImmediate(resolve));
-        }
-      } while (this.pumpAgain);
+        const news = changes.changes.filter((change) => change.seq > this.hubSeq);
+        if (news.length === 0) continue;
+        this.fresh.add(
+          news.map((change) => change.seq),
+          news.map((change) => this.frames.liveFrame(change)),
+        );
+        this.hubSeq = news.at(-1)!.seq;
+        void this.fanOut();
+      } while (this.readAgain);
     } catch (error) {
       // A store that is back may stay quiet for a while: do not wait for the next commit.
       this.options.logger.warn({ err: error }, `could not read changes for event streams; retrying in ${PUMP_RETRY_MS} ms`);
       if (!this.closed)
         this.retryTimer ??= setTimeout(() => {
           this.retryTimer = null;
-          void this.pump();
+          void this.read();
         }, PUMP_RETRY_MS).unref();
     } finally {
-      this.pumping = false;
+      this.reading = false;
     }
   }
 
-  /** Sends the frames this subscriber has not had: the shared payload when it has none of them. */
-  private deliver(subscriber: Subscriber, seqs: number[], frames: Buffer[], payload: Payload): void {
-    if (subscriber.catchingUp) return;
-    const last = seqs.at(-1)!;
-    if (last <= subscriber.cursor) return;
-    const upToDate = seqs[0]! > subscriber.cursor;
-    const fresh = upToDate ? payload : new Payload(frames.filter((_, i) => seqs[i]! > subscriber.cursor));
-    subscriber.cursor = last;
-    subscriber.writer.send(fresh);
+  /**
+   * Goes round the streams, giving each what it lacks, until a round ends with every stream level
+   * with the hub. The round yields to the event loop every few hundred writes; a change read
+   * meanwhile goes to the streams not yet visited in this same round and to the others in the
+   * next. So a change waits for the writer to come round to its stream, never for a whole round
+   * of older changes first, and under load each write carries more changes rather than there
+   * being more writes.
+   */
+  private async fanOut(): Promise<void> {
+    if (this.fanningOut) return; // the round under way sees the new changes
+    this.fanningOut = true;
+    try {
+      while (this.fresh.size > 0 && !this.closed) {
+        // Every stream is at least here once the round is done: visited in it, or opened level.
+        const roundFrom = this.hubSeq;
+        let visited = 0;
+        for (const subscriber of this.subscribers) {
+          this.deliver(subscriber);
+          // Requests, timers and commits run in between: thousands of writes would hold the event loop.
+          if (++visited % FAN_OUT_SLICE === 0) await new Promise((resolve) => setImmediate(resolve));
+        }
+        this.fresh.dropThrough(roundFrom);
+      }
+    } finally {
+      this.fanningOut = false;
+    }
+  }
+
+  /** Sends this subscriber every fresh change after its cursor, in one write. */
+  private deliver(subscriber: Subscriber): void {
+    if (subscriber.catchingUp || subscriber.cursor >= this.hubSeq) return;
+    const payload = this.fresh.after(subscriber.cursor);
+    subscriber.cursor = this.hubSeq;
+    if (payload) subscriber.writer.send(payload);
   }
 
   /** Ends a stream whose client does not keep up; it resumes with Last-Event-ID and misses nothing. */
