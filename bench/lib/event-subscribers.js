@@ -1,7 +1,8 @@
 // Many `/events` subscribers in one process, for the events suite: `fork(event-subscribers.js)`,
 // then the parent sends { type: 'open', url, count }. Each subscriber is its own HTTP connection.
 // The process tells its parent when every stream is ready, reports how many settled jobs its streams
-// have received (every 200 ms), and on { type: 'report' } answers with a latency histogram, what each
+// have received (every 200 ms), on { type: 'reset' } forgets what it has counted (the warm-up) and
+// says so, and on { type: 'report' } answers with a latency histogram, what each
 // stream received, and its own CPU time. It parses no more than it must: a change's JSON is read
 // once per process (the first subscriber to get it), every other delivery is an id and an event name.
 
@@ -187,6 +188,18 @@ process.on('message', async (message) => {
     } catch (error) {
       send({ type: 'error', message: error.message });
     }
+  } else if (message.type === 'reset') {
+    // The warm-up is over: what it delivered is not counted. Sequence order is still checked across it.
+    histogram.fill(0);
+    maxMs = 0;
+    timed = 0;
+    settled = 0;
+    changes.clear();
+    for (const stream of streams) {
+      stream.count = 0;
+      stream.settled = 0;
+    }
+    send({ type: 'reset' });
   } else if (message.type === 'report') {
     const buckets = [];
     for (let i = 0; i < BUCKETS; i += 1) if (histogram[i] !== 0) buckets.push(i, histogram[i]);
