@@ -132,6 +132,8 @@ export class StreamWriter {
   }
 
   private wakeIdleWaiters(): void {
+    // Called after every write a live stream completes: no new array when nobody waits (most times).
+    if (this.idleWaiters.length === 0) return;
     const waiters = this.idleWaiters;
     this.idleWaiters = [];
     for (const wake of waiters) wake();
