@@ -123,8 +123,11 @@ export class JournalWriter {
     this.bytes += frame.length;
     if (!this.flushing) {
       this.flushing = true;
-      // Wait for the rest of this tick's appends so they share the fsync.
-      this.flushed = new Promise((resolve) => setImmediate(() => void this.flushLoop().then(resolve)));
+      // The appends of this same tick share the first write; any that come while it is in flight
+      // share the next. Not deferred to the check phase: under a busy event loop (a fan-out round
+      // yields every half millisecond) that cost a commit one more turn, and it batched no more
+      // creates (create suite: 7,441-8,264 req/s either way).
+      this.flushed = new Promise((resolve) => queueMicrotask(() => void this.flushLoop().then(resolve)));
     }
     return batch.done;
   }
