@@ -39,7 +39,10 @@ const makeHub = (options: Pick<EventHubOptions, 'store'> & Partial<EventHubOptio
  * The hub behind a bare node:http server, as the /events route mounts it: the head flushed, the
  * body the hub's. `GET /held` answers only when `release` is called (a request to pipeline behind).
  */
-async function serveHub(hub: EventHub): Promise<{ url: string; server: http.Server; release: () => void }> {
+async function serveHub(
+  hub: EventHub,
+  onStream: (socket: net.Socket) => void = () => {},
+): Promise<{ url: string; server: http.Server; release: () => void }> {
   let release = () => {};
   const held = new Promise<void>((resolve) => (release = resolve));
   const server = http.createServer((req, res) => {
@@ -50,6 +53,7 @@ async function serveHub(hub: EventHub): Promise<{ url: string; server: http.Serv
     const after = req.headers['last-event-id'];
     res.writeHead(200, { 'Content-Type': 'text/event-stream' });
     res.flushHeaders();
+    onStream(res.socket!);
     void hub.subscribe(res, typeof after === 'string' ? Number(after) : null);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -65,6 +69,39 @@ function rawExchange(server: http.Server, request: string): { received: () => st
   socket.on('error', () => {});
   socket.write(request);
   return { received: () => text, socket };
+}
+
+/**
+ * The writes made to a server-side socket from now on, each as the one system call it becomes:
+ * whatever is written while the socket is corked goes out together when it is uncorked.
+ */
+function recordWrites(socket: net.Socket): string[][] {
+  const writes: string[][] = [];
+  let corked: string[] | null = null;
+  let depth = 0;
+  const cork = socket.cork.bind(socket);
+  const uncork = socket.uncork.bind(socket);
+  const write = socket.write.bind(socket) as (chunk: Buffer, ...rest: unknown[]) => boolean;
+  socket.cork = () => {
+    depth += 1;
+    corked ??= [];
+    cork();
+  };
+  socket.uncork = () => {
+    depth = Math.max(0, depth - 1);
+    if (depth === 0 && corked) {
+      if (corked.length > 0) writes.push(corked);
+      corked = null;
+    }
+    uncork();
+  };
+  socket.write = (chunk: Buffer, ...rest: unknown[]) => {
+    const text = chunk.toString('latin1');
+    if (corked) corked.push(text);
+    else writes.push([text]);
+    return write(chunk, ...rest);
+  };
+  return writes;
 }
 
 /** The chunks of a body in the chunked transfer coding, each one write of the server; throws on a malformed chunk. */
@@ -275,7 +312,8 @@ describe('EventHub', () => {
     });
     hub = makeHub({ store: staged });
     hub.start();
-    ({ server } = await serveHub(hub));
+    const writes: string[][][] = [];
+    ({ server } = await serveHub(hub, (socket) => writes.push(recordWrites(socket))));
     const streams = Array.from({ length: 4 * FAN_OUT_SLICE }, () =>
       rawExchange(server!, 'GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n'),
     );
@@ -293,15 +331,14 @@ describe('EventHub', () => {
     await expect
       .poll(() => streams.every((stream) => decodeChunked(bodyOf(stream)).includes(`id: ${b.updatedSeq}\n`)), { timeout: 10_000 })
       .toBe(true);
-    let together = 0;
     for (const stream of streams) {
-      const writes = chunksOf(bodyOf(stream))
-        .map(framesOf)
-        .filter((seqs) => seqs.length > 0);
-      expect(writes.flat()).toEqual([a.updatedSeq, b.updatedSeq]);
-      if (writes.length === 1) together += 1;
+      const seqs = chunksOf(bodyOf(stream)).flatMap(framesOf);
+      expect(seqs).toEqual([a.updatedSeq, b.updatedSeq]);
     }
     // The first slice had A before B was read; every stream after it had both in one write.
+    const jobWrites = writes.map((socket) => socket.map((write) => write.flatMap(framesOf)).filter((seqs) => seqs.length > 0));
+    expect(jobWrites).toHaveLength(streams.length);
+    const together = jobWrites.filter((socket) => socket.length === 1 && socket[0]!.length === 2).length;
     expect(together).toBe(streams.length - FAN_OUT_SLICE);
     for (const stream of streams) stream.socket.destroy();
   });

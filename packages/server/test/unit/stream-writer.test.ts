@@ -97,6 +97,22 @@ describe('StreamWriter', () => {
     expect(sink.syscalls).toHaveLength(3);
   });
 
+  it('writes several payloads given together in one write, and behind a write in flight with what else waits', () => {
+    const sink = new HeldSink();
+    const { writer: w } = writer(sink, { chunked: true });
+    const [a, b, c] = ['id: 1\n\n', 'id: 2\n\n', 'id: 3\n\n'].map((text) => new Payload([frame(text)]));
+    expect(w.sendAll([a!, b!])).toBe(true);
+    // One system call carrying both shared buffers, each its own chunk.
+    expect(sink.syscalls).toEqual([[a!.bytes(true), b!.bytes(true)]]);
+    expect(sink.syscalls[0]![0]).toBe(a!.bytes(true));
+
+    w.sendAll([c!]);
+    w.sendAll([a!, b!]);
+    expect(sink.syscalls).toHaveLength(1);
+    sink.take();
+    expect(sink.syscalls[1]).toEqual([c!.bytes(true), a!.bytes(true), b!.bytes(true)]);
+  });
+
   it('hands every stream the same bytes: a payload is joined and framed once, whatever the number of streams', () => {
     const payload = new Payload([frame('id: 1\nevent: job\ndata: {}\n\n'), frame('id: 2\nevent: job\ndata: {}\n\n')]);
     const chunkedSinks = [new HeldSink(), new HeldSink(), new HeldSink()];

@@ -1,56 +1,72 @@
 import { Payload } from './stream-writer.js';
 
+/** The changes of one read of the feed, in sequence order, with their bytes joined once. */
+interface Read {
+  seqs: readonly number[];
+  frames: readonly Buffer[];
+  last: number;
+  payload: Payload;
+}
+
 /**
  * The live changes the fan-out is still handing round: read from the store, not yet had by every
- * up-to-date stream. A stream is at some sequence number (its cursor) and gets every frame after
- * it in one payload; streams at the same point share that payload, so it is joined once however
- * many streams take it. The hub drops what every stream has had after each round, so this holds
- * what was committed during about one round of writes.
+ * up-to-date stream. A stream is at some sequence number (its cursor) and is sent the payload of
+ * every read after it, in one write; a payload's bytes are made once, whichever streams take it,
+ * so what this holds grows with the changes, never with the streams or with how far behind each
+ * is. The hub drops what every stream has had after each round, so this holds what was committed
+ * during about one round of writes.
  */
 export class FreshChanges {
-  private seqs: number[] = [];
-  private frames: Buffer[] = [];
-  /** Payloads by the index of their first frame, for the frames held now. */
-  private payloads = new Map<number, Payload>();
+  private reads: Read[] = [];
+  /** What `after` answered, by the index of the first read, while the reads held stay the same. */
+  private tails = new Map<number, readonly Payload[]>();
 
   get size(): number {
-    return this.seqs.length;
+    return this.reads.length;
   }
 
-  /** Appends changes newer than every one held, in sequence order. */
+  /** Appends one read's changes, all newer than every one held, in sequence order. */
   add(seqs: readonly number[], frames: readonly Buffer[]): void {
-    this.seqs.push(...seqs);
-    this.frames.push(...frames);
-    this.payloads.clear();
+    this.reads.push({ seqs, frames, last: seqs.at(-1)!, payload: new Payload(frames) });
+    this.tails.clear();
   }
 
-  /** Every frame after `cursor`, joined once per starting point; null when there is none. */
-  after(cursor: number): Payload | null {
-    // The frames a stream lacks are the newest few: look from the end.
-    let first = this.seqs.length;
-    while (first > 0 && this.seqs[first - 1]! > cursor) first -= 1;
-    if (first === this.seqs.length) return null;
-    let payload = this.payloads.get(first);
-    if (!payload) {
-      payload = new Payload(this.frames.slice(first));
-      this.payloads.set(first, payload);
+  /** The payloads of every change after `cursor`, oldest first; empty when there is none. */
+  after(cursor: number): readonly Payload[] {
+    // The first read with a change after the cursor (reads are in sequence order).
+    let low = 0;
+    let high = this.reads.length;
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      if (this.reads[middle]!.last > cursor) high = middle;
+      else low = middle + 1;
     }
-    return payload;
+    if (low === this.reads.length) return [];
+    const first = this.reads[low]!;
+    if (first.seqs[0]! <= cursor) {
+      // A stream that caught up from the store part-way into a read: the rest of that read, for it alone.
+      const rest = new Payload(first.frames.filter((_, i) => first.seqs[i]! > cursor));
+      return [rest, ...this.reads.slice(low + 1).map((read) => read.payload)];
+    }
+    let tail = this.tails.get(low);
+    if (!tail) {
+      tail = this.reads.slice(low).map((read) => read.payload);
+      this.tails.set(low, tail);
+    }
+    return tail;
   }
 
-  /** Forgets the changes up to and including `seq` (every stream has had them). */
+  /** Forgets the reads up to and including `seq` (every stream has had them). */
   dropThrough(seq: number): void {
     let kept = 0;
-    while (kept < this.seqs.length && this.seqs[kept]! <= seq) kept += 1;
+    while (kept < this.reads.length && this.reads[kept]!.last <= seq) kept += 1;
     if (kept === 0) return;
-    this.seqs = this.seqs.slice(kept);
-    this.frames = this.frames.slice(kept);
-    this.payloads.clear();
+    this.reads = this.reads.slice(kept);
+    this.tails.clear();
   }
 
   clear(): void {
-    this.seqs = [];
-    this.frames = [];
-    this.payloads.clear();
+    this.reads = [];
+    this.tails.clear();
   }
 }

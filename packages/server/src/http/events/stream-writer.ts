@@ -76,6 +76,11 @@ export class StreamWriter {
 
   /** Sends `payload` at once or with the next write; false when the stream is over its bound or ended. */
   send(payload: Payload): boolean {
+    return this.sendAll([payload]);
+  }
+
+  /** Sends the payloads in order, in one write at once or with the next; false as `send`. */
+  sendAll(payloads: readonly Payload[]): boolean {
     if (this.ended || this.overflowed || this.sink.destroyed) return false;
     const backlog = this.backlog;
     if (backlog > this.options.maxBufferedBytes) {
@@ -83,14 +88,14 @@ export class StreamWriter {
       this.options.onOverflow(backlog);
       return false;
     }
-    const bytes = payload.bytes(this.options.chunked);
-    if (this.idle) {
-      this.inFlight = 1;
-      this.sink.write(bytes, this.written);
-    } else {
+    if (payloads.length === 0) return true;
+    const idle = this.idle;
+    for (const payload of payloads) {
+      const bytes = payload.bytes(this.options.chunked);
       this.waiting.push(bytes);
       this.waitingBytes += bytes.length;
     }
+    if (idle) this.flush();
     return true;
   }
 
@@ -120,12 +125,16 @@ export class StreamWriter {
     else this.wakeIdleWaiters();
   };
 
-  /** Everything waiting, in one write (a writev of the shared buffers). */
+  /** Everything waiting, in one write (a writev of the shared buffers when there are several). */
   private flush(): void {
     const batch = this.waiting;
     this.waiting = [];
     this.waitingBytes = 0;
     this.inFlight = batch.length;
+    if (batch.length === 1) {
+      this.sink.write(batch[0]!, this.written);
+      return;
+    }
     this.sink.cork();
     for (const bytes of batch) this.sink.write(bytes, this.written);
     this.sink.uncork();
