@@ -5,16 +5,25 @@ interface Read {
   seqs: readonly number[];
   frames: readonly Buffer[];
   last: number;
+  bytes: number;
   payload: Payload;
 }
 
 /**
+ * Past this many bytes, the reads after a starting point are handed out as a list of their own
+ * payloads (one writev) rather than joined into one buffer for that starting point.
+ */
+const JOIN_LIMIT_BYTES = 16 * 1024;
+
+/**
  * The live changes the fan-out is still handing round: read from the store, not yet had by every
- * up-to-date stream. A stream is at some sequence number (its cursor) and is sent the payload of
- * every read after it, in one write; a payload's bytes are made once, whichever streams take it,
- * so what this holds grows with the changes, never with the streams or with how far behind each
- * is. The hub drops what every stream has had after each round, so this holds what was committed
- * during about one round of writes.
+ * up-to-date stream. A stream is at some sequence number (its cursor) and is sent every change
+ * after it, in one write, as bytes shared by every stream at the same point: the reads after that
+ * point joined into one buffer while they are small (a plain write is cheaper than a writev: 6.8-7.8
+ * against 7.9-8.8 ms of CPU per 1,000 deliveries at 1,000 streams), else each read's own payload.
+ * So what this holds grows with the changes and the starting points, at most JOIN_LIMIT_BYTES a
+ * starting point beyond the reads themselves, never with the streams. The hub drops what every
+ * stream has had after each round, so this holds what was committed during about one round.
  */
 export class FreshChanges {
   private reads: Read[] = [];
@@ -27,7 +36,8 @@ export class FreshChanges {
 
   /** Appends one read's changes, all newer than every one held, in sequence order. */
   add(seqs: readonly number[], frames: readonly Buffer[]): void {
-    this.reads.push({ seqs, frames, last: seqs.at(-1)!, payload: new Payload(frames) });
+    const bytes = frames.reduce((sum, frame) => sum + frame.length, 0);
+    this.reads.push({ seqs, frames, last: seqs.at(-1)!, bytes, payload: new Payload(frames) });
     this.tails.clear();
   }
 
@@ -50,7 +60,9 @@ export class FreshChanges {
     }
     let tail = this.tails.get(low);
     if (!tail) {
-      tail = this.reads.slice(low).map((read) => read.payload);
+      const reads = this.reads.slice(low);
+      const small = reads.length > 1 && reads.reduce((sum, read) => sum + read.bytes, 0) <= JOIN_LIMIT_BYTES;
+      tail = small ? [new Payload(reads.flatMap((read) => read.frames))] : reads.map((read) => read.payload);
       this.tails.set(low, tail);
     }
     return tail;

@@ -76,27 +76,41 @@ export class StreamWriter {
 
   /** Sends `payload` at once or with the next write; false when the stream is over its bound or ended. */
   send(payload: Payload): boolean {
-    return this.sendAll([payload]);
+    if (!this.admits()) return false;
+    const bytes = payload.bytes(this.options.chunked);
+    if (this.idle) {
+      this.inFlight = 1;
+      this.sink.write(bytes, this.written);
+    } else this.wait(bytes);
+    return true;
   }
 
   /** Sends the payloads in order, in one write at once or with the next; false as `send`. */
   sendAll(payloads: readonly Payload[]): boolean {
-    if (this.ended || this.overflowed || this.sink.destroyed) return false;
-    const backlog = this.backlog;
-    if (backlog > this.options.maxBufferedBytes) {
-      this.overflowed = true;
-      this.options.onOverflow(backlog);
-      return false;
-    }
-    if (payloads.length === 0) return true;
+    if (payloads.length <= 1) return payloads.length === 0 || this.send(payloads[0]!);
+    if (!this.admits()) return false;
     const idle = this.idle;
-    for (const payload of payloads) {
-      const bytes = payload.bytes(this.options.chunked);
-      this.waiting.push(bytes);
-      this.waitingBytes += bytes.length;
-    }
+    for (const payload of payloads) this.wait(payload.bytes(this.options.chunked));
     if (idle) this.flush();
     return true;
+  }
+
+  /**
+   * Whether a send may go on: the bound is judged on what is still unsent from before, and a
+   * stream past it is refused from then on (`onOverflow`, once).
+   */
+  private admits(): boolean {
+    if (this.ended || this.overflowed || this.sink.destroyed) return false;
+    const backlog = this.backlog;
+    if (backlog <= this.options.maxBufferedBytes) return true;
+    this.overflowed = true;
+    this.options.onOverflow(backlog);
+    return false;
+  }
+
+  private wait(bytes: Buffer): void {
+    this.waiting.push(bytes);
+    this.waitingBytes += bytes.length;
   }
 
   /** Resolves once everything sent so far has been handed to the kernel, or the stream has ended. */
