@@ -21,8 +21,8 @@ const JOIN_LIMIT_BYTES = 16 * 1024;
  * after it, in one write, as bytes shared by every stream at the same point: the reads after that
  * point joined into one buffer while they are small (a plain write is cheaper than a writev: 6.8-7.8
  * against 7.9-8.8 ms of CPU per 1,000 deliveries at 1,000 streams), else each read's own payload.
- * So what this holds grows with the changes and the starting points, at most JOIN_LIMIT_BYTES a
- * starting point beyond the reads themselves, never with the streams. The hub drops what every
+ * So what this holds grows with the changes and the starting points (a join is at most
+ * JOIN_LIMIT_BYTES, twice over once framed as a chunk too), never with the streams. The hub drops what every
  * stream has had after each round, so this holds what was committed during about one round.
  */
 export class FreshChanges {
