@@ -51,8 +51,8 @@ const REPLAY_WRITE_BYTES = 64 * 1024;
  * A fan-out round yields to the event loop after this many streams (about half a millisecond of
  * writes). A commit needs a few turns of the loop (the journal's write, then its fsync), so short
  * slices let a change committed during a round join it rather than wait for the next: at 1,000
- * streams a settled job's change first reached a client 9.1 ms after its timestamp with slices of
- * 500, 6.2 ms with 50 (docs/benchmarks.md).
+ * streams a settled job's change first reached a client p50 9.1 ms after its timestamp with slices
+ * of 100, 6.2 ms with 50 (docs/benchmarks.md).
  */
 export const FAN_OUT_SLICE = 50;
 
