@@ -39,9 +39,9 @@ interface Subscriber {
 }
 
 /** After a failed read of changes, try again this soon even if nothing new is committed. */
-const PUMP_RETRY_MS = 1_000;
+const READ_RETRY_MS = 1_000;
 /** The most changes one read of the live feed takes; a burst past it is read in several. */
-const PUMP_READ_LIMIT = 10_000;
+const READ_LIMIT = 10_000;
 /** The frames of the most recent changes are kept this far back, for replays soon after (~5,000 jobs). */
 const FRAME_CACHE_BYTES = 4 * 1024 * 1024;
 /** A replay goes out in writes of about this size, the next one serialised once the last is taken. */
@@ -258,7 +258,7 @@ export class EventHub {
     try {
       do {
         this.readAgain = false;
-        const changes = await this.options.store.changesSince(this.hubSeq, PUMP_READ_LIMIT);
+        const changes = await this.options.store.changesSince(this.hubSeq, READ_LIMIT);
         if (changes.reset) {
           // Too much at once to stream: every client reloads its list instead.
           this.hubSeq = await this.options.store.lastSeq();
@@ -284,12 +284,12 @@ export class EventHub {
       } while (this.readAgain);
     } catch (error) {
       // A store that is back may stay quiet for a while: do not wait for the next commit.
-      this.options.logger.warn({ err: error }, `could not read changes for event streams; retrying in ${PUMP_RETRY_MS} ms`);
+      this.options.logger.warn({ err: error }, `could not read changes for event streams; retrying in ${READ_RETRY_MS} ms`);
       if (!this.closed)
         this.retryTimer ??= setTimeout(() => {
           this.retryTimer = null;
           void this.read();
-        }, PUMP_RETRY_MS).unref();
+        }, READ_RETRY_MS).unref();
     } finally {
       this.reading = false;
     }

@@ -85,9 +85,9 @@ export class StreamWriter {
     return true;
   }
 
-  /** Sends the payloads in order, in one write at once or with the next; false as `send`. */
+  /** Sends the payloads (one or more) in order, in one write at once or with the next; false as `send`. */
   sendAll(payloads: readonly Payload[]): boolean {
-    if (payloads.length <= 1) return payloads.length === 0 || this.send(payloads[0]!);
+    if (payloads.length === 1) return this.send(payloads[0]!);
     if (!this.admits()) return false;
     const idle = this.idle;
     for (const payload of payloads) this.wait(payload.bytes(this.options.chunked));
