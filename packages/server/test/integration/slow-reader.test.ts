@@ -7,17 +7,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 const SEEDED = 10_000;
 const CREATED = 40_000;
 /**
- * The server runs with its old generation capped at this (`--max-old-space-size`): V8 collects
- * fully as it nears the cap, and a server whose live heap passed it would die of it. Sampled peaks
- * of heap used are no bound on their own: they count garbage not yet collected, and inside a full
- * `npm test` (other servers beside it) they were 93, 123 and 162 MB in three runs of the same code,
- * 94–104 MB alone. Live, the server holds its store (10,000 resolved and 40,000 pending jobs) in
- * well under it. Before the event streams were bounded, the stalled replay held every later change
- * for its reader and was never dropped (the issue measured RSS going from 96 MB to 305 MB).
+ * The bound on the server's heap: its old generation is capped at this (`--max-old-space-size`),
+ * so V8 collects fully as it nears the cap, and a server whose live heap passed it dies of it
+ * (the test then fails: creates, the stream count and /healthz stop answering). Sampled peaks of
+ * heap used are no bound on their own: they count garbage not yet collected, and inside a full
+ * `npm test` they were 93, 123 and 162 MB in three runs of the same code, 94–104 MB alone; the
+ * test logs its peak. Live, the server holds its store (10,000 resolved and 40,000 pending jobs)
+ * in well under the cap. Before the event streams were bounded, the stalled replay held every
+ * later change for its reader and was never dropped (the issue measured RSS going from 96 MB to
+ * 305 MB).
  */
 const OLD_SPACE_MB = 160;
-/** The old generation's cap plus the young one's room: what heap used can reach while the cap holds. */
-const HEAP_BOUND_BYTES = (OLD_SPACE_MB + 64) * 1024 * 1024;
 
 async function createJobs(server: ServerProcess, count: number, concurrency = 64): Promise<void> {
   let made = 0;
@@ -114,10 +114,10 @@ describe('a slow reader on /events', () => {
     const after = await metrics(server);
     expect(after.get('simmer_event_streams_dropped_total{reason="stalled"}')).toBe(1);
     console.info(
-      `slow reader: dropped for stalling; peak heap used ${(peakHeap / 2 ** 20).toFixed(1)} MB over ${CREATED} creates, bound ${HEAP_BOUND_BYTES / 2 ** 20} MB`,
+      `slow reader: dropped for stalling; peak heap used ${(peakHeap / 2 ** 20).toFixed(1)} MB over ${CREATED} creates, old generation capped at ${OLD_SPACE_MB} MB`,
     );
-    expect(peakHeap).toBeGreaterThan(0);
-    expect(peakHeap).toBeLessThan(HEAP_BOUND_BYTES);
+    // The server lived through it under its cap (it would have died of a heap past it).
+    expect(server.child.exitCode).toBeNull();
 
     // Its socket sees the end once it reads again; the server kept serving meanwhile.
     socket.resume();
