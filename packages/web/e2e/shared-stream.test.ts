@@ -40,7 +40,6 @@ async function press(page: Page, server: ServerProcess): Promise<Job> {
   );
 }
 
-/** The job's card, resolved with its photo loaded. */
 /** Other people's jobs, 60 of them 50 ms apart: `created` fills as they are answered, `done` when all are. */
 function startTrickle(server: ServerProcess): { created: Job[]; done: Promise<void> } {
   const created: Job[] = [];
@@ -69,6 +68,7 @@ async function settledAndHeard(server: ServerProcess, sent: readonly { seq: numb
   return stats;
 }
 
+/** The job's card, resolved with its photo loaded. */
 const photoOf = (page: Page, job: Job) => page.locator(`article[data-job-id="${job.id}"][data-status="resolved"] img.is-loaded`);
 
 describe('one event stream for all tabs of a browser', () => {
